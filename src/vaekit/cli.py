@@ -1,0 +1,220 @@
+"""Command line: vaekit train | evaluate | sample | reconstruct.
+
+Bad input ends with one line on stderr and exit status 2; an unexpected failure with one line
+and status 1 (set VAEKIT_DEBUG=1 to see its traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from .errors import VaekitError
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (the usage text is one --help away)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+
+
+def _add_train(sub):
+    p = sub.add_parser("train", help="train a VAE (default: Gaussian latents on digits)",
+                       description="Train a VAE. With no arguments: the Burda et al. one-layer "
+                       "model on scikit-learn's 8x8 digits, written to runs/<name>/.")
+    p.add_argument("--dataset", default="digits",
+                   help="digits | fashion-mnist | mnist | path to .npy/.npz (default: digits)")
+    p.add_argument("--name", help="run name under --runs (default: <dataset>-<time>)")
+    p.add_argument("--runs", default="runs", help="folder for runs (default: runs)")
+    p.add_argument("--resume", metavar="RUN", help="continue the run in this folder")
+    m = p.add_argument_group("model")
+    m.add_argument("--latent", default="gaussian", help="latent family (default: gaussian)")
+    m.add_argument("--latent-dim", type=int, default=50)
+    m.add_argument("--likelihood", default="bernoulli", help="bernoulli | gaussian")
+    m.add_argument("--min-std", type=float, default=1e-3, help="gaussian likelihood sigma floor")
+    m.add_argument("--encoder-hidden", type=_ints, default=(200, 200), metavar="H1,H2,...")
+    m.add_argument("--decoder-hidden", type=_ints, default=(200, 200), metavar="H1,H2,...")
+    m.add_argument("--activation", default="tanh")
+    o = p.add_argument_group("objective and optimization")
+    o.add_argument("--objective", default="elbo", help="elbo | iwae")
+    o.add_argument("--k", type=int, default=1, help="samples for the iwae objective")
+    o.add_argument("--beta", type=float, default=1.0, help="KL weight")
+    o.add_argument("--warmup-epochs", type=float, default=0.0, help="linear KL warm-up length")
+    o.add_argument("--epochs", type=int, help="default: 300 on digits, 100 otherwise")
+    o.add_argument("--batch-size", type=int, default=128)
+    o.add_argument("--lr", type=float, default=1e-3)
+    o.add_argument("--lr-schedule", default="constant", help="constant | cosine | exponential")
+    o.add_argument("--lr-decay", type=float, default=0.99)
+    o.add_argument("--seed", type=int, default=0)
+    o.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    d = p.add_argument_group("data and evaluation")
+    d.add_argument("--preprocess", default="auto", help="auto | binarize | dequantize | none")
+    d.add_argument("--valid-fraction", type=float, default=0.1)
+    d.add_argument("--eval-k", type=int, default=5000, help="importance samples for test log p(x)")
+    d.add_argument("--eval-n", type=int, default=1000, help="test images for log p(x) (0 = all)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(run=cmd_train)
+
+
+def cmd_train(args) -> int:
+    from .config import DataConfig, ModelConfig, TrainConfig
+    from .training import train
+    if args.resume:
+        result = train(None, args.resume, resume=True, epochs=args.epochs,
+                       progress=False if args.no_progress else None)
+    else:
+        config = TrainConfig(
+            model=ModelConfig(latent=args.latent, latent_dim=args.latent_dim,
+                              likelihood=args.likelihood, min_std=args.min_std,
+                              encoder_hidden=args.encoder_hidden,
+                              decoder_hidden=args.decoder_hidden, activation=args.activation),
+            data=DataConfig(dataset=args.dataset, preprocess=args.preprocess,
+                            valid_fraction=args.valid_fraction, seed=args.seed),
+            objective=args.objective, k=args.k, beta=args.beta, warmup_epochs=args.warmup_epochs,
+            epochs=args.epochs if args.epochs is not None else (300 if args.dataset == "digits" else 100),
+            batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,
+            lr_decay=args.lr_decay, seed=args.seed, threads=args.threads, eval_k=args.eval_k,
+            eval_n=args.eval_n or None).validate()  # 0 = all
+        name = args.name or f"{Path(args.dataset).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+        result = train(config, Path(args.runs) / name,
+                       progress=False if args.no_progress else None)
+    t = result.test
+    print(f"run: {result.run_dir}")
+    print(f"test ELBO {t['elbo']:.3f} nats (log p(x|z) {t['log_lik']:.3f}, KL {t['kl']:.3f}); "
+          f"log p(x) {-t['nll']:.3f} +- {t['nll_se']:.3f} (K={t['nll_k']}, n={t['nll_n']}); "
+          f"{t['nll_bits_per_dim']:.4f} bits/dim; active units {t['active_units']}/{t['latent_dim']}")
+    print(f"training speed {result.examples_per_s:,.0f} examples/s")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    import torch
+    from .checkpoint import load_model
+    from .data import prepare
+    from .evaluation import evaluate
+    model, ckpt = load_model(args.run)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = ckpt.config
+    splits = prepare(cfg.data, cfg.model.likelihood)
+    x = splits.test if args.split == "test" else splits.valid
+    if x.shape[1] != cfg.model.x_dim:
+        raise VaekitError(f"data has {x.shape[1]} features, the model expects {cfg.model.x_dim}")
+    if args.n:
+        x = x[:args.n]
+    torch.manual_seed(args.seed)
+    levels = splits.levels if splits.preprocess == "dequantize" else None
+    result = evaluate(model, x, k=args.k, levels=levels, max_rows=args.max_rows)
+    result.update(checkpoint=str(ckpt.path), split=args.split)
+    for key, value in result.items():
+        print(f"{key:20s} {value:.4f}" if isinstance(value, float) else f"{key:20s} {value}")
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=1))
+    return 0
+
+
+def cmd_sample(args) -> int:
+    import torch
+    from .checkpoint import load_model
+    from .plots import save_grid
+    model, ckpt = load_model(args.run)
+    if not ckpt.config.model.image_shape:
+        raise VaekitError("this model's data are not images; nothing to draw")
+    torch.manual_seed(args.seed)
+    out = save_grid(model.sample(args.n), ckpt.config.model.image_shape,
+                    args.out or Path(args.run) / "samples.png", ncol=args.ncol)
+    print(out)
+    return 0
+
+
+def cmd_reconstruct(args) -> int:
+    import torch
+    from .checkpoint import load_model
+    from .data import prepare
+    from .plots import interleave_rows, save_grid
+    model, ckpt = load_model(args.run)
+    if not ckpt.config.model.image_shape:
+        raise VaekitError("this model's data are not images; nothing to draw")
+    cfg = ckpt.config
+    splits = prepare(cfg.data, cfg.model.likelihood)
+    shown = torch.from_numpy(splits.dataset.test[:args.n])
+    torch.manual_seed(args.seed)
+    recon = model.reconstruct(splits.test[:args.n])
+    out = save_grid(interleave_rows(shown, recon, args.ncol), cfg.model.image_shape,
+                    args.out or Path(args.run) / "reconstructions.png", ncol=args.ncol)
+    print(out)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="vaekit", description="Variational autoencoders.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_train(sub)
+    e = sub.add_parser("evaluate", help="importance-sampled log p(x), ELBO terms, bits/dim",
+                       description="Evaluate a run's best checkpoint on its test data.")
+    e.add_argument("run", help="run folder or checkpoint folder")
+    e.add_argument("--k", type=int, default=5000, help="importance samples (default 5000)")
+    e.add_argument("--n", type=int, help="first N examples only")
+    e.add_argument("--split", choices=("test", "valid"), default="test")
+    e.add_argument("--max-rows", type=int, default=32768, help="decoder rows per chunk (memory)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--threads", type=int)
+    e.add_argument("--out", help="also write the results as JSON here")
+    e.set_defaults(run_cmd=cmd_evaluate)
+    s = sub.add_parser("sample", help="decode draws from the prior into a PNG grid",
+                       description="Draw z ~ p(z) and save the mean of p(x|z) as a PNG grid.")
+    s.add_argument("run")
+    s.add_argument("--n", type=int, default=64)
+    s.add_argument("--ncol", type=int, default=8)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", help="PNG path (default RUN/samples.png)")
+    s.set_defaults(run_cmd=cmd_sample)
+    r = sub.add_parser("reconstruct", help="test images over their reconstructions (PNG)",
+                       description="Rows of test images, each over its reconstruction.")
+    r.add_argument("run")
+    r.add_argument("--n", type=int, default=32)
+    r.add_argument("--ncol", type=int, default=8)
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--out", help="PNG path (default RUN/reconstructions.png)")
+    r.set_defaults(run_cmd=cmd_reconstruct)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command = getattr(args, "run_cmd", None) or args.run
+    for name in ("n", "k", "ncol", "max_rows", "threads"):
+        value = getattr(args, name, None)
+        if isinstance(value, int) and value < 1:
+            print(f"vaekit: error: --{name.replace('_', '-')} must be >= 1", file=sys.stderr)
+            return 2
+    try:
+        return command(args)
+    except VaekitError as e:
+        print(f"vaekit: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("vaekit: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # a bug, not bad input: one line unless asked for the traceback
+        if os.environ.get("VAEKIT_DEBUG"):
+            raise
+        print(f"vaekit: internal error: {type(e).__name__}: {e} "
+              "(set VAEKIT_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

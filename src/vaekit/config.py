@@ -1,0 +1,130 @@
+"""Configuration dataclasses, validated in one place.
+
+A run is described by a `TrainConfig`, which holds a `ModelConfig` (the three axes: latent
+family, likelihood and networks) and a `DataConfig`. Each round-trips through JSON, which is
+how checkpoints store them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields
+
+from .errors import VaekitError
+from .networks import ACTIVATIONS
+
+
+@dataclass
+class ModelConfig:
+    x_dim: int = 784                      # flattened data dimension D
+    image_shape: tuple[int, ...] | None = (28, 28)   # for pictures; None for non-image data
+    latent: str = "gaussian"              # latent family: prior p(z) and posterior family q(z|x)
+    latent_dim: int = 50
+    likelihood: str = "bernoulli"         # p(x|z): bernoulli | gaussian
+    min_std: float = 1e-3                 # gaussian likelihood: floor on sigma (data units)
+    encoder_hidden: tuple[int, ...] = (200, 200)
+    decoder_hidden: tuple[int, ...] = (200, 200)
+    activation: str = "tanh"
+
+    def validate(self) -> "ModelConfig":
+        from .latents import LATENTS
+        from .likelihoods import LIKELIHOODS
+        _check(self.x_dim >= 1, f"x_dim must be >= 1, got {self.x_dim}")
+        _check(self.latent_dim >= 1, f"latent_dim must be >= 1, got {self.latent_dim}")
+        _check(self.latent in LATENTS,
+               f"unknown latent family {self.latent!r}; choose from {sorted(LATENTS)}")
+        _check(self.likelihood in LIKELIHOODS,
+               f"unknown likelihood {self.likelihood!r}; choose from {sorted(LIKELIHOODS)}")
+        _check(self.activation in ACTIVATIONS,
+               f"unknown activation {self.activation!r}; choose from {sorted(ACTIVATIONS)}")
+        _check(self.min_std > 0, f"min_std must be > 0, got {self.min_std}")
+        _check(all(h >= 1 for h in self.encoder_hidden + self.decoder_hidden),
+               "hidden layer sizes must be >= 1")
+        if self.image_shape is not None:
+            n = 1
+            for s in self.image_shape:
+                n *= s
+            _check(n == self.x_dim, f"image_shape {self.image_shape} does not hold x_dim={self.x_dim}")
+        return self
+
+
+@dataclass
+class DataConfig:
+    dataset: str = "digits"               # a name (digits, fashion-mnist, mnist) or a .npy/.npz path
+    preprocess: str = "auto"              # binarize | dequantize | none; auto follows the likelihood
+    valid_fraction: float = 0.1           # of the training split, held out for validation
+    seed: int = 0                         # for the split and the fixed evaluation binarization
+
+    def validate(self) -> "DataConfig":
+        _check(self.preprocess in ("auto", "binarize", "dequantize", "none"),
+               f"unknown preprocess {self.preprocess!r}; choose binarize, dequantize, none or auto")
+        _check(0.0 <= self.valid_fraction < 1.0,
+               f"valid_fraction must be in [0, 1), got {self.valid_fraction}")
+        return self
+
+    def resolved_preprocess(self, likelihood: str) -> str:
+        if self.preprocess != "auto":
+            return self.preprocess
+        return "binarize" if likelihood == "bernoulli" else "dequantize"
+
+
+@dataclass
+class TrainConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    objective: str = "elbo"               # elbo | iwae
+    k: int = 1                            # importance samples for the iwae objective
+    beta: float = 1.0                     # weight of the KL term (beta-VAE)
+    warmup_epochs: float = 0.0            # linear KL warm-up from 0 to beta over this many epochs
+    epochs: int = 100
+    batch_size: int = 128
+    lr: float = 1e-3
+    lr_schedule: str = "constant"         # constant | cosine | exponential
+    lr_decay: float = 0.99                # per-epoch factor for the exponential schedule
+    min_lr: float = 1e-5                  # floor of the cosine schedule
+    seed: int = 0
+    threads: int | None = None            # torch intra-op threads; None keeps torch's default
+    eval_k: int = 5000                    # importance samples for the final test log p(x)
+    eval_n: int | None = 1000             # test examples for the final log p(x); None = all
+
+    def validate(self) -> "TrainConfig":
+        self.model.validate()
+        self.data.validate()
+        _check(self.objective in ("elbo", "iwae"),
+               f"unknown objective {self.objective!r}; choose elbo or iwae")
+        _check(self.k >= 1, f"k must be >= 1, got {self.k}")
+        _check(self.beta >= 0, f"beta must be >= 0, got {self.beta}")
+        _check(self.warmup_epochs >= 0, f"warmup_epochs must be >= 0, got {self.warmup_epochs}")
+        _check(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
+        _check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
+        _check(self.lr > 0, f"lr must be > 0, got {self.lr}")
+        _check(self.lr_schedule in ("constant", "cosine", "exponential"),
+               f"unknown lr_schedule {self.lr_schedule!r}; choose constant, cosine or exponential")
+        _check(0 < self.lr_decay <= 1, f"lr_decay must be in (0, 1], got {self.lr_decay}")
+        _check(self.threads is None or self.threads >= 1, f"threads must be >= 1, got {self.threads}")
+        _check(self.eval_k >= 1, f"eval_k must be >= 1, got {self.eval_k}")
+        _check(self.eval_n is None or self.eval_n >= 1, f"eval_n must be >= 1, got {self.eval_n}")
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        d = dict(d)
+        model = _build(ModelConfig, d.pop("model", {}))
+        data = _build(DataConfig, d.pop("data", {}))
+        return _build(cls, d, model=model, data=data).validate()
+
+
+def _build(cls, d: dict, **extra):
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(d) - set(known)
+    _check(not unknown, f"unknown {cls.__name__} fields: {sorted(unknown)}")
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+    return cls(**kwargs, **extra)
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise VaekitError(message)

@@ -1,0 +1,102 @@
+"""The linear-Gaussian model (probabilistic PCA; Tipping & Bishop 1999): an exact reference.
+
+z ~ N(0, I_Z), x | z ~ N(W z + b, s^2 I_D). Everything is closed form:
+    p(x)   = N(x; b, W W^T + s^2 I)
+    p(z|x) = N(M^-1 W^T (x - b), s^2 M^-1),  M = W^T W + s^2 I
+so it checks the ELBO (= log p(x) exactly when q is the true posterior), importance-sampled
+log p(x), and posterior inference. `as_vae` builds the same model as a vaekit VAE: a linear
+decoder with the Gaussian likelihood, and a linear encoder giving the exact posterior mean with
+the posterior's marginal standard deviations (the best diagonal q has other variances; see
+`best_mean_field`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch.distributions import MultivariateNormal
+
+from .config import ModelConfig
+from .latents.gaussian import MIN_SCALE
+
+
+def _inv_softplus(y: torch.Tensor) -> torch.Tensor:
+    return y + torch.log(-torch.expm1(-y))
+
+
+@dataclass
+class LinearGaussian:
+    W: torch.Tensor     # [D, Z]
+    b: torch.Tensor     # [D]
+    s: float            # observation noise standard deviation
+
+    @property
+    def dims(self) -> tuple[int, int]:
+        return self.W.shape
+
+    def marginal(self) -> MultivariateNormal:
+        D = self.W.shape[0]
+        return MultivariateNormal(self.b, self.W @ self.W.T + self.s ** 2 * torch.eye(D))
+
+    def log_marginal(self, x: torch.Tensor) -> torch.Tensor:
+        """log p(x) exactly: [N]."""
+        return self.marginal().log_prob(x)
+
+    def posterior(self, x: torch.Tensor) -> MultivariateNormal:
+        """p(z|x) exactly: batch_shape [N], event_shape [Z]."""
+        Z = self.W.shape[1]
+        M = self.W.T @ self.W + self.s ** 2 * torch.eye(Z)
+        M_inv = torch.linalg.inv(M)
+        mean = (x - self.b) @ (M_inv @ self.W.T).T
+        return MultivariateNormal(mean, covariance_matrix=self.s ** 2 * M_inv)
+
+    def best_mean_field(self) -> torch.Tensor:
+        """Standard deviations of the diagonal Gaussian q closest to p(z|x) in KL(q || p):
+        1 / sqrt(diag of the posterior precision M / s^2) (Bishop, PRML 10.1.2)."""
+        Z = self.W.shape[1]
+        precision = (self.W.T @ self.W + self.s ** 2 * torch.eye(Z)) / self.s ** 2
+        return precision.diagonal().rsqrt()
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        D, Z = self.W.shape
+        z = torch.randn(n, Z, generator=generator, dtype=self.W.dtype)
+        return z @ self.W.T + self.b + self.s * torch.randn(n, D, generator=generator,
+                                                             dtype=self.W.dtype)
+
+    def as_vae(self, posterior_std: torch.Tensor | None = None):
+        """This model as a vaekit VAE with linear encoder and decoder (no hidden layers).
+        The encoder gives the exact posterior mean and `posterior_std` (default: the
+        posterior's marginal standard deviations)."""
+        from .model import VAE
+        D, Z = self.W.shape
+        config = ModelConfig(x_dim=D, image_shape=None, latent_dim=Z, likelihood="gaussian",
+                             min_std=min(1e-3, self.s / 2), encoder_hidden=(), decoder_hidden=())
+        vae = VAE(config).to(self.W.dtype)
+        Zm = self.W.T @ self.W + self.s ** 2 * torch.eye(Z, dtype=self.W.dtype)
+        A = torch.linalg.solve(Zm, self.W.T)                         # [Z, D]: mean = A (x - b)
+        if posterior_std is None:
+            posterior_std = (self.s ** 2 * torch.linalg.inv(Zm)).diagonal().sqrt()
+        enc, dec = vae.encoder[0], vae.decoder[0]
+        with torch.no_grad():
+            enc.weight.zero_()
+            enc.weight[:Z] = A
+            enc.bias[:Z] = -A @ self.b
+            enc.bias[Z:] = _inv_softplus(posterior_std - MIN_SCALE)
+            dec.weight.zero_()
+            dec.weight[:D] = self.W
+            dec.bias[:D] = self.b
+            dec.bias[D:] = _inv_softplus(torch.full((D,), self.s - config.min_std,
+                                                    dtype=self.W.dtype))
+        return vae
+
+
+def random_linear_gaussian(D: int = 6, Z: int = 2, s: float = 0.5, seed: int = 0,
+                           dtype=torch.float64) -> LinearGaussian:
+    g = torch.Generator().manual_seed(seed)
+    W = torch.randn(D, Z, generator=g, dtype=dtype)
+    b = torch.randn(D, generator=g, dtype=dtype) * 0.5
+    return LinearGaussian(W, b, s)
+
+
+__all__ = ["LinearGaussian", "random_linear_gaussian"]

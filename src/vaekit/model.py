@@ -1,0 +1,52 @@
+"""The VAE: an encoder, a decoder, a latent family and a likelihood.
+
+z ~ p(z), x ~ p(x|z; theta) with the decoder giving the parameters of p(x|z); the encoder gives
+the parameters of q(z|x; phi). Every method returns a torch.distributions object, so the
+objectives (objectives.py) never need to know which family or likelihood is in use.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.distributions import Distribution
+
+from .config import ModelConfig
+from .latents import build_latent
+from .likelihoods import build_likelihood
+from .networks import mlp
+
+
+class VAE(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config.validate()
+        self.latent = build_latent(config)
+        self.likelihood = build_likelihood(config)
+        self.encoder = mlp(config.x_dim, config.encoder_hidden, self.latent.param_size,
+                           config.activation)
+        self.decoder = mlp(self.latent.z_size, config.decoder_hidden,
+                           self.likelihood.param_size(config.x_dim), config.activation)
+
+    def posterior(self, x: torch.Tensor) -> Distribution:
+        """q(z|x): batch_shape [B], event_shape [z_size]."""
+        return self.latent.posterior(self.encoder(x))
+
+    def prior(self) -> Distribution:
+        """p(z): event_shape [z_size]."""
+        return self.latent.prior()
+
+    def observation(self, z: torch.Tensor) -> Distribution:
+        """p(x|z): z [..., z_size] -> distribution with batch_shape [...], event_shape [x_dim]."""
+        return self.likelihood(self.decoder(z))
+
+    @torch.no_grad()
+    def sample(self, n: int) -> torch.Tensor:
+        """Mean images of p(x|z) for n draws z ~ p(z): [n, x_dim] in [0, 1]."""
+        z = self.prior().sample((n,))
+        return self.likelihood.mean_image(self.observation(z))
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """Mean image of p(x|z) at z = E_q[z|x]: [B, x_dim] in [0, 1]."""
+        return self.likelihood.mean_image(self.observation(self.posterior(x).mean))

@@ -1,0 +1,225 @@
+"""Training: Adam on the negative ELBO or IWAE bound, validation every epoch, checkpoints.
+
+A run folder holds `last/` (resumable: weights, optimizer, RNG states), `best/` (weights with the
+best validation ELBO), `metrics.jsonl` (one line per epoch), and after training `metrics.json`
+(test evaluation of the best weights), `samples.png` and `reconstructions.png`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from . import checkpoint
+from .config import TrainConfig
+from .data import Batches, Splits, prepare
+from .errors import VaekitError
+from .evaluation import elbo_report, evaluate
+from .model import VAE
+from .objectives import elbo, iwae
+from .plots import interleave_rows, save_grid
+
+
+class Throughput:
+    """Examples per second over the training steps only, after `warmup` steps."""
+
+    def __init__(self, warmup: int = 20):
+        self.warmup, self.steps, self.examples, self.seconds, self.start = warmup, 0, 0, 0.0, None
+
+    def resume(self):
+        if self.steps >= self.warmup:
+            self.start = time.perf_counter()
+
+    def tick(self, n: int):
+        self.steps += 1
+        if self.steps == self.warmup:
+            self.start = time.perf_counter()
+        elif self.steps > self.warmup:
+            self.examples += n
+
+    def pause(self):
+        if self.start is not None:
+            self.seconds += time.perf_counter() - self.start
+            self.start = None
+
+    @property
+    def rate(self) -> float:
+        return self.examples / self.seconds if self.seconds > 0 else float("nan")
+
+
+def make_optimizer(model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
+    try:  # one fused kernel per step where this torch build has it
+        return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
+
+
+def make_scheduler(optimizer, config: TrainConfig):
+    if config.lr_schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.epochs, config.min_lr)
+    if config.lr_schedule == "exponential":
+        return torch.optim.lr_scheduler.ExponentialLR(optimizer, config.lr_decay)
+    return None
+
+
+def loss_fn(model: VAE, x: torch.Tensor, config: TrainConfig, beta: float):
+    """(loss to minimise, per-example objective values for logging: [B, 3] or [B, 1])."""
+    q, prior = model.posterior(x), model.prior()
+    if config.objective == "iwae":
+        bound = iwae(x, q, prior, model.observation, config.k, beta)
+        return -bound.mean(), bound.detach().unsqueeze(1)
+    terms = elbo(x, q, prior, model.observation)
+    loss = -(terms.log_lik - beta * terms.kl).mean()
+    return loss, torch.stack(terms, 1).detach()
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    config: TrainConfig
+    model: VAE
+    splits: Splits
+    history: list = field(default_factory=list)
+    test: dict = field(default_factory=dict)
+    examples_per_s: float = float("nan")
+
+
+def _new_run(run_dir: Path) -> None:
+    if (run_dir / "last").exists() or (run_dir / "metrics.jsonl").exists():
+        raise VaekitError(f"{run_dir} already holds a run; use --resume to continue it or "
+                          "choose another --name")
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+
+def fit_data_shape(config: TrainConfig, splits: Splits) -> None:
+    """The model's input size and picture shape follow the data."""
+    config.model.x_dim = splits.dataset.x_dim
+    config.model.image_shape = splits.dataset.image_shape
+    config.validate()
+
+
+def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
+          epochs: int | None = None, progress: bool | None = None,
+          splits: Splits | None = None, final_eval: bool = True) -> TrainResult:
+    """Train (or with `resume`, continue) the run in `run_dir`; returns the best model."""
+    run_dir = Path(run_dir)
+    ckpt = None
+    if resume:
+        ckpt = checkpoint.read(run_dir / "last")
+        config = ckpt.config
+    else:
+        config.validate()
+    if epochs is not None:
+        config.epochs = epochs
+        config.validate()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    # Logits of always-blank pixels drift far negative and their gradients underflow into
+    # subnormal floats, which the CPU handles ~10x slower: training ran at half speed.
+    torch.set_flush_denormal(True)
+    splits = splits or prepare(config.data, config.model.likelihood)
+    fit_data_shape(config, splits)
+    if not resume:
+        _new_run(run_dir)
+
+    torch.manual_seed(config.seed)
+    model = VAE(config.model)
+    optimizer = make_optimizer(model, config.lr)
+    scheduler = make_scheduler(optimizer, config)
+    data_rng = np.random.default_rng(config.seed)
+    start_epoch, step, best = 0, 0, -math.inf
+    if ckpt is not None:
+        model.load_state_dict(ckpt.tensors("model.safetensors"))
+        ckpt.load_optimizer(optimizer)
+        state = ckpt.meta["trainer"]
+        data_rng.bit_generator.state = state["data_rng"]
+        if scheduler is not None:
+            scheduler.load_state_dict(state["scheduler"])
+        start_epoch, step, best = ckpt.meta["epoch"], ckpt.meta["step"], state["best_valid_elbo"]
+
+    batches = Batches(splits.train, config.batch_size, splits.preprocess, splits.levels, data_rng)
+    warmup_steps = config.warmup_epochs * len(batches)
+    timer, history = Throughput(), []
+    metrics_log = run_dir / "metrics.jsonl"
+    for epoch in range(start_epoch, config.epochs):
+        model.train()
+        t0, sums, n = time.perf_counter(), 0.0, 0
+        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False,
+                   disable=None if progress is None else not progress, dynamic_ncols=True)
+        timer.resume()
+        for xb in bar:
+            beta = config.beta * min(1.0, step / warmup_steps) if warmup_steps else config.beta
+            loss, values = loss_fn(model, xb, config, beta)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            timer.tick(len(xb))
+            sums, n = sums + values.sum(0), n + len(xb)
+            if step % 25 == 0:
+                bar.set_postfix(loss=f"{loss.item():.2f}", refresh=False)
+        timer.pause()
+        bar.close()
+        if scheduler is not None:
+            scheduler.step()
+        if not torch.isfinite(sums).all():
+            raise VaekitError(f"training diverged at epoch {epoch + 1} (non-finite loss); "
+                              "lower --lr or check the data")
+
+        model.eval()
+        valid = elbo_report(model, splits.valid)
+        means = (sums / n).tolist()
+        record = {"epoch": epoch + 1, "step": step, "lr": optimizer.param_groups[0]["lr"],
+                  "beta": beta, "seconds": round(time.perf_counter() - t0, 3)}
+        if config.objective == "iwae":
+            record[f"train_iwae{config.k}"] = means[0]
+        else:
+            record.update(train_elbo=means[0], train_log_lik=means[1], train_kl=means[2])
+        record.update(valid_elbo=valid.elbo, valid_log_lik=valid.log_lik, valid_kl=valid.kl)
+        history.append(record)
+        with metrics_log.open("a") as f:
+            f.write(json.dumps(record) + "\n")
+        if valid.elbo > best:
+            best = valid.elbo
+            checkpoint.save(run_dir / "best", model, config, epoch=epoch + 1, step=step,
+                            metrics=record)
+        checkpoint.save(run_dir / "last", model, config, epoch=epoch + 1, step=step,
+                        metrics=record, optimizer=optimizer, trainer_state={
+                            "data_rng": data_rng.bit_generator.state, "best_valid_elbo": best,
+                            "scheduler": scheduler.state_dict() if scheduler else None})
+        every = max(1, config.epochs // 20)
+        if (epoch + 1) % every == 0 or epoch + 1 in (start_epoch + 1, config.epochs):
+            tqdm.write(f"epoch {epoch + 1:4d}  train {means[0]:9.3f}  valid elbo {valid.elbo:9.3f}"
+                       f"  (log p(x|z) {valid.log_lik:9.3f}, kl {valid.kl:7.3f})"
+                       f"  {record['seconds']:.1f}s")
+
+    result = TrainResult(run_dir, config, model, splits, history, examples_per_s=timer.rate)
+    if final_eval:
+        result.model, _ = checkpoint.load_model(run_dir)
+        result.test = finish(result.model, config, splits, run_dir, timer.rate)
+    return result
+
+
+def finish(model: VAE, config: TrainConfig, splits: Splits, run_dir: Path, rate: float) -> dict:
+    """Test evaluation of the best weights, metrics.json, samples.png and reconstructions.png."""
+    levels = splits.levels if splits.preprocess == "dequantize" else None
+    test = evaluate(model, splits.test, k=config.eval_k, n_loglik=config.eval_n, levels=levels)
+    best = checkpoint.read(run_dir / "best").meta
+    summary = {"dataset": splits.dataset.name, "best_epoch": best["epoch"],
+               "train_examples_per_s": rate, "test": test}
+    (run_dir / "metrics.json").write_text(json.dumps(summary, indent=1))
+    if config.model.image_shape:
+        torch.manual_seed(config.seed)
+        save_grid(model.sample(64), config.model.image_shape, run_dir / "samples.png")
+        shown = torch.from_numpy(splits.dataset.test[:32])   # grey originals; the model sees
+        recon = model.reconstruct(splits.test[:32])          # their preprocessed versions
+        save_grid(interleave_rows(shown, recon, 8), config.model.image_shape,
+                  run_dir / "reconstructions.png")
+    return test

@@ -1,0 +1,31 @@
+import gzip
+import struct
+
+import numpy as np
+import pytest
+
+
+def write_idx(path, array: np.ndarray, compress=True):
+    array = np.asarray(array, dtype=np.uint8)
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(struct.pack(">I", s) for s in array.shape)
+    data = header + array.tobytes()
+    if compress:
+        data = gzip.compress(data)
+    path.write_bytes(data)
+    return path
+
+
+def write_fake_mnist(folder, n_train=40, n_test=20, seed=0):
+    """Four small IDX gzip files in MNIST's layout: 28x28 uint8 images and labels."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_idx(folder / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (n_train, 28, 28)))
+    write_idx(folder / "train-labels-idx1-ubyte.gz", rng.integers(0, 10, n_train))
+    write_idx(folder / "t10k-images-idx3-ubyte.gz", rng.integers(0, 256, (n_test, 28, 28)))
+    write_idx(folder / "t10k-labels-idx1-ubyte.gz", rng.integers(0, 10, n_test))
+    return folder
+
+
+@pytest.fixture
+def fake_mnist(tmp_path):
+    return write_fake_mnist(tmp_path / "fake-mnist")

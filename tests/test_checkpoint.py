@@ -1,0 +1,93 @@
+"""Checkpoints round-trip exactly, corrupt ones are refused, and resume continues the run."""
+
+import json
+
+import pytest
+import torch
+
+from vaekit import DataConfig, ModelConfig, TrainConfig, VaekitError, load_model, train
+from vaekit import checkpoint
+
+
+def small_config(**kw):
+    base = dict(model=ModelConfig(latent_dim=4, encoder_hidden=(16,), decoder_hidden=(16,)),
+                data=DataConfig("digits"), epochs=2, batch_size=64, eval_k=20, eval_n=10)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    run = tmp_path_factory.mktemp("runs") / "r"
+    return train(small_config(), run, progress=False)
+
+
+def test_round_trip_gives_identical_outputs(trained, tmp_path):
+    model = trained.model
+    checkpoint.save(tmp_path / "ck", model, trained.config, epoch=1, step=1)
+    loaded, ckpt = load_model(tmp_path / "ck")
+    x = trained.splits.test[:16]
+    z = torch.randn(5, 4)
+    with torch.no_grad():
+        assert torch.equal(model.encoder(x), loaded.encoder(x))
+        assert torch.equal(model.decoder(z), loaded.decoder(z))
+    assert ckpt.config.model.latent_dim == 4 and ckpt.meta["epoch"] == 1
+
+
+def test_run_folder_has_everything(trained):
+    run = trained.run_dir
+    for name in ("best/model.safetensors", "best/meta.json", "last/optimizer.safetensors",
+                 "metrics.jsonl", "metrics.json", "samples.png", "reconstructions.png"):
+        assert (run / name).is_file(), name
+    lines = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [l["epoch"] for l in lines] == [1, 2]
+    summary = json.loads((run / "metrics.json").read_text())
+    assert summary["test"]["nll_k"] == 20 and summary["test"]["nll"] > 0
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "meta", "missing"])
+def test_corrupt_checkpoints_are_refused(trained, tmp_path, damage):
+    ck = checkpoint.save(tmp_path / "ck", trained.model, trained.config, epoch=1, step=1)
+    weights = ck / "model.safetensors"
+    if damage == "truncate":
+        weights.write_bytes(weights.read_bytes()[:100])
+    elif damage == "flip":
+        data = bytearray(weights.read_bytes())
+        data[-5] ^= 0xFF
+        weights.write_bytes(bytes(data))
+    elif damage == "meta":
+        (ck / "meta.json").write_text("{not json")
+    else:
+        weights.unlink()
+    with pytest.raises(VaekitError):
+        load_model(ck)
+
+
+def test_weights_that_do_not_fit_the_config_are_refused(trained, tmp_path):
+    ck = checkpoint.save(tmp_path / "ck", trained.model, trained.config, epoch=1, step=1)
+    meta = json.loads((ck / "meta.json").read_text())
+    meta["config"]["model"]["latent_dim"] = 7
+    (ck / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(VaekitError, match="do not fit the model config \\(size mismatch"):
+        load_model(ck)
+
+
+def test_resume_continues_the_same_run(tmp_path):
+    straight = train(small_config(epochs=3), tmp_path / "a", progress=False, final_eval=False)
+    train(small_config(epochs=1), tmp_path / "b", progress=False, final_eval=False)
+    resumed = train(None, tmp_path / "b", resume=True, epochs=3, progress=False,
+                    final_eval=False)
+    for (name, p1), p2 in zip(straight.model.state_dict().items(),
+                              resumed.model.state_dict().values()):
+        assert torch.equal(p1, p2), name
+    a = [json.loads(l) for l in (tmp_path / "a/metrics.jsonl").read_text().splitlines()]
+    b = [json.loads(l) for l in (tmp_path / "b/metrics.jsonl").read_text().splitlines()]
+    assert [l["epoch"] for l in b] == [1, 2, 3]
+    assert [l["train_elbo"] for l in a] == [l["train_elbo"] for l in b]
+
+
+def test_a_new_run_never_overwrites_an_existing_one(trained):
+    before = (trained.run_dir / "best/model.safetensors").read_bytes()
+    with pytest.raises(VaekitError, match="already holds a run"):
+        train(small_config(), trained.run_dir, progress=False)
+    assert (trained.run_dir / "best/model.safetensors").read_bytes() == before

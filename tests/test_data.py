@@ -1,0 +1,164 @@
+"""Data sources, checks on what they read, the download path, and preprocessing."""
+
+import hashlib
+import http.server
+import threading
+from functools import partial
+
+import numpy as np
+import pytest
+import torch
+
+from vaekit import DataConfig, VaekitError, load_dataset, prepare
+from vaekit.data import Batches, binarize, dequantize, read_idx
+from vaekit.data.sources import MNIST, RemoteIDX, _load_idx_dataset, fetch
+
+from conftest import write_idx
+
+
+def test_digits_is_embedded_and_scaled():
+    d = load_dataset("digits")
+    assert d.train.shape == (1437, 64) and d.test.shape == (360, 64)
+    assert d.train.dtype == np.float32 and 0 <= d.train.min() and d.train.max() == 1.0
+    assert d.image_shape == (8, 8) and d.levels == 17
+    assert set(np.unique(d.train_labels)) == set(range(10))
+
+
+def test_unknown_dataset_name():
+    with pytest.raises(VaekitError, match="unknown dataset 'cifar'"):
+        load_dataset("cifar")
+
+
+def test_idx_round_trip_and_corruptions(tmp_path):
+    a = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    assert np.array_equal(read_idx(write_idx(tmp_path / "ok.gz", a)), a)
+    good = (tmp_path / "ok.gz").read_bytes()
+    (tmp_path / "trunc.gz").write_bytes(good[: len(good) // 2])
+    with pytest.raises(VaekitError, match="not a complete gzip"):
+        read_idx(tmp_path / "trunc.gz")
+    (tmp_path / "plain.gz").write_bytes(b"not gzip at all")
+    with pytest.raises(VaekitError, match="not a complete gzip"):
+        read_idx(tmp_path / "plain.gz")
+    import gzip
+    (tmp_path / "magic.gz").write_bytes(gzip.compress(b"\x12\x34\x08\x01" + bytes(8)))
+    with pytest.raises(VaekitError, match="bad magic"):
+        read_idx(tmp_path / "magic.gz")
+    (tmp_path / "short.gz").write_bytes(gzip.compress(bytes([0, 0, 8, 1, 0, 0, 0, 9, 1, 2])))
+    with pytest.raises(VaekitError, match="body holds 2 bytes"):
+        read_idx(tmp_path / "short.gz")
+    with pytest.raises(VaekitError, match="no such file"):
+        read_idx(tmp_path / "missing.gz")
+
+
+def test_local_folder_override(fake_mnist, monkeypatch):
+    monkeypatch.setenv("VAEKIT_MNIST_DIR", str(fake_mnist))
+    d = load_dataset("mnist")
+    assert d.train.shape == (40, 784) and d.test.shape == (20, 784) and d.levels == 256
+
+
+def _md5(path):
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def http_server(fake_mnist):
+    """Serve the fake MNIST folder on 127.0.0.1 (an ephemeral port); count the requests."""
+    hits = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            hits.append(self.path)
+
+    handler = partial(Handler, directory=str(fake_mnist))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/", fake_mnist, hits
+    server.shutdown()
+    server.server_close()
+
+
+def test_download_verifies_checksums_and_caches(http_server, tmp_path):
+    url, folder, hits = http_server
+    remote = RemoteIDX("fake", url, {f.name: _md5(f) for f in sorted(folder.iterdir())})
+    d = _load_idx_dataset(remote, directory=tmp_path / "cache")
+    assert d.train.shape == (40, 784)
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(remote.md5)
+    n = len(hits)
+    _load_idx_dataset(remote, directory=tmp_path / "cache")   # cached: no new requests
+    assert len(hits) == n
+
+
+def test_download_refuses_a_file_with_the_wrong_checksum(http_server, tmp_path):
+    url, _, _ = http_server
+    # the real MNIST checksums do not match the fake files served here
+    with pytest.raises(VaekitError, match="failed its checksum"):
+        fetch(MNIST, base_url=url, directory=tmp_path / "cache")
+    assert not any((tmp_path / "cache").glob("*.gz"))
+
+
+def test_download_failure_is_one_clear_error(tmp_path):
+    remote = RemoteIDX("gone", "http://127.0.0.1:9/", {"a.gz": "0" * 32})  # discard port
+    with pytest.raises(VaekitError, match="could not download a.gz"):
+        fetch(remote, directory=tmp_path)
+
+
+@pytest.mark.parametrize("array, message", [
+    (np.full((5, 4), np.nan, dtype=np.float32), "NaN"),
+    (np.ones((5, 2, 2, 2), dtype=np.float32), "not \\[N, D\\]"),
+    (np.ones((5, 4), dtype=np.complex64), "not numeric"),
+    (np.array([["a", "b"]]), "not numeric"),
+    (np.zeros((0, 4), dtype=np.float32), "empty"),
+    (np.full((5, 4), 3.0, dtype=np.float32), "outside \\[0, 1\\]"),
+    (np.full((5, 4), 300, dtype=np.int32), "integer dtype"),
+])
+def test_bad_user_arrays(tmp_path, array, message):
+    path = tmp_path / "x.npy"
+    np.save(path, array)
+    with pytest.raises(VaekitError, match=message):
+        load_dataset(str(path))
+
+
+def test_user_arrays_npy_and_npz(tmp_path):
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "u8.npy", rng.integers(0, 256, (50, 6, 6), dtype=np.uint8))
+    d = load_dataset(str(tmp_path / "u8.npy"))
+    assert d.train.shape == (45, 36) and d.test.shape == (5, 36) and d.levels == 256
+    assert d.image_shape == (6, 6)
+    np.savez(tmp_path / "p.npz", train=rng.random((20, 3)), test=rng.random((4, 3)))
+    d = load_dataset(str(tmp_path / "p.npz"))
+    assert d.train.shape == (20, 3) and d.test.shape == (4, 3) and d.levels is None
+    np.savez(tmp_path / "bad.npz", data=rng.random((20, 3)))
+    with pytest.raises(VaekitError, match="named 'train'"):
+        load_dataset(str(tmp_path / "bad.npz"))
+    (tmp_path / "junk.npy").write_bytes(b"\x93NUMPY garbage")
+    with pytest.raises(VaekitError):
+        load_dataset(str(tmp_path / "junk.npy"))
+    with pytest.raises(VaekitError, match="no such file"):
+        load_dataset(str(tmp_path / "nope.npy"))
+
+
+def test_binarization_is_dynamic_for_training_and_fixed_for_evaluation():
+    x = np.full((2000, 10), 0.3, dtype=np.float32)
+    rng = np.random.default_rng(0)
+    a, b = binarize(x, rng), binarize(x, rng)
+    assert set(np.unique(a)) == {0.0, 1.0} and not np.array_equal(a, b)
+    assert abs(a.mean() - 0.3) < 0.01
+    s1 = prepare(DataConfig("digits"), "bernoulli")
+    s2 = prepare(DataConfig("digits"), "bernoulli")
+    assert torch.equal(s1.test, s2.test) and torch.equal(s1.valid, s2.valid)
+    assert set(torch.unique(s1.test).tolist()) == {0.0, 1.0}
+    assert len(s1.train) + len(s1.valid) == 1437
+    batches = Batches(s1.train[:64], 64, "binarize", 17, np.random.default_rng(0))
+    first, second = next(iter(batches)), next(iter(batches))
+    assert first.shape == (64, 64) and not torch.equal(first, second)
+
+
+def test_dequantization_stays_in_its_grey_level_bin():
+    levels = 17
+    k = np.arange(levels, dtype=np.float32)
+    x = np.tile(k / (levels - 1), (100, 1))
+    y = dequantize(x, levels, np.random.default_rng(0))
+    assert ((y >= k / levels) & (y < (k + 1) / levels)).all()
+    s = prepare(DataConfig("digits"), "gaussian")
+    assert s.preprocess == "dequantize" and 0 <= s.test.min() and s.test.max() < 1
