@@ -11,6 +11,7 @@ import torch
 
 from vaekit import DataConfig, VaekitError, load_dataset, prepare
 from vaekit.data import Batches, binarize, dequantize, read_idx
+from vaekit.data.batching import binarize_levels
 from vaekit.data.sources import MNIST, RemoteIDX, _load_idx_dataset, fetch
 
 from conftest import write_idx
@@ -152,6 +153,26 @@ def test_binarization_is_dynamic_for_training_and_fixed_for_evaluation():
     batches = Batches(s1.train[:64], 64, "binarize", 17, np.random.default_rng(0))
     first, second = next(iter(batches)), next(iter(batches))
     assert first.shape == (64, 64) and not torch.equal(first, second)
+
+
+@pytest.mark.parametrize("levels", [2, 17, 256])
+def test_byte_binarization_is_exact_bernoulli_of_the_grey_level(levels):
+    m = levels - 1
+    k = np.tile(np.arange(levels, dtype=np.uint8), (20_000, 1))       # every level, many times
+    b = binarize_levels(k, m, np.random.default_rng(0))
+    assert set(np.unique(b)) <= {0.0, 1.0}
+    assert (b[:, 0] == 0).all() and (b[:, -1] == 1).all()             # p = 0 and p = 1 exactly
+    p = k[0] / m
+    se = np.sqrt(p * (1 - p) / len(k))
+    assert (np.abs(b.mean(0) - p) <= 4 * se + 1e-12).all()
+
+
+def test_batches_use_byte_binarization_for_grey_level_data():
+    x = np.full((4000, 3), 100 / 255, dtype=np.float32)
+    b = Batches(x, 4000, "binarize", 256, np.random.default_rng(0))
+    assert b.k is not None and (b.k == 100).all()
+    batch = next(iter(b))
+    assert abs(batch.mean().item() - 100 / 255) < 4 * np.sqrt(0.4 * 0.6 / 12000)
 
 
 def test_dequantization_stays_in_its_grey_level_bin():

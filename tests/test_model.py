@@ -7,6 +7,7 @@ from torch.distributions import Independent
 
 from vaekit import VAE, ModelConfig
 from vaekit.likelihoods import BernoulliLikelihood, GaussianLikelihood
+from vaekit.networks import Tanh
 
 
 def test_default_architecture_is_burda_one_layer():
@@ -15,7 +16,16 @@ def test_default_architecture_is_burda_one_layer():
     assert widths == [(784, 200), (200, 200), (200, 100)]            # 50 mu + 50 sigma
     widths = [(m.in_features, m.out_features) for m in vae.decoder if hasattr(m, "in_features")]
     assert widths == [(50, 200), (200, 200), (200, 784)]
-    assert isinstance(vae.encoder[1], torch.nn.Tanh)
+    assert isinstance(vae.encoder[1], Tanh)
+
+
+def test_tanh_matches_torch_in_value_and_gradient():
+    x = torch.linspace(-30, 30, 2001, dtype=torch.float64, requires_grad=True)
+    y = Tanh()(x)
+    assert torch.allclose(y, torch.tanh(x), atol=1e-12)
+    (g,) = torch.autograd.grad(y.sum(), x)
+    assert torch.allclose(g, 1 - torch.tanh(x) ** 2, atol=1e-12)
+    assert torch.autograd.gradcheck(Tanh(), (torch.randn(5, dtype=torch.float64, requires_grad=True),))
 
 
 def test_model_returns_distributions_with_the_right_shapes():

@@ -5,8 +5,10 @@
 - dequantize: x = (k + u) / L for k in 0..L-1 grey levels and u ~ U(0, 1) (uniform
   dequantization, so a continuous density is a bound on the discrete likelihood).
 
-Uniforms come from numpy's PCG64 generator: here it is several times faster than
+Random numbers come from numpy's PCG64 generator: here it is several times faster than
 torch.bernoulli, and its state is plain JSON, so a resumed run draws the same batches.
+Data with a known number of grey levels (8-bit images, the 17-level digits) are binarized from
+one random byte per pixel, exactly: see `binarize_levels`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,30 @@ import torch
 
 def binarize(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return (rng.random(x.shape, dtype=np.float32) < x).astype(np.float32)
+
+
+def binarize_levels(k: np.ndarray, m: int, rng: np.random.Generator) -> np.ndarray:
+    """Exact Bernoulli(k / m) draws for integer grey levels k in 0..m (m <= 256), one random
+    byte per pixel: with r uniform on 0..m-1, P(r < k) = k / m. Bytes at or above the largest
+    multiple of m below 256 are drawn again (1 in 256 of them for 8-bit data), so that r mod m
+    is uniform. About twice as fast as comparing float uniforms with k / m."""
+    limit = (256 // m) * m
+    r = np.frombuffer(rng.bytes(k.size), dtype=np.uint8).reshape(k.shape).copy()
+    if limit < 256:
+        redo = np.flatnonzero(r >= limit)
+        while redo.size:
+            r.flat[redo] = np.frombuffer(rng.bytes(redo.size), dtype=np.uint8)
+            redo = redo[r.flat[redo] >= limit]
+    if limit > m:
+        r %= m
+    return (r < k).astype(np.float32)
+
+
+def grey_levels(x: np.ndarray, levels: int | None) -> np.ndarray | None:
+    """Integer grey levels k = x * (levels - 1) as uint8, when the data have 2..257 levels."""
+    if levels is None or not 2 <= levels <= 257:
+        return None
+    return np.round(x * (levels - 1)).astype(np.uint8)
 
 
 def dequantize(x: np.ndarray, levels: int, rng: np.random.Generator) -> np.ndarray:
@@ -43,6 +69,7 @@ class Batches:
                  rng: np.random.Generator):
         self.x, self.batch_size = x, batch_size
         self.preprocess, self.levels, self.rng = preprocess, levels, rng
+        self.k = grey_levels(x, levels) if preprocess == "binarize" else None
 
     def __len__(self) -> int:
         return -(-len(self.x) // self.batch_size)
@@ -50,5 +77,8 @@ class Batches:
     def __iter__(self):
         perm = self.rng.permutation(len(self.x))
         for i in range(0, len(self.x), self.batch_size):
-            xb = self.x[perm[i:i + self.batch_size]]
-            yield torch.from_numpy(apply(xb, self.preprocess, self.levels, self.rng))
+            rows = perm[i:i + self.batch_size]
+            if self.k is not None:
+                yield torch.from_numpy(binarize_levels(self.k[rows], self.levels - 1, self.rng))
+            else:
+                yield torch.from_numpy(apply(self.x[rows], self.preprocess, self.levels, self.rng))
