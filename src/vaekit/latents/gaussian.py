@@ -10,6 +10,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.distributions import Independent, Normal
 
+from .standard_normal import StandardNormal
+
 MIN_SCALE = 1e-5  # keeps log sigma finite when softplus underflows
 
 
@@ -32,5 +34,4 @@ class GaussianLatent(nn.Module):
         return Independent(Normal(mu, scale, validate_args=False), 1, validate_args=False)
 
     def prior(self) -> Independent:
-        return Independent(Normal(self._zero, self._one, validate_args=False), 1,
-                           validate_args=False)
+        return Independent(StandardNormal(self._zero, self._one), 1, validate_args=False)

@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.distributions import Bernoulli, Independent
+
+
+class IndependentBernoulli(Independent):
+    """Independent(Bernoulli(logits=...), 1) whose log_prob sums before it negates: the same
+    value as torch's, with one pass fewer over the [..., D] pixels forward and backward."""
+
+    def __init__(self, logits: torch.Tensor):
+        super().__init__(Bernoulli(logits=logits, validate_args=False), 1, validate_args=False)
+
+    def log_prob(self, value: torch.Tensor) -> torch.Tensor:
+        logits, value = torch.broadcast_tensors(self.base_dist.logits, value)
+        return -F.binary_cross_entropy_with_logits(logits, value, reduction="none").sum(-1)
 
 
 class BernoulliLikelihood(nn.Module):
@@ -16,8 +29,8 @@ class BernoulliLikelihood(nn.Module):
     def param_size(x_dim: int) -> int:
         return x_dim
 
-    def forward(self, logits: torch.Tensor) -> Independent:
-        return Independent(Bernoulli(logits=logits, validate_args=False), 1, validate_args=False)
+    def forward(self, logits: torch.Tensor) -> IndependentBernoulli:
+        return IndependentBernoulli(logits)
 
     @staticmethod
     def mean_image(dist: Independent) -> torch.Tensor:
