@@ -134,7 +134,7 @@ def cmd_sample(args) -> int:
         raise VaekitError("this model's data are not images; nothing to draw")
     torch.manual_seed(args.seed)
     out = save_grid(model.sample(args.n), ckpt.config.model.image_shape,
-                    args.out or Path(args.run) / "samples.png", ncol=args.ncol)
+                    args.out or Path(args.run) / args.png, ncol=args.ncol)
     print(out)
     return 0
 
@@ -153,9 +153,19 @@ def cmd_reconstruct(args) -> int:
     torch.manual_seed(args.seed)
     recon = model.reconstruct(splits.test[:args.n])
     out = save_grid(interleave_rows(shown, recon, args.ncol), cfg.model.image_shape,
-                    args.out or Path(args.run) / "reconstructions.png", ncol=args.ncol)
+                    args.out or Path(args.run) / args.png, ncol=args.ncol)
     print(out)
     return 0
+
+
+def _add_picture(sub, name: str, run, n: int, png: str, help: str, description: str) -> None:
+    p = sub.add_parser(name, help=help, description=description)
+    p.add_argument("run", help="run folder or checkpoint folder")
+    p.add_argument("--n", type=int, default=n, help=f"images (default {n})")
+    p.add_argument("--ncol", type=int, default=8)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help=f"PNG path (default RUN/{png})")
+    p.set_defaults(run_cmd=run, png=png)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -173,22 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--threads", type=int)
     e.add_argument("--out", help="also write the results as JSON here")
     e.set_defaults(run_cmd=cmd_evaluate)
-    s = sub.add_parser("sample", help="decode draws from the prior into a PNG grid",
-                       description="Draw z ~ p(z) and save the mean of p(x|z) as a PNG grid.")
-    s.add_argument("run")
-    s.add_argument("--n", type=int, default=64)
-    s.add_argument("--ncol", type=int, default=8)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--out", help="PNG path (default RUN/samples.png)")
-    s.set_defaults(run_cmd=cmd_sample)
-    r = sub.add_parser("reconstruct", help="test images over their reconstructions (PNG)",
-                       description="Rows of test images, each over its reconstruction.")
-    r.add_argument("run")
-    r.add_argument("--n", type=int, default=32)
-    r.add_argument("--ncol", type=int, default=8)
-    r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--out", help="PNG path (default RUN/reconstructions.png)")
-    r.set_defaults(run_cmd=cmd_reconstruct)
+    _add_picture(sub, "sample", cmd_sample, 64, "samples.png", "decode draws from the prior into a PNG grid",
+                 "Draw z ~ p(z) and save the mean of p(x|z) as a PNG grid.")
+    _add_picture(sub, "reconstruct", cmd_reconstruct, 32, "reconstructions.png",
+                 "test images over their reconstructions (PNG)",
+                 "Rows of test images, each over its reconstruction.")
     return parser
 
 
