@@ -99,6 +99,6 @@ def test_bad_input_gives_one_line_and_nonzero_exit(run, tmp_path):
 
 
 def test_help_for_every_command():
-    for cmd in ("train", "evaluate", "sample", "reconstruct"):
+    for cmd in ("train", "evaluate", "sample", "reconstruct", "traverse"):
         r = vaekit(cmd, "--help")
         assert r.returncode == 0 and "usage: vaekit" in r.stdout

@@ -40,13 +40,33 @@ def _add_train(sub):
     p.add_argument("--runs", default="runs", help="folder for runs (default: runs)")
     p.add_argument("--resume", metavar="RUN", help="continue the run in this folder")
     m = p.add_argument_group("model")
-    m.add_argument("--latent", default="gaussian", help="latent family (default: gaussian)")
-    m.add_argument("--latent-dim", type=int, default=50)
-    m.add_argument("--likelihood", default="bernoulli", help="bernoulli | gaussian")
-    m.add_argument("--min-std", type=float, default=1e-3, help="gaussian likelihood sigma floor")
-    m.add_argument("--encoder-hidden", type=_ints, default=(200, 200), metavar="H1,H2,...")
-    m.add_argument("--decoder-hidden", type=_ints, default=(200, 200), metavar="H1,H2,...")
-    m.add_argument("--activation", default="tanh")
+    m.add_argument("--latent", "--model", dest="latent", default="gaussian",
+                   help="latent family: gaussian | hierarchical | categorical (default: gaussian)")
+    m.add_argument("--latent-dim", type=int, help="latent size (default 50; z_1 of a hierarchy)")
+    m.add_argument("--latent-dims", type=_ints, metavar="D1,D2,...",
+                   help="hierarchical: sizes of z_1..z_L (default 100,50: Burda et al.)")
+    m.add_argument("--q-upper-hidden", type=_ints, metavar="H1,...",
+                   help="hierarchical: hidden sizes of each q(z_l+1|z_l) (default 100,100)")
+    m.add_argument("--p-upper-hidden", type=_ints, metavar="H1,...",
+                   help="hierarchical: hidden sizes of each p(z_l|z_l+1) (default 100,100)")
+    m.add_argument("--decoder-sees", choices=("z1", "all"),
+                   help="hierarchical: p(x|z_1) or p(x|z_1..z_L) (default z1)")
+    m.add_argument("--posterior-path", choices=("bottom-up", "top-down"),
+                   help="hierarchical: inference order (default bottom-up; top-down = ladder)")
+    m.add_argument("--categorical-vars", type=int, help="categorical: variables N (default 20)")
+    m.add_argument("--categorical-classes", type=int, help="categorical: classes K (default 10)")
+    m.add_argument("--straight-through", action="store_true", default=None,
+                   help="categorical: hard one-hot forward, relaxed gradient backward")
+    m.add_argument("--tau", type=float, help="categorical: initial temperature (default 1.0)")
+    m.add_argument("--tau-min", type=float, help="categorical: final temperature (default 0.5)")
+    m.add_argument("--anneal-rate", type=float,
+                   help="categorical: tau = max(tau_min, tau exp(-rate step)) (default 3e-5)")
+    m.add_argument("--anneal-every", type=int, help="categorical: steps per update (default 500)")
+    m.add_argument("--likelihood", help="bernoulli | gaussian (default bernoulli)")
+    m.add_argument("--min-std", type=float, help="gaussian likelihood sigma floor (default 1e-3)")
+    m.add_argument("--encoder-hidden", type=_ints, metavar="H1,H2,...", help="default 200,200")
+    m.add_argument("--decoder-hidden", type=_ints, metavar="H1,H2,...", help="default 200,200")
+    m.add_argument("--activation", help="default tanh")
     o = p.add_argument_group("objective and optimization")
     o.add_argument("--objective", default="elbo", help="elbo | iwae")
     o.add_argument("--k", type=int, default=1, help="samples for the iwae objective")
@@ -68,18 +88,35 @@ def _add_train(sub):
     p.set_defaults(run=cmd_train)
 
 
+def model_config(args):
+    """The ModelConfig the train options ask for: the family's defaults, then each option given."""
+    import dataclasses
+    from .config import ModelConfig
+    base = ModelConfig.two_layer() if args.latent == "hierarchical" else ModelConfig()
+    given = {name: getattr(args, name) for name in (
+        "latent", "latent_dim", "likelihood", "min_std", "encoder_hidden", "decoder_hidden",
+        "activation", "decoder_sees", "posterior_path", "categorical_vars", "categorical_classes",
+        "straight_through", "tau", "tau_min", "anneal_rate", "anneal_every")
+        if getattr(args, name) is not None}
+    config = dataclasses.replace(base, **given)
+    dims = args.latent_dims or (config.latent_dim, *config.upper_dims)
+    n_upper = len(dims) - 1
+    q_hidden = args.q_upper_hidden or (config.q_upper_hidden[:1] or ((100, 100),))[0]
+    p_hidden = args.p_upper_hidden or (config.p_upper_hidden[:1] or ((100, 100),))[0]
+    return dataclasses.replace(config, latent_dim=dims[0], upper_dims=tuple(dims[1:]),
+                               q_upper_hidden=(tuple(q_hidden),) * n_upper,
+                               p_upper_hidden=(tuple(p_hidden),) * n_upper)
+
+
 def cmd_train(args) -> int:
-    from .config import DataConfig, ModelConfig, TrainConfig
+    from .config import DataConfig, TrainConfig
     from .training import train
     if args.resume:
         result = train(None, args.resume, resume=True, epochs=args.epochs,
                        progress=False if args.no_progress else None)
     else:
         config = TrainConfig(
-            model=ModelConfig(latent=args.latent, latent_dim=args.latent_dim,
-                              likelihood=args.likelihood, min_std=args.min_std,
-                              encoder_hidden=args.encoder_hidden,
-                              decoder_hidden=args.decoder_hidden, activation=args.activation),
+            model=model_config(args),
             data=DataConfig(dataset=args.dataset, preprocess=args.preprocess,
                             valid_fraction=args.valid_fraction, seed=args.seed),
             objective=args.objective, k=args.k, beta=args.beta, warmup_epochs=args.warmup_epochs,
@@ -95,6 +132,10 @@ def cmd_train(args) -> int:
     print(f"test ELBO {t['elbo']:.3f} nats (log p(x|z) {t['log_lik']:.3f}, KL {t['kl']:.3f}); "
           f"log p(x) {-t['nll']:.3f} +- {t['nll_se']:.3f} (K={t['nll_k']}, n={t['nll_n']}); "
           f"{t['nll_bits_per_dim']:.4f} bits/dim; active units {t['active_units']}/{t['latent_dim']}")
+    if len(t["kl_layers"]) > 1:
+        print("per layer (z_1 first): KL " + ", ".join(f"{v:.3f}" for v in t["kl_layers"]) +
+              "; active units " + ", ".join(f"{a}/{d}" for a, d in
+                                              zip(t["active_units_layers"], t["latent_dims"])))
     print(f"training speed {result.examples_per_s:,.0f} examples/s")
     return 0
 
@@ -158,7 +199,29 @@ def cmd_reconstruct(args) -> int:
     return 0
 
 
-def _add_picture(sub, name: str, run, n: int, png: str, help: str, description: str) -> None:
+def cmd_traverse(args) -> int:
+    import torch
+    from .checkpoint import load_model
+    from .data import prepare
+    from .plots import latent_traversal
+    model, ckpt = load_model(args.run)
+    cfg = ckpt.config
+    if cfg.model.latent != "categorical":
+        raise VaekitError("traverse changes one categorical variable at a time; this run's "
+                          f"latents are {cfg.model.latent!r}")
+    if not cfg.model.image_shape:
+        raise VaekitError("this model's data are not images; nothing to draw")
+    x = prepare(cfg.data, cfg.model.likelihood).test
+    if not 0 <= args.index < len(x):
+        raise VaekitError(f"--index must be in 0..{len(x) - 1}")
+    torch.manual_seed(args.seed)
+    out = latent_traversal(model, x[args.index], cfg.model.image_shape,
+                           args.out or Path(args.run) / args.png, n_vars=args.n)
+    print(out)
+    return 0
+
+
+def _add_picture(sub, name: str, run, n: int, png: str, help: str, description: str):
     p = sub.add_parser(name, help=help, description=description)
     p.add_argument("run", help="run folder or checkpoint folder")
     p.add_argument("--n", type=int, default=n, help=f"images (default {n})")
@@ -166,6 +229,7 @@ def _add_picture(sub, name: str, run, n: int, png: str, help: str, description: 
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help=f"PNG path (default RUN/{png})")
     p.set_defaults(run_cmd=run, png=png)
+    return p
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -188,6 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_picture(sub, "reconstruct", cmd_reconstruct, 32, "reconstructions.png",
                  "test images over their reconstructions (PNG)",
                  "Rows of test images, each over its reconstruction.")
+    t = _add_picture(sub, "traverse", cmd_traverse, 10, "traversal.png",
+                     "categorical latents: change one variable's class at a time (PNG)",
+                     "For one test image, a row per categorical variable (the first --n): the "
+                     "decoded image with that variable set to each class, the rest at q's mode.")
+    t.add_argument("--index", type=int, default=0, help="which test image (default 0)")
     return parser
 
 

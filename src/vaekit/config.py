@@ -19,12 +19,35 @@ class ModelConfig:
     x_dim: int = 784                      # flattened data dimension D
     image_shape: tuple[int, ...] | None = (28, 28)   # for pictures; None for non-image data
     latent: str = "gaussian"              # latent family: prior p(z) and posterior family q(z|x)
-    latent_dim: int = 50
+    latent_dim: int = 50                  # z (for a hierarchy: z_1, the layer next to x)
     likelihood: str = "bernoulli"         # p(x|z): bernoulli | gaussian
     min_std: float = 1e-3                 # gaussian likelihood: floor on sigma (data units)
     encoder_hidden: tuple[int, ...] = (200, 200)
     decoder_hidden: tuple[int, ...] = (200, 200)
     activation: str = "tanh"
+    # hierarchical latents only: layers z_2..z_L above z_1, each with its networks
+    upper_dims: tuple[int, ...] = ()
+    q_upper_hidden: tuple[tuple[int, ...], ...] = ()   # q(z_{l+1} | z_l), l = 1..L-1
+    p_upper_hidden: tuple[tuple[int, ...], ...] = ()   # p(z_l | z_{l+1}), l = 1..L-1
+    decoder_sees: str = "z1"              # z1 | all: p(x | z_1) or p(x | z_1, ..., z_L)
+    posterior_path: str = "bottom-up"     # bottom-up | top-down (ladder)
+    # categorical latents only (Gumbel-softmax)
+    categorical_vars: int = 20            # N categorical variables ...
+    categorical_classes: int = 10         # ... of K classes each
+    straight_through: bool = False        # hard one-hot forward, relaxed gradient backward
+    tau: float = 1.0                      # initial temperature tau_0
+    tau_min: float = 0.5
+    anneal_rate: float = 3e-5             # tau = max(tau_min, tau_0 exp(-rate * step))
+    anneal_every: int = 500               # steps between temperature updates
+
+    @classmethod
+    def two_layer(cls, **overrides) -> "ModelConfig":
+        """Burda et al.'s two-layer model: latents [100, 50]; q hidden [[200, 200], [100, 100]];
+        p hidden [[100, 100], [200, 200]]; tanh."""
+        base = dict(latent="hierarchical", latent_dim=100, upper_dims=(50,),
+                    encoder_hidden=(200, 200), q_upper_hidden=((100, 100),),
+                    p_upper_hidden=((100, 100),), decoder_hidden=(200, 200))
+        return cls(**{**base, **overrides})
 
     def validate(self) -> "ModelConfig":
         from .latents import LATENTS
@@ -38,8 +61,26 @@ class ModelConfig:
         _check(self.activation in ACTIVATIONS,
                f"unknown activation {self.activation!r}; choose from {sorted(ACTIVATIONS)}")
         _check(self.min_std > 0, f"min_std must be > 0, got {self.min_std}")
-        _check(all(h >= 1 for h in self.encoder_hidden + self.decoder_hidden),
-               "hidden layer sizes must be >= 1")
+        hidden = self.encoder_hidden + self.decoder_hidden + sum(
+            self.q_upper_hidden + self.p_upper_hidden, ())
+        _check(all(h >= 1 for h in hidden), "hidden layer sizes must be >= 1")
+        _check(all(d >= 1 for d in self.upper_dims), "latent layer sizes must be >= 1")
+        _check(self.decoder_sees in ("z1", "all"),
+               f"decoder_sees must be z1 or all, got {self.decoder_sees!r}")
+        _check(self.posterior_path in ("bottom-up", "top-down"),
+               f"posterior_path must be bottom-up or top-down, got {self.posterior_path!r}")
+        _check(self.categorical_vars >= 1 and self.categorical_classes >= 2,
+               "categorical latents need >= 1 variable of >= 2 classes")
+        _check(0 < self.tau_min <= self.tau, f"need 0 < tau_min <= tau, got {self.tau_min}, {self.tau}")
+        _check(self.anneal_rate >= 0 and self.anneal_every >= 1,
+               "anneal_rate must be >= 0 and anneal_every >= 1")
+        if self.latent == "hierarchical":
+            n = len(self.upper_dims)
+            _check(len(self.q_upper_hidden) == n and len(self.p_upper_hidden) == n,
+                   f"{n} upper latent layers need {n} q_upper_hidden and p_upper_hidden entries")
+        else:
+            _check(not self.upper_dims, f"latent family {self.latent!r} has one layer; "
+                   "upper_dims is for --latent hierarchical")
         if self.image_shape is not None:
             n = 1
             for s in self.image_shape:
@@ -93,6 +134,9 @@ class TrainConfig:
         _check(self.objective in ("elbo", "iwae"),
                f"unknown objective {self.objective!r}; choose elbo or iwae")
         _check(self.k >= 1, f"k must be >= 1, got {self.k}")
+        _check(not (self.objective == "iwae" and self.model.latent == "categorical"),
+               "the iwae objective is not available for categorical latents (its weights would "
+               "need the relaxed densities); train with elbo, evaluate log p(x) as usual")
         _check(self.beta >= 0, f"beta must be >= 0, got {self.beta}")
         _check(self.warmup_epochs >= 0, f"warmup_epochs must be >= 0, got {self.warmup_epochs}")
         _check(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
@@ -121,8 +165,13 @@ def _build(cls, d: dict, **extra):
     known = {f.name: f for f in fields(cls)}
     unknown = set(d) - set(known)
     _check(not unknown, f"unknown {cls.__name__} fields: {sorted(unknown)}")
-    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+    kwargs = {k: _tuples(v) for k, v in d.items()}
     return cls(**kwargs, **extra)
+
+
+def _tuples(v):
+    """JSON lists back to the (nested) tuples the dataclasses hold."""
+    return tuple(_tuples(x) for x in v) if isinstance(v, list) else v
 
 
 def _check(ok: bool, message: str) -> None:

@@ -1,6 +1,8 @@
 """Honest evaluation: importance-sampled log p(x), the ELBO and its terms, bits/dim, active units.
 
 log p(x) ~= log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x), z_k ~ q(z|x) (Burda et al. 2015, K=5000).
+Evaluation draws z with `sample`, from q itself: for discrete latents these are hard one-hot
+samples, not the relaxation used in training.
 Data and samples are processed in chunks of at most `max_rows` decoder rows, so memory is
 bounded whatever K is; the log-sum-exp over all K runs in float64.
 
@@ -54,7 +56,8 @@ def log_likelihood(model, x: torch.Tensor, k: int = 5000, max_rows: int = 32768)
     for rows in _chunks(len(x), batch):
         xb = x[rows]
         q = model.posterior(xb)
-        lw = torch.cat([log_weights(xb, q, prior, model.observation, s.stop - s.start).double()
+        lw = torch.cat([log_weights(xb, q, prior, model.observation, s.stop - s.start,
+                                    reparameterized=False).double()
                         for s in _chunks(k, k_chunk)])                    # [K, b]
         log_mean_w = torch.logsumexp(lw, 0) - math.log(k)                  # [b]
         w_rel = torch.exp(lw - log_mean_w)                                 # w / mean(w), [K, b]
@@ -70,6 +73,7 @@ class ELBOReport:
     elbo_se: float
     log_lik: float      # E_q[log p(x|z)] (reconstruction term), nats
     kl: float           # KL(q(z|x) || p(z)), nats
+    kl_layers: list     # the KL per stochastic layer, z_1 first, nats
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -79,18 +83,20 @@ class ELBOReport:
 def elbo_report(model, x: torch.Tensor, batch_size: int = 1000) -> ELBOReport:
     """Mean one-sample ELBO and its two terms over x (each per-example value in nats)."""
     prior = model.prior()
-    parts = [elbo(x[s], model.posterior(x[s]), prior, model.observation)
+    parts = [elbo(x[s], model.posterior(x[s]), prior, model.observation, reparameterized=False)
              for s in _chunks(len(x), batch_size)]
-    e, ll, kl = (torch.cat([getattr(p, f) for p in parts]).double()
-                 for f in ("elbo", "log_lik", "kl"))
+    e, ll, kl, layers = (torch.cat([getattr(p, f) for p in parts]).double()
+                         for f in ("elbo", "log_lik", "kl", "kl_layers"))
     se = e.std().item() / math.sqrt(len(e)) if len(e) > 1 else float("nan")
-    return ELBOReport(e.mean().item(), se, ll.mean().item(), kl.mean().item())
+    return ELBOReport(e.mean().item(), se, ll.mean().item(), kl.mean().item(),
+                      layers.mean(0).tolist())
 
 
 @torch.no_grad()
 def active_units(model, x: torch.Tensor, threshold: float = 0.01,
                  batch_size: int = 1000) -> tuple[int, torch.Tensor]:
-    """Latents whose posterior mean varies across x: Var_x(E_q[z_i|x]) > threshold (Burda et al.)."""
+    """Latents whose posterior mean varies across x: Var_x(E_q[z_i|x]) > threshold (Burda et al.).
+    Returns the count and the per-unit variances [z_size] (layers concatenated, z_1 first)."""
     means = torch.cat([model.posterior(x[s]).mean for s in _chunks(len(x), batch_size)])
     variance = means.double().var(0)
     return int((variance > threshold).sum()), variance
@@ -113,13 +119,15 @@ def evaluate(model, x: torch.Tensor, k: int = 5000, n_loglik: int | None = None,
     report = elbo_report(model, x)
     xs = x if n_loglik is None else x[:n_loglik]
     ll = log_likelihood(model, xs, k, max_rows)
-    au, _ = active_units(model, x)
+    au, variance = active_units(model, x)
+    au_layers = [int((v > 0.01).sum()) for v in variance.split(model.latent.dims)]
     dim = x.shape[1]
     return {
         "n": len(x), "elbo": report.elbo, "elbo_se": report.elbo_se,
-        "log_lik": report.log_lik, "kl": report.kl,
+        "log_lik": report.log_lik, "kl": report.kl, "kl_layers": report.kl_layers,
         "elbo_bits_per_dim": bits_per_dim(-report.elbo, dim, levels),
         "nll": -ll.mean, "nll_se": ll.se, "nll_mc_se": ll.mean_mc_se, "nll_k": k,
         "nll_n": len(xs), "nll_bits_per_dim": bits_per_dim(-ll.mean, dim, levels),
-        "active_units": au, "latent_dim": model.latent.z_size,
+        "active_units": au, "active_units_layers": au_layers,
+        "latent_dims": list(model.latent.dims), "latent_dim": model.latent.z_size,
     }

@@ -25,7 +25,7 @@ class VAE(nn.Module):
         self.likelihood = build_likelihood(config)
         self.encoder = mlp(config.x_dim, config.encoder_hidden, self.latent.param_size,
                            config.activation)
-        self.decoder = mlp(self.latent.z_size, config.decoder_hidden,
+        self.decoder = mlp(self.latent.decoder_size, config.decoder_hidden,
                            self.likelihood.param_size(config.x_dim), config.activation)
 
     def posterior(self, x: torch.Tensor) -> Distribution:
@@ -38,7 +38,7 @@ class VAE(nn.Module):
 
     def observation(self, z: torch.Tensor) -> Distribution:
         """p(x|z): z [..., z_size] -> distribution with batch_shape [...], event_shape [x_dim]."""
-        return self.likelihood(self.decoder(z))
+        return self.likelihood(self.decoder(self.latent.decoder_input(z)))
 
     @torch.no_grad()
     def sample(self, n: int) -> torch.Tensor:

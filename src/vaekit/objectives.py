@@ -20,43 +20,69 @@ Decoder = Callable[[torch.Tensor], Distribution]
 
 
 class ELBO(NamedTuple):
-    elbo: torch.Tensor      # [B] log_lik - kl
-    log_lik: torch.Tensor   # [B] one-sample estimate of E_q[log p(x|z)]
-    kl: torch.Tensor        # [B] KL(q || p), analytic when registered
+    elbo: torch.Tensor       # [B] log_lik - kl
+    log_lik: torch.Tensor    # [B] estimate of E_q[log p(x|z)]
+    kl: torch.Tensor         # [B] KL(q || p), analytic when registered
+    kl_layers: torch.Tensor  # [B, L] the KL split over stochastic layers (L = 1: kl itself)
+
+
+def _mean_over_samples(value: torch.Tensor, q: Distribution, event_dims: int = 0) -> torch.Tensor:
+    """Average a per-sample estimate over leading sample dims down to q's batch shape."""
+    while value.dim() > len(q.batch_shape) + event_dims:
+        value = value.mean(0)
+    return value
+
+
+def kl_layers(q: Distribution, prior: Distribution, z: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-layer KL terms [B, L]: from q.kl_layers(prior, z) when the latent has layers
+    (hierarchical latents), else the single KL(q || prior) as one column."""
+    if hasattr(q, "kl_layers"):
+        z = q.rsample() if z is None else z
+        return _mean_over_samples(q.kl_layers(prior, z), q, event_dims=1)
+    return kl_term(q, prior, z).unsqueeze(-1)
 
 
 def kl_term(q: Distribution, prior: Distribution, z: torch.Tensor | None = None) -> torch.Tensor:
     """KL(q || prior) per example: closed form when torch registers the pair, else the
-    Monte Carlo estimate log q(z) - log p(z) at the given sample(s) z ([S, B, ...] or [B, ...])."""
+    Monte Carlo estimate log q(z) - log p(z) at the given sample(s) z ([S, B, ...] or [B, ...]).
+    Layered latents sum their per-layer terms (see kl_layers)."""
+    if hasattr(q, "kl_layers"):
+        return kl_layers(q, prior, z).sum(-1)
     try:
         return kl_divergence(q, prior)
     except NotImplementedError:
         if z is None:
             z = q.rsample()
-        mc = q.log_prob(z) - prior.log_prob(z)
-        return mc if mc.dim() == len(q.batch_shape) else mc.mean(0)
+        return _mean_over_samples(q.log_prob(z) - prior.log_prob(z), q)
+
+
+def _draw(q: Distribution, shape: tuple, reparameterized: bool) -> torch.Tensor:
+    """rsample for training (gradients flow through z; for discrete latents a relaxation),
+    sample for evaluation (draws of q itself)."""
+    return q.rsample(shape) if reparameterized else q.sample(shape)
 
 
 def elbo(x: torch.Tensor, q: Distribution, prior: Distribution, decode: Decoder,
-         n: int = 1) -> ELBO:
-    """Reparameterized ELBO and its two terms per example, E_q averaged over n samples."""
+         n: int = 1, reparameterized: bool = True) -> ELBO:
+    """ELBO and its two terms per example, E_q averaged over n samples."""
     if n == 1:
-        z = q.rsample()                        # [B, Z]
+        z = _draw(q, (), reparameterized)     # [B, Z]
         log_lik = decode(z).log_prob(x)        # [B]
     else:
-        z = q.rsample((n,))                    # [n, B, Z]
+        z = _draw(q, (n,), reparameterized)   # [n, B, Z]
         log_lik = decode(z).log_prob(x).mean(0)
-    kl = kl_term(q, prior, z)                  # [B]
-    return ELBO(log_lik - kl, log_lik, kl)
+    per_layer = kl_layers(q, prior, z)         # [B, L]
+    kl = per_layer.sum(-1)                     # [B]
+    return ELBO(log_lik - kl, log_lik, kl, per_layer)
 
 
 def log_weights(x: torch.Tensor, q: Distribution, prior: Distribution, decode: Decoder,
-                k: int, beta: float = 1.0) -> torch.Tensor:
+                k: int, beta: float = 1.0, reparameterized: bool = True) -> torch.Tensor:
     """log p(x|z_i) + beta (log p(z_i) - log q(z_i|x)) for z_i ~ q, i = 1..k: [k, B].
 
     beta < 1 gives the KL-annealed weights used in warm-up; beta = 1 the true importance weights.
     """
-    z = q.rsample((k,))                        # [k, B, Z]
+    z = _draw(q, (k,), reparameterized)       # [k, B, Z]
     log_lik = decode(z).log_prob(x)            # [k, B]; x [B, D] broadcasts over k
     return log_lik + beta * (prior.log_prob(z) - q.log_prob(z))
 

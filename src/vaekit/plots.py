@@ -42,3 +42,20 @@ def interleave_rows(top: torch.Tensor, bottom: torch.Tensor, ncol: int) -> torch
     for i in range(0, len(top), ncol):
         rows += [top[i:i + ncol], bottom[i:i + ncol]]
     return torch.cat(rows)
+
+
+@torch.no_grad()
+def latent_traversal(model, x: torch.Tensor, image_shape: tuple[int, ...], path: str | Path,
+                     n_vars: int = 10) -> Path:
+    """Categorical latents: start from the mode of q(z|x) for one image x [D]; row i sets
+    variable i to each of the K classes in turn (the rest unchanged) and shows the decoded mean."""
+    lat = model.latent
+    n_vars = min(n_vars, lat.n_vars)
+    q = model.posterior(x.unsqueeze(0))
+    mode = torch.nn.functional.one_hot(q.logits.argmax(-1), lat.n_classes).float()   # [1, N, K]
+    z = mode.repeat(n_vars * lat.n_classes, 1, 1)                                      # [n*K, N, K]
+    for i in range(n_vars):
+        rows = slice(i * lat.n_classes, (i + 1) * lat.n_classes)
+        z[rows, i] = torch.eye(lat.n_classes)
+    images = model.likelihood.mean_image(model.observation(z.flatten(-2)))
+    return save_grid(images, image_shape, path, ncol=lat.n_classes)

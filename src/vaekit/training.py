@@ -70,14 +70,15 @@ def make_scheduler(optimizer, config: TrainConfig):
 
 
 def loss_fn(model: VAE, x: torch.Tensor, config: TrainConfig, beta: float):
-    """(loss to minimise, per-example objective values for logging: [B, 3] or [B, 1])."""
+    """(loss to minimise, per-example values for logging: [B, 3 + L] (ELBO, log p(x|z), KL, KL
+    per layer) or [B, 1] (the IWAE bound))."""
     q, prior = model.posterior(x), model.prior()
     if config.objective == "iwae":
         bound = iwae(x, q, prior, model.observation, config.k, beta)
         return -bound.mean(), bound.detach().unsqueeze(1)
     terms = elbo(x, q, prior, model.observation)
     loss = -(terms.log_lik - beta * terms.kl).mean()
-    return loss, torch.stack(terms, 1).detach()
+    return loss, torch.cat([torch.stack(terms[:3], 1), terms.kl_layers], 1).detach()
 
 
 @dataclass
@@ -148,6 +149,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
     batches = Batches(splits.train, config.batch_size, splits.preprocess, splits.levels, data_rng)
     warmup_steps = config.warmup_epochs * len(batches)
     timer, history = Throughput(), []
+    anneal = getattr(model.latent, "anneal", None)     # e.g. the Gumbel-softmax temperature
     metrics_log = run_dir / "metrics.jsonl"
     for epoch in range(start_epoch, config.epochs):
         model.train()
@@ -157,6 +159,8 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
         timer.resume()
         for xb in bar:
             beta = config.beta * min(1.0, step / warmup_steps) if warmup_steps else config.beta
+            if anneal is not None:
+                anneal(step)
             loss, values = loss_fn(model, xb, config, beta)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -179,11 +183,17 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
         means = (sums / n).tolist()
         record = {"epoch": epoch + 1, "step": step, "lr": optimizer.param_groups[0]["lr"],
                   "beta": beta, "seconds": round(time.perf_counter() - t0, 3)}
+        if anneal is not None:
+            record["tau"] = model.latent.tau.item()
         if config.objective == "iwae":
             record[f"train_iwae{config.k}"] = means[0]
         else:
             record.update(train_elbo=means[0], train_log_lik=means[1], train_kl=means[2])
+            if len(means) > 4:
+                record.update(train_kl_layers=means[3:])
         record.update(valid_elbo=valid.elbo, valid_log_lik=valid.log_lik, valid_kl=valid.kl)
+        if len(valid.kl_layers) > 1:
+            record.update(valid_kl_layers=valid.kl_layers)
         history.append(record)
         with metrics_log.open("a") as f:
             f.write(json.dumps(record) + "\n")

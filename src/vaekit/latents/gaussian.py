@@ -15,12 +15,24 @@ from .standard_normal import StandardNormal
 MIN_SCALE = 1e-5  # keeps log sigma finite when softplus underflows
 
 
+def diagonal_gaussian(params: torch.Tensor) -> Independent:
+    """[..., 2D] network outputs (mu, pre-softplus sigma) -> N(mu, diag sigma^2) over [D]."""
+    mu, pre = params.chunk(2, dim=-1)
+    scale = F.softplus(pre) + MIN_SCALE
+    return Independent(Normal(mu, scale, validate_args=False), 1, validate_args=False)
+
+
+def standard_normal(zero: torch.Tensor, one: torch.Tensor) -> Independent:
+    return Independent(StandardNormal(zero, one), 1, validate_args=False)
+
+
 class GaussianLatent(nn.Module):
     def __init__(self, dim: int):
         super().__init__()
-        self.dim = dim
-        self.param_size = 2 * dim   # encoder gives (mu, pre-softplus sigma)
+        self.dims = (dim,)           # one stochastic layer
+        self.param_size = 2 * dim    # encoder gives (mu, pre-softplus sigma)
         self.z_size = dim
+        self.decoder_size = dim
         self.register_buffer("_zero", torch.zeros(dim), persistent=False)
         self.register_buffer("_one", torch.ones(dim), persistent=False)
 
@@ -29,9 +41,11 @@ class GaussianLatent(nn.Module):
         return cls(config.latent_dim)
 
     def posterior(self, params: torch.Tensor) -> Independent:
-        mu, pre = params.chunk(2, dim=-1)               # [..., D] each
-        scale = F.softplus(pre) + MIN_SCALE
-        return Independent(Normal(mu, scale, validate_args=False), 1, validate_args=False)
+        return diagonal_gaussian(params)
 
     def prior(self) -> Independent:
-        return Independent(StandardNormal(self._zero, self._one), 1, validate_args=False)
+        return standard_normal(self._zero, self._one)
+
+    @staticmethod
+    def decoder_input(z: torch.Tensor) -> torch.Tensor:
+        return z

@@ -1,0 +1,117 @@
+"""Categorical latents with the Gumbel-softmax (Jang, Gu & Poole 2017; Maddison et al. 2017).
+
+z is N categorical variables of K classes, as one-hot vectors flattened to [N*K]; the prior is
+uniform and q(z|x) has independent categoricals with encoder logits. A discrete z has no
+z = mu + sigma * eps, so training draws from the relaxation instead:
+- relaxed: `rsample` gives RelaxedOneHotCategorical(tau) samples, points on the simplex;
+- straight-through: `rsample` gives the hard one-hot argmax of that sample in the forward pass
+  and the relaxed sample's gradient in the backward pass.
+`sample` draws exact one-hot samples and `log_prob` is the categorical log-probability of a
+one-hot z, so evaluation (the ELBO with hard samples, importance-sampled log p(x)) is of the
+discrete model itself. KL(q || uniform) is closed form. The temperature anneals as
+tau = max(tau_min, tau_0 exp(-rate * step)), updated every `anneal_every` steps.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.distributions import (Distribution, Independent, OneHotCategorical,
+                                 RelaxedOneHotCategorical, constraints, kl_divergence, register_kl)
+
+
+class CategoricalPosterior(Distribution):
+    """q(z|x): batch_shape [B], event_shape [N*K] (one-hot blocks of K)."""
+    arg_constraints: dict = {}
+    support = constraints.real_vector
+    has_rsample = True
+
+    def __init__(self, logits: torch.Tensor, tau: torch.Tensor, straight_through: bool):
+        self.logits = logits.log_softmax(-1)                            # [B, N, K]
+        self.tau, self.straight_through = tau, straight_through
+        self.categorical = Independent(OneHotCategorical(logits=self.logits, validate_args=False),
+                                       1, validate_args=False)          # event [N, K]
+        n, k = logits.shape[-2:]
+        super().__init__(logits.shape[:-2], torch.Size([n * k]), validate_args=False)
+
+    def rsample(self, sample_shape=torch.Size()) -> torch.Tensor:
+        relaxed = RelaxedOneHotCategorical(self.tau, logits=self.logits,
+                                           validate_args=False).rsample(sample_shape)
+        if self.straight_through:
+            hard = F.one_hot(relaxed.argmax(-1), relaxed.shape[-1]).to(relaxed)
+            relaxed = hard - relaxed.detach() + relaxed                 # hard forward, soft grad
+        return relaxed.flatten(-2)
+
+    def sample(self, sample_shape=torch.Size()) -> torch.Tensor:
+        with torch.no_grad():
+            return self.categorical.sample(sample_shape).flatten(-2)
+
+    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        return self.categorical.log_prob(z.unflatten(-1, self.logits.shape[-2:]))
+
+    @property
+    def mean(self) -> torch.Tensor:
+        return self.logits.exp().flatten(-2)
+
+
+class CategoricalPrior(Distribution):
+    """Uniform p(z) over N independent K-class one-hot variables, event_shape [N*K]."""
+    arg_constraints: dict = {}
+    support = constraints.real_vector
+
+    def __init__(self, logits: torch.Tensor):                           # [N, K] zeros
+        self.logits = logits
+        self.categorical = Independent(OneHotCategorical(logits=logits, validate_args=False), 1,
+                                       validate_args=False)
+        super().__init__(torch.Size(), torch.Size([logits.numel()]), validate_args=False)
+
+    def sample(self, sample_shape=torch.Size()) -> torch.Tensor:
+        return self.categorical.sample(sample_shape).flatten(-2)
+
+    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        return self.categorical.log_prob(z.unflatten(-1, self.logits.shape))
+
+
+@register_kl(CategoricalPosterior, CategoricalPrior)
+def _kl_categorical_uniform(q: CategoricalPosterior, p: CategoricalPrior) -> torch.Tensor:
+    return kl_divergence(q.categorical, p.categorical)
+
+
+class CategoricalLatent(nn.Module):
+    def __init__(self, n_vars: int = 20, n_classes: int = 10, tau: float = 1.0,
+                 tau_min: float = 0.5, anneal_rate: float = 3e-5, anneal_every: int = 500,
+                 straight_through: bool = False):
+        super().__init__()
+        self.n_vars, self.n_classes = n_vars, n_classes
+        self.dims = (n_vars * n_classes,)
+        self.param_size = self.z_size = self.decoder_size = n_vars * n_classes
+        self.tau0, self.tau_min = tau, tau_min
+        self.anneal_rate, self.anneal_every = anneal_rate, anneal_every
+        self.straight_through = straight_through
+        self.register_buffer("tau", torch.tensor(float(tau)))           # saved with the weights
+        self.register_buffer("_logits", torch.zeros(n_vars, n_classes), persistent=False)
+
+    @classmethod
+    def from_config(cls, config) -> "CategoricalLatent":
+        return cls(config.categorical_vars, config.categorical_classes, config.tau,
+                   config.tau_min, config.anneal_rate, config.anneal_every,
+                   config.straight_through)
+
+    def anneal(self, step: int) -> None:
+        """Called by the trainer before each step."""
+        if step % self.anneal_every == 0:
+            self.tau.fill_(max(self.tau_min, self.tau0 * math.exp(-self.anneal_rate * step)))
+
+    def posterior(self, params: torch.Tensor) -> CategoricalPosterior:
+        logits = params.unflatten(-1, (self.n_vars, self.n_classes))
+        return CategoricalPosterior(logits, self.tau, self.straight_through)
+
+    def prior(self) -> CategoricalPrior:
+        return CategoricalPrior(self._logits)
+
+    @staticmethod
+    def decoder_input(z: torch.Tensor) -> torch.Tensor:
+        return z

@@ -1,0 +1,177 @@
+"""Hierarchical Gaussian latents: two or more stochastic layers (the lecture's p(x | z1, z2)).
+
+    p(z) = p(z_L) prod_{l<L} p(z_l | z_{l+1}),   p(z_L) = N(0, I),
+    p(z_l | z_{l+1}) = N(mu_l(z_{l+1}), diag sigma_l(z_{l+1})^2)   (mean and variance networks)
+and the decoder reads z_1 only, or every layer (`decoder_sees="all"`).
+
+Two posterior paths, both over the concatenation z = [z_1, ..., z_L]:
+- bottom-up (Burda et al. 2015): q(z_1|x) q(z_2|z_1) ... q(z_L|z_{L-1});
+- top-down (ladder, Sonderby et al. 2016): a deterministic upward pass h_1 = enc(x),
+  h_{l+1} = f_l(h_l) gives per-layer estimates; then downward, q(z_L|x) = N(h_L) and
+  q(z_l|z_{l+1}, x) is the precision-weighted combination of N(h_l) with the generative
+  p(z_l|z_{l+1}), so inference shares the generative path.
+
+Per-layer KL terms, E_q[log q(z_l|.) - log p(z_l|z_{l+1})], are closed form given the sampled
+conditioning when q and p condition on the same variables (the top layer; every layer top-down)
+and one-sample Monte Carlo otherwise. Default sizes: Burda et al.'s two-layer model.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.distributions import Distribution, Independent, Normal, constraints, kl_divergence
+
+from ..networks import mlp
+from .gaussian import MIN_SCALE, diagonal_gaussian, standard_normal
+
+MEAN_SAMPLES = 512   # Monte Carlo samples for E_q[z] where it has no closed form
+
+
+class HierarchicalLatent(nn.Module):
+    def __init__(self, dims: tuple[int, ...], q_hidden: tuple[tuple[int, ...], ...],
+                 p_hidden: tuple[tuple[int, ...], ...], activation: str = "tanh",
+                 decoder_sees: str = "z1", path: str = "bottom-up"):
+        super().__init__()
+        self.dims, self.path = tuple(dims), path
+        self.param_size = 2 * dims[0]
+        self.z_size = sum(dims)
+        self.decoder_sees = decoder_sees
+        self.decoder_size = self.z_size if decoder_sees == "all" else dims[0]
+        L = len(dims)
+        if path == "bottom-up":     # z_l -> q(z_{l+1} | z_l)
+            self.up = nn.ModuleList(mlp(dims[l], q_hidden[l], 2 * dims[l + 1], activation)
+                                    for l in range(L - 1))
+        else:                       # h_l -> h_{l+1}, deterministic
+            self.up = nn.ModuleList(mlp(2 * dims[l], q_hidden[l], 2 * dims[l + 1], activation)
+                                    for l in range(L - 1))
+        self.down = nn.ModuleList(mlp(dims[l + 1], p_hidden[l], 2 * dims[l], activation)
+                                  for l in range(L - 1))   # z_{l+1} -> p(z_l | z_{l+1})
+        self.register_buffer("_zero", torch.zeros(dims[-1]), persistent=False)
+        self.register_buffer("_one", torch.ones(dims[-1]), persistent=False)
+
+    @classmethod
+    def from_config(cls, config) -> "HierarchicalLatent":
+        return cls((config.latent_dim, *config.upper_dims), config.q_upper_hidden,
+                   config.p_upper_hidden, config.activation, config.decoder_sees,
+                   config.posterior_path)
+
+    def top_prior(self) -> Independent:
+        return standard_normal(self._zero, self._one)
+
+    def conditional_prior(self, l: int, z_above: torch.Tensor) -> Independent:
+        """p(z_l | z_{l+1}) for layer index l (0-based, l < L-1)."""
+        return diagonal_gaussian(self.down[l](z_above))
+
+    def prior(self) -> "HierarchicalPrior":
+        return HierarchicalPrior(self)
+
+    def posterior(self, params: torch.Tensor) -> "HierarchicalPosterior":
+        return HierarchicalPosterior(self, params)
+
+    def split(self, z: torch.Tensor) -> list[torch.Tensor]:
+        return list(z.split(self.dims, dim=-1))
+
+    def decoder_input(self, z: torch.Tensor) -> torch.Tensor:
+        return z if self.decoder_sees == "all" else z[..., : self.dims[0]]
+
+
+def _precision_weighted(estimate: torch.Tensor, prior: Independent) -> Independent:
+    """Combine N(mu_hat, s_hat) from the upward pass with p(z_l|z_{l+1}) (Sonderby et al. eq. 19)."""
+    mu_hat, pre = estimate.chunk(2, dim=-1)
+    prec_hat = (F.softplus(pre) + MIN_SCALE).pow(-2)
+    prec_p = prior.base_dist.scale.pow(-2)
+    var = 1.0 / (prec_hat + prec_p)
+    loc = (mu_hat * prec_hat + prior.base_dist.loc * prec_p) * var
+    return Independent(Normal(loc, var.sqrt(), validate_args=False), 1, validate_args=False)
+
+
+class HierarchicalPrior(Distribution):
+    """p(z) = p(z_L) prod p(z_l | z_{l+1}) over the concatenated z [..., sum(dims)]."""
+    arg_constraints: dict = {}
+    support = constraints.real_vector
+    has_rsample = True
+
+    def __init__(self, latent: HierarchicalLatent):
+        self.latent = latent
+        super().__init__(torch.Size(), torch.Size([latent.z_size]), validate_args=False)
+
+    def layers(self, parts: list[torch.Tensor]) -> list[Distribution]:
+        """The per-layer conditionals [p(z_1|z_2), ..., p(z_L)] at the given values."""
+        lat = self.latent
+        return [lat.conditional_prior(l, parts[l + 1]) for l in range(len(parts) - 1)] + \
+               [lat.top_prior()]
+
+    def rsample(self, sample_shape=torch.Size()) -> torch.Tensor:
+        lat = self.latent
+        zs = [lat.top_prior().rsample(sample_shape)]
+        for l in reversed(range(len(lat.dims) - 1)):
+            zs.insert(0, lat.conditional_prior(l, zs[0]).rsample())
+        return torch.cat(zs, dim=-1)
+
+    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        parts = self.latent.split(z)
+        return sum(d.log_prob(p) for d, p in zip(self.layers(parts), parts))
+
+
+class HierarchicalPosterior(Distribution):
+    """q(z|x) over the concatenated z, bottom-up or top-down; batch_shape [B]."""
+    arg_constraints: dict = {}
+    support = constraints.real_vector
+    has_rsample = True
+
+    def __init__(self, latent: HierarchicalLatent, params: torch.Tensor):
+        self.latent, self.params = latent, params               # params: encoder output [B, 2 d_1]
+        if latent.path == "top-down":
+            self.h = [params]
+            for f in latent.up:
+                self.h.append(f(self.h[-1]))                    # [B, 2 d_{l+1}]
+        super().__init__(params.shape[:-1], torch.Size([latent.z_size]), validate_args=False)
+
+    def _layer(self, l: int, parts: list) -> Independent:
+        """q of layer l given the layers it conditions on (parts[l-1] bottom-up, parts[l+1]
+        top-down); entries of `parts` that it does not need may be None."""
+        lat = self.latent
+        if lat.path == "bottom-up":
+            return diagonal_gaussian(self.params if l == 0 else lat.up[l - 1](parts[l - 1]))
+        if l == len(lat.dims) - 1:
+            return diagonal_gaussian(self.h[l])
+        return _precision_weighted(self.h[l], lat.conditional_prior(l, parts[l + 1]))
+
+    def rsample(self, sample_shape=torch.Size()) -> torch.Tensor:
+        L = len(self.latent.dims)
+        parts: list = [None] * L
+        order = range(L) if self.latent.path == "bottom-up" else reversed(range(L))
+        for i, l in enumerate(order):
+            parts[l] = self._layer(l, parts).rsample(sample_shape if i == 0 else torch.Size())
+        return torch.cat(parts, dim=-1)
+
+    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        parts = self.latent.split(z)
+        return sum(self._layer(l, parts).log_prob(parts[l]) for l in range(len(parts)))
+
+    def kl_layers(self, prior: HierarchicalPrior, z: torch.Tensor) -> torch.Tensor:
+        """Per-layer KL estimates at the sample z: [..., L], layer 1 first."""
+        parts = self.latent.split(z)
+        p_layers = prior.layers(parts)
+        L = len(parts)
+        out = []
+        for l in range(L):
+            q_l = self._layer(l, parts)
+            same_conditioning = self.latent.path == "top-down" or l == L - 1
+            term = (kl_divergence(q_l, p_layers[l]) if same_conditioning
+                    else q_l.log_prob(parts[l]) - p_layers[l].log_prob(parts[l]))
+            out.append(term.expand(parts[l].shape[:-1]))   # the top layer may not depend on z
+        return torch.stack(out, dim=-1)
+
+    @property
+    def mean(self) -> torch.Tensor:
+        """E_q[z]: exact for the first sampled layer (z_1 bottom-up, z_L top-down), Monte Carlo
+        over MEAN_SAMPLES ancestral samples for the layers that depend on it."""
+        with torch.no_grad():
+            total = sum(self.rsample((64,)).sum(0) for _ in range(MEAN_SAMPLES // 64))
+            parts = self.latent.split(total / MEAN_SAMPLES)
+            first = 0 if self.latent.path == "bottom-up" else len(parts) - 1
+            parts[first] = self._layer(first, [None] * len(parts)).mean
+        return torch.cat(parts, dim=-1)

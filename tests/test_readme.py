@@ -1,0 +1,17 @@
+"""The README's Python example runs as written (with fewer epochs and a temporary folder)."""
+
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_python_example_runs(tmp_path, monkeypatch):
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    assert blocks, "README has no Python example"
+    code = blocks[0].replace("epochs=100", "epochs=2")
+    assert "epochs=2" in code
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert namespace["ll"].k == 5000 and (tmp_path / "runs/api-demo/samples.png").is_file()
