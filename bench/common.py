@@ -4,6 +4,7 @@ test ELBO with its terms on all test images, active units per layer)."""
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 import time
 
@@ -45,3 +46,13 @@ def train_and_evaluate(name: str, config: vaekit.TrainConfig, nll_n: int = 1000,
     if hasattr(model.latent, "tau"):
         out["final_tau"] = round(model.latent.tau.item(), 4)
     return out
+
+
+def parse_args(description: str, models) -> argparse.Namespace:
+    """The options every model-comparison benchmark takes."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--epochs", type=int, default=50)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--models", default=",".join(models), help="comma-separated subset")
+    return p.parse_args()

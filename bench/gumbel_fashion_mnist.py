@@ -13,11 +13,10 @@ ELBO with hard samples on all 10,000, KL, final temperature, training time.
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import vaekit
-from common import fashion_config, train_and_evaluate
+from common import fashion_config, parse_args, train_and_evaluate
 
 NETS = dict(encoder_hidden=(512, 256), decoder_hidden=(256, 512))
 MODELS = {
@@ -28,12 +27,7 @@ MODELS = {
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--epochs", type=int, default=50)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--models", default=",".join(MODELS))
-    args = p.parse_args()
+    args = parse_args(__doc__.splitlines()[0], MODELS)
     for name in args.models.split(","):
         config = fashion_config(MODELS[name], args.epochs, args.threads, args.seed)
         print(json.dumps(train_and_evaluate(name, config)), flush=True)

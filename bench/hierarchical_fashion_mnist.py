@@ -14,11 +14,10 @@ A last line says whether the ordering NLL(one-layer) > NLL(two-layer) > NLL(two-
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import vaekit
-from common import fashion_config, train_and_evaluate
+from common import fashion_config, parse_args, train_and_evaluate
 
 MODELS = {
     "one-layer": (vaekit.ModelConfig(), "elbo", 1),
@@ -28,12 +27,7 @@ MODELS = {
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--epochs", type=int, default=50)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--models", default=",".join(MODELS))
-    args = p.parse_args()
+    args = parse_args(__doc__.splitlines()[0], MODELS)
     results = {}
     for name in args.models.split(","):
         model, objective, k = MODELS[name]
