@@ -70,15 +70,15 @@ def make_scheduler(optimizer, config: TrainConfig):
 
 
 def loss_fn(model: VAE, x: torch.Tensor, config: TrainConfig, beta: float):
-    """(loss to minimise, per-example values for logging: [B, 3 + L] (ELBO, log p(x|z), KL, KL
-    per layer) or [B, 1] (the IWAE bound))."""
+    """(loss to minimise, per-example values for logging: [B, 1 + L] (log p(x|z), then the KL of
+    each layer; the ELBO and total KL follow from them) or [B, 1] (the IWAE bound))."""
     q, prior = model.posterior(x), model.prior()
     if config.objective == "iwae":
         bound = iwae(x, q, prior, model.observation, config.k, beta)
         return -bound.mean(), bound.detach().unsqueeze(1)
     terms = elbo(x, q, prior, model.observation)
     loss = -(terms.log_lik - beta * terms.kl).mean()
-    return loss, torch.cat([torch.stack(terms[:3], 1), terms.kl_layers], 1).detach()
+    return loss, torch.cat([terms.log_lik.unsqueeze(1), terms.kl_layers], 1).detach()
 
 
 @dataclass
@@ -188,9 +188,11 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
         if config.objective == "iwae":
             record[f"train_iwae{config.k}"] = means[0]
         else:
-            record.update(train_elbo=means[0], train_log_lik=means[1], train_kl=means[2])
-            if len(means) > 4:
-                record.update(train_kl_layers=means[3:])
+            log_lik, layers = means[0], means[1:]
+            record.update(train_elbo=log_lik - sum(layers), train_log_lik=log_lik,
+                          train_kl=sum(layers))
+            if len(layers) > 1:
+                record.update(train_kl_layers=layers)
         record.update(valid_elbo=valid.elbo, valid_log_lik=valid.log_lik, valid_kl=valid.kl)
         if len(valid.kl_layers) > 1:
             record.update(valid_kl_layers=valid.kl_layers)
@@ -207,7 +209,8 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
                             "scheduler": scheduler.state_dict() if scheduler else None})
         every = max(1, config.epochs // 20)
         if (epoch + 1) % every == 0 or epoch + 1 in (start_epoch + 1, config.epochs):
-            tqdm.write(f"epoch {epoch + 1:4d}  train {means[0]:9.3f}  valid elbo {valid.elbo:9.3f}"
+            train_value = record.get("train_elbo", means[0])      # the ELBO or the IWAE bound
+            tqdm.write(f"epoch {epoch + 1:4d}  train {train_value:9.3f}  valid elbo {valid.elbo:9.3f}"
                        f"  (log p(x|z) {valid.log_lik:9.3f}, kl {valid.kl:7.3f})"
                        f"  {record['seconds']:.1f}s")
 
