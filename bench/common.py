@@ -15,12 +15,13 @@ from vaekit.evaluation import active_units, elbo_report, log_likelihood
 
 
 def fashion_config(model: vaekit.ModelConfig, epochs: int, threads: int, seed: int,
-                   objective: str = "elbo", k: int = 1) -> vaekit.TrainConfig:
-    """Dynamic binarization, batch 128, Adam 1e-3, all 60,000 training images."""
+                   objective: str = "elbo", k: int = 1,
+                   warmup_epochs: float = 0.0, batch_size: int = 128) -> vaekit.TrainConfig:
+    """Dynamic binarization, batch 128 unless told, Adam 1e-3, all 60,000 training images."""
     return vaekit.TrainConfig(
         model=model, data=vaekit.DataConfig("fashion-mnist", valid_fraction=0.0, seed=seed),
-        objective=objective, k=k, epochs=epochs, batch_size=128, lr=1e-3, seed=seed,
-        threads=threads)
+        objective=objective, k=k, epochs=epochs, batch_size=batch_size, lr=1e-3, seed=seed,
+        threads=threads, warmup_epochs=warmup_epochs)
 
 
 def train_and_evaluate(name: str, config: vaekit.TrainConfig, nll_n: int = 1000,
@@ -36,6 +37,8 @@ def train_and_evaluate(name: str, config: vaekit.TrainConfig, nll_n: int = 1000,
     _, variance = active_units(model, test)
     dims = model.latent.dims
     out = {"model": name, "objective": config.objective, "k": config.k, "epochs": config.epochs,
+           "warmup_epochs": config.warmup_epochs,
+           "batch_size": config.batch_size,
            "test_nll": round(-ll.mean, 3), "test_nll_se": round(ll.se, 3),
            "test_nll_mc_se": round(ll.mean_mc_se, 4), "test_nll_k": nll_k, "test_nll_n": nll_n,
            "test_elbo": round(report.elbo, 3), "test_log_lik": round(report.log_lik, 3),
@@ -48,9 +51,11 @@ def train_and_evaluate(name: str, config: vaekit.TrainConfig, nll_n: int = 1000,
     return out
 
 
-def parse_args(description: str, models) -> argparse.Namespace:
-    """The options every model-comparison benchmark takes."""
+def parse_args(description: str, models, extra=None) -> argparse.Namespace:
+    """The options every model-comparison benchmark takes; `extra(parser)` adds its own."""
     p = argparse.ArgumentParser(description=description)
+    if extra is not None:
+        extra(p)
     p.add_argument("--epochs", type=int, default=50)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)

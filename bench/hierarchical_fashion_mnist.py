@@ -14,6 +14,7 @@ A last line says whether the ordering NLL(one-layer) > NLL(two-layer) > NLL(two-
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import vaekit
@@ -26,14 +27,29 @@ MODELS = {
 }
 
 
+def options(p) -> None:
+    p.add_argument("--posterior-path", default="bottom-up", choices=["bottom-up", "top-down"],
+                   help="inference path of the two-layer models")
+    p.add_argument("--decoder-sees", default="z1", choices=["z1", "all"],
+                   help="p(x | z1) or p(x | z1, z2) in the two-layer models")
+    p.add_argument("--warmup-epochs", type=float, default=0.0,
+                   help="linear KL warm-up, the same for every model")
+    p.add_argument("--batch-size", type=int, default=128)
+
+
 def main() -> None:
-    args = parse_args(__doc__.splitlines()[0], MODELS)
+    args = parse_args(__doc__.splitlines()[0], MODELS, options)
     results = {}
     for name in args.models.split(","):
         model, objective, k = MODELS[name]
-        config = fashion_config(model, args.epochs, args.threads, args.seed, objective, k)
+        if model.latent == "hierarchical":
+            model = dataclasses.replace(model, posterior_path=args.posterior_path,
+                                        decoder_sees=args.decoder_sees)
+        config = fashion_config(model, args.epochs, args.threads, args.seed, objective, k,
+                                args.warmup_epochs, args.batch_size)
         results[name] = train_and_evaluate(name, config)
-        print(json.dumps(results[name]), flush=True)
+        print(json.dumps({**results[name], "posterior_path": model.posterior_path,
+                          "decoder_sees": model.decoder_sees}), flush=True)
     if set(results) == set(MODELS):
         nll = {n: r["test_nll"] for n, r in results.items()}
         print(json.dumps({"burda_table1_ordering_holds":

@@ -2,7 +2,8 @@
 
 A checkpoint is a folder:
     model.safetensors       the model's state_dict
-    optimizer.safetensors   optimizer moments and RNG state (training checkpoints only)
+    optimizer.safetensors   optimizer moments, RNG state and the trainer's per-example state
+                            (e.g. variational EM's q parameters; training checkpoints only)
     meta.json               config, epoch, step, metrics, optimizer/scheduler settings, data RNG
                             state, and the SHA-256 of each .safetensors file
 Files are written to a temporary name and renamed, meta.json last; a checkpoint whose files
@@ -65,7 +66,7 @@ def _optimizer_state_dict(tensors: dict, info: dict) -> dict:
 
 def save(directory: str | Path, model: torch.nn.Module, config: TrainConfig, *, epoch: int,
          step: int, metrics: dict | None = None, optimizer: torch.optim.Optimizer | None = None,
-         trainer_state: dict | None = None) -> Path:
+         trainer_state: dict | None = None, trainer_tensors: dict | None = None) -> Path:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     weights = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
@@ -76,6 +77,8 @@ def save(directory: str | Path, model: torch.nn.Module, config: TrainConfig, *, 
     if optimizer is not None:
         tensors, info = _optimizer_tensors(optimizer)
         tensors["rng.torch"] = torch.get_rng_state()
+        for name, value in (trainer_tensors or {}).items():
+            tensors[f"trainer.{name}"] = value.detach().contiguous()
         _atomic(directory / "optimizer.safetensors", lambda p: save_file(tensors, str(p)))
         meta["optimizer"] = info
         meta["trainer"] = trainer_state or {}
@@ -104,13 +107,17 @@ class Checkpoint:
         except (SafetensorError, OSError) as e:
             raise VaekitError(f"{file}: unreadable safetensors file ({e})") from None
 
-    def load_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
+    def load_optimizer(self, optimizer: torch.optim.Optimizer) -> dict:
+        """Restore the optimizer and torch's RNG; returns the trainer's own tensors by name."""
         tensors = self.tensors("optimizer.safetensors")
         torch.set_rng_state(tensors.pop("rng.torch"))
+        trainer = {k.split(".", 1)[1]: tensors.pop(k) for k in list(tensors)
+                   if k.startswith("trainer.")}
         try:
             optimizer.load_state_dict(_optimizer_state_dict(tensors, self.meta["optimizer"]))
         except (KeyError, ValueError) as e:
             raise VaekitError(f"{self.path}: optimizer state does not fit the model ({e})") from None
+        return trainer
 
 
 def resolve(path: str | Path) -> Path:

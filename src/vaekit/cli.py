@@ -1,4 +1,4 @@
-"""Command line: vaekit train | evaluate | sample | reconstruct.
+"""Command line: vaekit train | evaluate | sample | reconstruct | traverse | gaps | impute.
 
 Bad input ends with one line on stderr and exit status 2; an unexpected failure with one line
 and status 1 (set VAEKIT_DEBUG=1 to see its traceback).
@@ -64,6 +64,20 @@ def _add_train(sub):
     m.add_argument("--anneal-every", type=int, help="categorical: steps per update (default 500)")
     m.add_argument("--likelihood", help="bernoulli | gaussian (default bernoulli)")
     m.add_argument("--min-std", type=float, help="gaussian likelihood sigma floor (default 1e-3)")
+    m.add_argument("--gaussian-variance", choices=("decoder", "pixel", "shared"),
+                   help="gaussian likelihood: variance from the decoder (default), one per "
+                   "pixel, or one shared")
+    i = p.add_argument_group("inference")
+    i.add_argument("--inference", choices=("amortized", "vem", "semi"),
+                   help="amortized encoder (default), variational EM (no encoder: q optimized "
+                   "per example), or semi-amortized (encoder + refinement steps)")
+    i.add_argument("--refine-steps", type=int, help="semi: refinement steps S (default 5)")
+    i.add_argument("--local-lr", type=float, help="semi, vem: Adam step on q (default 0.02)")
+    i.add_argument("--mstep-steps", type=int, default=1,
+                   help="vem: optimizer steps on the decoder per E-step (default 1)")
+    i.add_argument("--estep-max-iter", type=int, help="vem: E-step iteration cap (default 300)")
+    i.add_argument("--estep-tol", type=float,
+                   help="vem: relative ELBO rise per window that counts as progress (1e-3)")
     m.add_argument("--encoder-hidden", type=_ints, metavar="H1,H2,...", help="default 200,200")
     m.add_argument("--decoder-hidden", type=_ints, metavar="H1,H2,...", help="default 200,200")
     m.add_argument("--activation", help="default tanh")
@@ -96,7 +110,8 @@ def model_config(args):
     given = {name: getattr(args, name) for name in (
         "latent", "latent_dim", "likelihood", "min_std", "encoder_hidden", "decoder_hidden",
         "activation", "decoder_sees", "posterior_path", "categorical_vars", "categorical_classes",
-        "straight_through", "tau", "tau_min", "anneal_rate", "anneal_every")
+        "straight_through", "tau", "tau_min", "anneal_rate", "anneal_every", "gaussian_variance",
+        "inference", "refine_steps", "local_lr", "estep_max_iter", "estep_tol")
         if getattr(args, name) is not None}
     config = dataclasses.replace(base, **given)
     dims = args.latent_dims or (config.latent_dim, *config.upper_dims)
@@ -120,6 +135,7 @@ def cmd_train(args) -> int:
             data=DataConfig(dataset=args.dataset, preprocess=args.preprocess,
                             valid_fraction=args.valid_fraction, seed=args.seed),
             objective=args.objective, k=args.k, beta=args.beta, warmup_epochs=args.warmup_epochs,
+            mstep_steps=args.mstep_steps,
             epochs=args.epochs if args.epochs is not None else (300 if args.dataset == "digits" else 100),
             batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,
             lr_decay=args.lr_decay, seed=args.seed, threads=args.threads, eval_k=args.eval_k,
@@ -221,6 +237,85 @@ def cmd_traverse(args) -> int:
     return 0
 
 
+def _test_data(args):
+    """(model, checkpoint, splits, the first --n test examples) for a run."""
+    import torch
+    from .checkpoint import load_model
+    from .data import prepare
+    model, ckpt = load_model(args.run)
+    if getattr(args, "threads", None):
+        torch.set_num_threads(args.threads)
+    cfg = ckpt.config
+    splits = prepare(cfg.data, cfg.model.likelihood)
+    if splits.test.shape[1] != cfg.model.x_dim:
+        raise VaekitError(f"data has {splits.test.shape[1]} features, the model expects "
+                          f"{cfg.model.x_dim}")
+    return model, ckpt, splits, splits.test[:args.n]
+
+
+def cmd_gaps(args) -> int:
+    import torch
+    from .gaps import format_table, gap_report
+    from .inference import LocalOptimizer
+    model, ckpt, _, x = _test_data(args)
+    torch.manual_seed(args.seed)
+    settings = LocalOptimizer(lr=ckpt.config.model.local_lr, max_iter=args.max_iter)
+    table = gap_report(model, x, k=args.k, elbo_samples=args.elbo_samples,
+                       refine_steps=args.refine_steps, settings=settings, max_rows=args.max_rows)
+    table["checkpoint"] = str(ckpt.path)
+    print(format_table(table))
+    out = Path(args.out or Path(args.run) / "gaps.json")
+    out.write_text(json.dumps(table, indent=1))
+    print(out)
+    return 0
+
+
+def cmd_impute(args) -> int:
+    import torch
+    from .imputation import impute, make_mask
+    from .plots import save_grid
+    model, ckpt, splits, x = _test_data(args)
+    cfg = ckpt.config.model
+    if not 0 <= args.burn_in < args.steps:
+        raise VaekitError(f"--burn-in must be in 0..{args.steps - 1} (below --steps)")
+    train = torch.from_numpy(splits.train)
+    generator = torch.Generator().manual_seed(args.seed)
+    try:
+        mask = make_mask(args.mask, len(x), cfg.x_dim, cfg.image_shape, generator)
+    except ValueError as e:
+        raise VaekitError(str(e)) from None
+    torch.manual_seed(args.seed)
+    result = impute(model, x, mask, train.mean(0), train.std(0), args.steps, args.burn_in)
+    missing = result.missing.sum().item()
+    summary = {"mask": args.mask, "n": len(x), "steps": args.steps, "burn_in": args.burn_in,
+               "missing_pixels_per_image": missing / len(x),
+               "chain_log_lik_missing": result.log_lik.mean().item(),
+               "chain_log_lik_missing_se": result.log_lik.std().item() / len(x) ** 0.5,
+               "baseline_log_lik_missing": result.baseline_log_lik.mean().item(),
+               "gain_per_image": (result.log_lik - result.baseline_log_lik).mean().item(),
+               "gain_se": (result.log_lik - result.baseline_log_lik).std().item() / len(x) ** 0.5,
+               "chain_mse_missing": result.squared_error.sum().item() / missing,
+               "baseline_mse_missing": result.baseline_squared_error.sum().item() / missing}
+    print(f"missing pixels: log-likelihood per image, chain {summary['chain_log_lik_missing']:.3f}"
+          f" vs training-mean baseline {summary['baseline_log_lik_missing']:.3f} nats "
+          f"(gain {summary['gain_per_image']:.3f} +- {summary['gain_se']:.3f}); mean squared "
+          f"error {summary['chain_mse_missing']:.4f} vs {summary['baseline_mse_missing']:.4f}")
+    run = Path(args.run)
+    (Path(args.json) if args.json else run / "imputation.json").write_text(
+        json.dumps(summary, indent=1))
+    if cfg.image_shape:
+        shown = min(len(x), args.ncol)
+        picks = torch.linspace(1, args.steps, min(args.steps, 6)).round().long().unique()
+        masked = torch.where(mask[:shown], torch.full_like(x[:shown], 0.5), x[:shown])
+        rows = [masked] + [result.steps[t, :shown] for t in picks.tolist()] + \
+               [result.means[args.burn_in:, :shown].mean(0), x[:shown]]
+        out = save_grid(torch.cat(rows), cfg.image_shape, args.out or run / "imputation.png",
+                        ncol=shown)
+        print(f"{out}: rows = masked input (missing grey), chain steps "
+              f"{', '.join(map(str, picks.tolist()))}, predictive mean, truth")
+    return 0
+
+
 def _add_picture(sub, name: str, run, n: int, png: str, help: str, description: str):
     p = sub.add_parser(name, help=help, description=description)
     p.add_argument("run", help="run folder or checkpoint folder")
@@ -257,13 +352,40 @@ def build_parser() -> argparse.ArgumentParser:
                      "For one test image, a row per categorical variable (the first --n): the "
                      "decoded image with that variable set to each class, the rest at q's mode.")
     t.add_argument("--index", type=int, default=0, help="which test image (default 0)")
+    g = sub.add_parser("gaps", help="approximation and amortization gaps (Cremer et al. 2018)",
+                       description="log p(x), L[q*], L[semi], L[q_phi] and the gaps between "
+                       "them on the first --n test examples; prints the table and writes JSON.")
+    g.add_argument("run", help="run folder or checkpoint folder")
+    g.add_argument("--n", type=int, default=500, help="test examples (default 500)")
+    g.add_argument("--k", type=int, default=5000, help="importance samples (default 5000)")
+    g.add_argument("--elbo-samples", type=int, default=100, help="samples per ELBO (default 100)")
+    g.add_argument("--refine-steps", type=int, help="semi steps (default: the run's, 5)")
+    g.add_argument("--max-iter", type=int, default=5000, help="E-step iteration cap")
+    g.add_argument("--max-rows", type=int, default=32768, help="decoder rows per chunk (memory)")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--threads", type=int)
+    g.add_argument("--out", help="JSON path (default RUN/gaps.json)")
+    g.set_defaults(run_cmd=cmd_gaps)
+    im = _add_picture(sub, "impute", cmd_impute, 100, "imputation.png",
+                      "fill missing pixels with the iterated q/p chain",
+                      "Mask part of each test image, run z ~ q(z|x~), x~_missing ~ p(x|z) for "
+                      "--steps steps, score the missing pixels against the truth and against "
+                      "filling with the training mean; write a PNG and imputation.json.")
+    im.add_argument("--mask", default="top-half",
+                    help="top-half | bottom-half | left-half | right-half | random-half")
+    im.add_argument("--steps", type=int, default=50, help="chain steps T (default 50)")
+    im.add_argument("--burn-in", type=int, default=10,
+                    help="steps left out of the predictive (default 10)")
+    im.add_argument("--json", help="summary path (default RUN/imputation.json)")
+    im.add_argument("--threads", type=int)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = getattr(args, "run_cmd", None) or args.run
-    for name in ("n", "k", "ncol", "max_rows", "threads"):
+    for name in ("n", "k", "ncol", "max_rows", "threads", "steps", "elbo_samples", "max_iter",
+                 "refine_steps"):
         value = getattr(args, name, None)
         if isinstance(value, int) and value < 1:
             print(f"vaekit: error: --{name.replace('_', '-')} must be >= 1", file=sys.stderr)

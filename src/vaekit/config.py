@@ -22,6 +22,7 @@ class ModelConfig:
     latent_dim: int = 50                  # z (for a hierarchy: z_1, the layer next to x)
     likelihood: str = "bernoulli"         # p(x|z): bernoulli | gaussian
     min_std: float = 1e-3                 # gaussian likelihood: floor on sigma (data units)
+    gaussian_variance: str = "decoder"    # gaussian likelihood: decoder | pixel | shared
     encoder_hidden: tuple[int, ...] = (200, 200)
     decoder_hidden: tuple[int, ...] = (200, 200)
     activation: str = "tanh"
@@ -31,6 +32,12 @@ class ModelConfig:
     p_upper_hidden: tuple[tuple[int, ...], ...] = ()   # p(z_l | z_{l+1}), l = 1..L-1
     decoder_sees: str = "z1"              # z1 | all: p(x | z_1) or p(x | z_1, ..., z_L)
     posterior_path: str = "bottom-up"     # bottom-up | top-down (ladder)
+    # inference scheme: how q(z|x) is found (see inference.py)
+    inference: str = "amortized"          # amortized | vem (no encoder) | semi
+    refine_steps: int = 5                 # semi: gradient steps from the encoder's output
+    local_lr: float = 0.02                # semi and vem: Adam step size on q's parameters
+    estep_max_iter: int = 300             # vem: iteration cap of an E-step
+    estep_tol: float = 1e-3               # vem: relative ELBO rise per window that counts
     # categorical latents only (Gumbel-softmax)
     categorical_vars: int = 20            # N categorical variables ...
     categorical_classes: int = 10         # ... of K classes each
@@ -61,6 +68,14 @@ class ModelConfig:
         _check(self.activation in ACTIVATIONS,
                f"unknown activation {self.activation!r}; choose from {sorted(ACTIVATIONS)}")
         _check(self.min_std > 0, f"min_std must be > 0, got {self.min_std}")
+        _check(self.gaussian_variance in ("decoder", "pixel", "shared"),
+               f"gaussian_variance must be decoder, pixel or shared, got {self.gaussian_variance!r}")
+        _check(self.inference in ("amortized", "vem", "semi"),
+               f"unknown inference {self.inference!r}; choose amortized, vem or semi")
+        _check(self.refine_steps >= 1, f"refine_steps must be >= 1, got {self.refine_steps}")
+        _check(self.local_lr > 0, f"local_lr must be > 0, got {self.local_lr}")
+        _check(self.estep_max_iter >= 1, f"estep_max_iter must be >= 1, got {self.estep_max_iter}")
+        _check(self.estep_tol >= 0, f"estep_tol must be >= 0, got {self.estep_tol}")
         hidden = self.encoder_hidden + self.decoder_hidden + sum(
             self.q_upper_hidden + self.p_upper_hidden, ())
         _check(all(h >= 1 for h in hidden), "hidden layer sizes must be >= 1")
@@ -117,6 +132,7 @@ class TrainConfig:
     k: int = 1                            # importance samples for the iwae objective
     beta: float = 1.0                     # weight of the KL term (beta-VAE)
     warmup_epochs: float = 0.0            # linear KL warm-up from 0 to beta over this many epochs
+    mstep_steps: int = 1                  # vem: optimizer steps on theta per E-step
     epochs: int = 100
     batch_size: int = 128
     lr: float = 1e-3
@@ -140,6 +156,9 @@ class TrainConfig:
         _check(self.beta >= 0, f"beta must be >= 0, got {self.beta}")
         _check(self.warmup_epochs >= 0, f"warmup_epochs must be >= 0, got {self.warmup_epochs}")
         _check(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
+        _check(self.mstep_steps >= 1, f"mstep_steps must be >= 1, got {self.mstep_steps}")
+        _check(self.mstep_steps == 1 or self.model.inference == "vem",
+               "mstep_steps is for variational EM (--inference vem)")
         _check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
         _check(self.lr > 0, f"lr must be > 0, got {self.lr}")
         _check(self.lr_schedule in ("constant", "cosine", "exponential"),

@@ -47,15 +47,17 @@ def _chunks(n: int, size: int):
 
 
 @torch.no_grad()
-def log_likelihood(model, x: torch.Tensor, k: int = 5000, max_rows: int = 32768) -> LogLikelihood:
-    """Importance-sampled log p(x) per example with K samples from the model's q(z|x)."""
+def log_likelihood(model, x: torch.Tensor, k: int = 5000, max_rows: int = 32768,
+                   proposal=None) -> LogLikelihood:
+    """Importance-sampled log p(x) per example with K samples from the model's q(z|x), or from
+    `proposal(rows, x[rows])` -> Distribution when given (rows: a slice of x)."""
     k_chunk = min(k, max_rows)
     batch = max(1, max_rows // k_chunk)
     prior = model.prior()
     estimates, errors = [], []
     for rows in _chunks(len(x), batch):
         xb = x[rows]
-        q = model.posterior(xb)
+        q = model.posterior(xb) if proposal is None else proposal(rows, xb)
         lw = torch.cat([log_weights(xb, q, prior, model.observation, s.stop - s.start,
                                     reparameterized=False).double()
                         for s in _chunks(k, k_chunk)])                    # [K, b]

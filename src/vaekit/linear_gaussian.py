@@ -58,6 +58,13 @@ class LinearGaussian:
         precision = (self.W.T @ self.W + self.s ** 2 * torch.eye(Z)) / self.s ** 2
         return precision.diagonal().rsqrt()
 
+    def mean_field_gap(self) -> float:
+        """KL(q || p(z|x)) for the best diagonal q (the same for every x):
+        (1/2) (sum_i log P_ii - log det P), P the posterior precision."""
+        Z = self.W.shape[1]
+        precision = (self.W.T @ self.W + self.s ** 2 * torch.eye(Z, dtype=self.W.dtype)) / self.s ** 2
+        return 0.5 * (precision.diagonal().log().sum() - torch.logdet(precision)).item()
+
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         D, Z = self.W.shape
         z = torch.randn(n, Z, generator=generator, dtype=self.W.dtype)
@@ -91,6 +98,19 @@ class LinearGaussian:
         return vae
 
 
+def maximum_likelihood(x: torch.Tensor, Z: int) -> LinearGaussian:
+    """Tipping & Bishop's closed-form maximum-likelihood pPCA for data x [N, D]: b = mean,
+    s^2 = the mean of the D - Z smallest eigenvalues of the sample covariance S, and
+    W = U_Z (Lambda_Z - s^2 I)^(1/2) (the rotation R = I) from S's top Z eigenpairs."""
+    D = x.shape[1]
+    b = x.mean(0)
+    S = (x - b).T @ (x - b) / len(x)
+    eigenvalues, eigenvectors = torch.linalg.eigh(S)            # ascending
+    s2 = eigenvalues[: D - Z].mean()
+    top, U = eigenvalues[D - Z:].flip(0), eigenvectors[:, D - Z:].flip(1)
+    return LinearGaussian(U * (top - s2).clamp_min(0).sqrt(), b, s2.sqrt().item())
+
+
 def random_linear_gaussian(D: int = 6, Z: int = 2, s: float = 0.5, seed: int = 0,
                            dtype=torch.float64) -> LinearGaussian:
     g = torch.Generator().manual_seed(seed)
@@ -99,4 +119,4 @@ def random_linear_gaussian(D: int = 6, Z: int = 2, s: float = 0.5, seed: int = 0
     return LinearGaussian(W, b, s)
 
 
-__all__ = ["LinearGaussian", "random_linear_gaussian"]
+__all__ = ["LinearGaussian", "maximum_likelihood", "random_linear_gaussian"]

@@ -22,6 +22,7 @@ from .config import TrainConfig
 from .data import Batches, Splits, prepare
 from .errors import VaekitError
 from .evaluation import elbo_report, evaluate
+from .inference import refine
 from .model import VAE
 from .objectives import elbo, iwae
 from .plots import interleave_rows, save_grid
@@ -69,16 +70,43 @@ def make_scheduler(optimizer, config: TrainConfig):
     return None
 
 
-def loss_fn(model: VAE, x: torch.Tensor, config: TrainConfig, beta: float):
-    """(loss to minimise, per-example values for logging: [B, 1 + L] (log p(x|z), then the KL of
-    each layer; the ELBO and total KL follow from them) or [B, 1] (the IWAE bound))."""
-    q, prior = model.posterior(x), model.prior()
+def _bound(model: VAE, x: torch.Tensor, params: torch.Tensor, config: TrainConfig, beta: float):
+    """(negative bound at q = latent.posterior(params), per-example values for logging)."""
+    q, prior = model.latent.posterior(params), model.prior()
     if config.objective == "iwae":
         bound = iwae(x, q, prior, model.observation, config.k, beta)
         return -bound.mean(), bound.detach().unsqueeze(1)
     terms = elbo(x, q, prior, model.observation)
     loss = -(terms.log_lik - beta * terms.kl).mean()
     return loss, torch.cat([terms.log_lik.unsqueeze(1), terms.kl_layers], 1).detach()
+
+
+def loss_fn(model: VAE, x: torch.Tensor, config: TrainConfig, beta: float,
+            init: torch.Tensor | None = None):
+    """(loss to minimise, per-example values for logging: [B, 1 + L] (log p(x|z), then the KL of
+    each layer; the ELBO and total KL follow from them) or [B, 1] (the IWAE bound)), and for
+    variational EM the E-step's q parameters (else None).
+
+    - amortized: one bound, for encoder and decoder together;
+    - semi (Kim et al. 2018): the decoder maximises the bound at the refined q; the encoder
+      maximises the bound at its own output (the refinement is not differentiated through);
+    - vem: E-step (q's parameters optimized from `init`, the example's last value), then the
+      bound at that q is the M-step's loss for theta.
+    """
+    scheme = model.config.inference
+    if scheme == "amortized":
+        return (*_bound(model, x, model.encoder(x), config, beta), None)
+    if scheme == "vem":
+        params = model.posterior_params(x, init)
+        return (*_bound(model, x, params, config, beta), params)
+    start = model.encoder(x)
+    refined = refine(model, x, start, config.model.refine_steps, config.model.local_lr)
+    loss, values = _bound(model, x, refined, config, beta)
+    encoder_loss, _ = _bound(model, x, start, config, beta)
+    # the encoder's gradient alone, by the chain rule through its output, so that the
+    # decoder's parameters are trained on the refined bound only
+    grad, = torch.autograd.grad(encoder_loss, start)
+    return loss + (start * grad).sum(), values, None
 
 
 @dataclass
@@ -139,13 +167,18 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
     start_epoch, step, best = 0, 0, -math.inf
     if ckpt is not None:
         model.load_state_dict(ckpt.tensors("model.safetensors"))
-        ckpt.load_optimizer(optimizer)
+        saved = ckpt.load_optimizer(optimizer)
         state = ckpt.meta["trainer"]
         data_rng.bit_generator.state = state["data_rng"]
         if scheduler is not None:
             scheduler.load_state_dict(state["scheduler"])
         start_epoch, step, best = ckpt.meta["epoch"], ckpt.meta["step"], state["best_valid_elbo"]
 
+    # variational EM keeps every training example's q parameters, warm-starting its E-steps
+    local = (torch.zeros(len(splits.train), model.latent.param_size)
+             if config.model.inference == "vem" else None)
+    if ckpt is not None and local is not None:
+        local = saved["local"]
     batches = Batches(splits.train, config.batch_size, splits.preprocess, splits.levels, data_rng)
     warmup_steps = config.warmup_epochs * len(batches)
     timer, history = Throughput(), []
@@ -154,17 +187,24 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
     for epoch in range(start_epoch, config.epochs):
         model.train()
         t0, sums, n = time.perf_counter(), 0.0, 0
-        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False,
+        bar = tqdm(batches.with_rows(), total=len(batches), leave=False,
+                   desc=f"epoch {epoch + 1}/{config.epochs}",
                    disable=None if progress is None else not progress, dynamic_ncols=True)
         timer.resume()
-        for xb in bar:
+        for rows, xb in bar:
             beta = config.beta * min(1.0, step / warmup_steps) if warmup_steps else config.beta
             if anneal is not None:
                 anneal(step)
-            loss, values = loss_fn(model, xb, config, beta)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            init = None if local is None else local[rows]
+            loss, values, params = loss_fn(model, xb, config, beta, init)
+            if local is not None:
+                local[rows] = params
+            for m in range(config.mstep_steps):        # more than one: variational EM only
+                if m:
+                    loss, values = _bound(model, xb, params, config, beta)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
             step += 1
             timer.tick(len(xb))
             sums, n = sums + values.sum(0), n + len(xb)
@@ -206,7 +246,8 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
         checkpoint.save(run_dir / "last", model, config, epoch=epoch + 1, step=step,
                         metrics=record, optimizer=optimizer, trainer_state={
                             "data_rng": data_rng.bit_generator.state, "best_valid_elbo": best,
-                            "scheduler": scheduler.state_dict() if scheduler else None})
+                            "scheduler": scheduler.state_dict() if scheduler else None},
+                        trainer_tensors={} if local is None else {"local": local})
         every = max(1, config.epochs // 20)
         if (epoch + 1) % every == 0 or epoch + 1 in (start_epoch + 1, config.epochs):
             train_value = record.get("train_elbo", means[0])      # the ELBO or the IWAE bound

@@ -75,10 +75,15 @@ class Batches:
         return -(-len(self.x) // self.batch_size)
 
     def __iter__(self):
+        return (xb for _, xb in self.with_rows())
+
+    def with_rows(self):
+        """(row indices into x, batch) pairs: for state kept per data point."""
         perm = self.rng.permutation(len(self.x))
         for i in range(0, len(self.x), self.batch_size):
             rows = perm[i:i + self.batch_size]
             if self.k is not None:
-                yield torch.from_numpy(binarize_levels(self.k[rows], self.levels - 1, self.rng))
+                xb = binarize_levels(self.k[rows], self.levels - 1, self.rng)
             else:
-                yield torch.from_numpy(apply(self.x[rows], self.preprocess, self.levels, self.rng))
+                xb = apply(self.x[rows], self.preprocess, self.levels, self.rng)
+            yield rows, torch.from_numpy(xb)

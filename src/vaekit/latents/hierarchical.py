@@ -160,8 +160,12 @@ class HierarchicalPosterior(Distribution):
         for l in range(L):
             q_l = self._layer(l, parts)
             same_conditioning = self.latent.path == "top-down" or l == L - 1
-            term = (kl_divergence(q_l, p_layers[l]) if same_conditioning
-                    else q_l.log_prob(parts[l]) - p_layers[l].log_prob(parts[l]))
+            if same_conditioning:
+                term = kl_divergence(q_l, p_layers[l])
+            elif l == 0:     # q(z_1|x) does not depend on the sample: its entropy is exact
+                term = -q_l.entropy() - p_layers[l].log_prob(parts[l])
+            else:
+                term = q_l.log_prob(parts[l]) - p_layers[l].log_prob(parts[l])
             out.append(term.expand(parts[l].shape[:-1]))   # the top layer may not depend on z
         return torch.stack(out, dim=-1)
 

@@ -1,0 +1,112 @@
+"""How far each q is from the true posterior, in nats (Cremer, Li & Duvenaud 2018).
+
+    log p(x) - L[q_phi] = (log p(x) - L[q*])  +  (L[q*] - L[q_phi])
+                           approximation gap      amortization gap
+where q_phi is the encoder's q, q* the best q of the family for this x (found by the E-step of
+inference.optimize, started from the semi-amortized q), and L[.] the ELBO = log p(x) -
+KL(q || p(z|x)). The semi-amortized q (S refinement steps from q_phi) sits between them.
+
+log p(x) is importance sampled with K draws from the equal mixture of q_phi and q* (a
+defensive proposal: never much worse than the better of the two). Every value is per example;
+means carry standard errors over the examples, and gaps are paired differences, so their
+standard errors are those of the per-example differences.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .evaluation import _chunks, log_likelihood
+from .inference import LocalOptimizer, optimize, refine
+from .latents.mixture import EqualMixture
+from .objectives import elbo
+
+
+def _summary(values: torch.Tensor) -> dict:
+    values = values.double()
+    se = values.std().item() / math.sqrt(len(values)) if len(values) > 1 else float("nan")
+    return {"mean": values.mean().item(), "se": se}
+
+
+@torch.no_grad()
+def elbo_per_example(model, x: torch.Tensor, params: torch.Tensor, samples: int = 100,
+                     max_rows: int = 32768) -> torch.Tensor:
+    """ELBO at q = latent.posterior(params), averaged over `samples` draws of q: [N]."""
+    batch = max(1, max_rows // samples)
+    out = [elbo(x[r], model.latent.posterior(params[r]), model.prior(), model.observation,
+                n=samples, reparameterized=False).elbo for r in _chunks(len(x), batch)]
+    return torch.cat(out)
+
+
+def gap_report(model, x: torch.Tensor, k: int = 5000, elbo_samples: int = 100,
+               refine_steps: int | None = None, settings: LocalOptimizer | None = None,
+               batch_size: int = 500, max_rows: int = 32768) -> dict:
+    """The gap table for `model` on x [N, D] as a dict: for each of log p(x), L[q*],
+    L[semi], L[q_phi] (the last two only when the model has an encoder) and each gap, its
+    mean and standard error over the N examples."""
+    model.eval()
+    settings = settings or LocalOptimizer(lr=model.config.local_lr)
+    steps = refine_steps or model.config.refine_steps
+    amortized, semi, best, iterations, converged = [], [], [], 0, 0
+    for rows in _chunks(len(x), batch_size):
+        xb = x[rows]
+        if model.encoder is not None:
+            with torch.no_grad():
+                amortized.append(model.encoder(xb))
+            semi.append(refine(model, xb, amortized[-1], steps, settings.lr))
+            start = semi[-1]
+        else:
+            start = xb.new_zeros(len(xb), model.latent.param_size)
+        fitted = optimize(model, xb, start, settings)
+        best.append(fitted.params)
+        iterations = max(iterations, fitted.iterations)
+        converged += len(xb) if fitted.converged else 0
+    best = torch.cat(best)
+    schemes = {"optimized": best}
+    if amortized:
+        schemes.update(semi=torch.cat(semi), amortized=torch.cat(amortized))
+    values = {name: elbo_per_example(model, x, p, elbo_samples, max_rows)
+              for name, p in schemes.items()}
+
+    def proposal(rows, xb):
+        return EqualMixture([model.latent.posterior(p[rows]) for name, p in schemes.items()
+                             if name in ("optimized", "amortized")])
+
+    ll = log_likelihood(model, x, k, max_rows, proposal=proposal)
+    log_px = ll.per_example
+    table = {"log_px": _summary(log_px) | {"mc_se": ll.mean_mc_se},
+             **{f"elbo_{name}": _summary(v) for name, v in values.items()},
+             "approximation_gap": _summary(log_px - values["optimized"].double())}
+    if amortized:
+        table["amortization_gap"] = _summary(values["optimized"].double() -
+                                             values["amortized"].double())
+        table["semi_gain"] = _summary(values["semi"].double() - values["amortized"].double())
+    table["settings"] = {"n": len(x), "k": k, "elbo_samples": elbo_samples,
+                         "refine_steps": steps if amortized else None,
+                         "estep_max_iterations": iterations,
+                         "estep_converged_fraction": converged / len(x),
+                         "proposal": "equal mixture of " +
+                                     ("q_phi and q*" if amortized else "q* alone")}
+    return table
+
+
+ROWS = [("log_px", "log p(x) (IS, K)"), ("elbo_optimized", "L[q*] (optimized q)"),
+        ("elbo_semi", "L[semi] (refined q)"), ("elbo_amortized", "L[q_phi] (encoder q)"),
+        ("approximation_gap", "approximation gap log p(x) - L[q*]"),
+        ("amortization_gap", "amortization gap L[q*] - L[q_phi]"),
+        ("semi_gain", "semi-amortized gain L[semi] - L[q_phi]")]
+
+
+def format_table(table: dict) -> str:
+    lines = [f"{'':40s} {'nats':>10s} {'se':>8s}"]
+    for key, label in ROWS:
+        if key in table:
+            lines.append(f"{label:40s} {table[key]['mean']:10.3f} {table[key]['se']:8.3f}")
+    s = table["settings"]
+    lines.append(f"n={s['n']}, K={s['k']}, ELBO samples={s['elbo_samples']}, "
+                 f"refine steps={s['refine_steps']}, E-step converged for "
+                 f"{100 * s['estep_converged_fraction']:.0f}% (<= {s['estep_max_iterations']} "
+                 f"iterations); proposal: {s['proposal']}")
+    return "\n".join(lines)

@@ -1,0 +1,103 @@
+"""Inference schemes: how q(z|x) is found, independent of the latent family and the likelihood.
+
+- amortized: lambda = encoder(x), one network for every x (Kingma & Welling 2014);
+- optimized (non-amortized, the E-step of variational EM): free parameters lambda_i for each
+  data point, each maximising its own ELBO(x_i, lambda_i) until a stopping rule holds;
+- semi-amortized: lambda_i = encoder(x_i), then S gradient steps on ELBO(x_i, lambda_i)
+  (Kim et al. 2018).
+In each scheme lambda lives in the latent family's own parameterization (what an encoder would
+output), and q = latent.posterior(lambda), so every family works with every scheme.
+
+The optimizer is Adam on the per-example ELBO with reparameterized samples (the examples are
+independent, so one Adam over the batch is one Adam per example). The stopping rule of
+`optimize`: after every `window` iterations, the average of that window's iterates is scored by
+the batch ELBO with `check_samples` draws of common random numbers (the same noise at every
+check, so that successive scores differ by the change of q, not by Monte Carlo noise). When the
+score rises by no more than `tol` (relative) since the last check, the step size halves and the
+window doubles (smaller steps need longer to show progress); after `patience` halvings, or
+`max_iter` iterations, it stops and returns the last window's average (Polyak-Ruppert
+averaging, which removes most of the jitter of the stochastic steps).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .objectives import elbo
+
+
+@dataclass
+class LocalOptimizer:
+    lr: float = 0.02          # Adam step size on lambda
+    samples: int = 8          # Monte Carlo samples of z per ELBO gradient
+    window: int = 25          # iterations per convergence check
+    check_samples: int = 32   # common-random-number samples of the score at each check
+    tol: float = 1e-4         # relative rise of the score below which lr halves
+    patience: int = 3         # halvings before stopping
+    max_iter: int = 5000      # cap on iterations
+
+
+@dataclass
+class Fitted:
+    params: torch.Tensor      # [B, param_size] lambda, detached
+    iterations: int
+    converged: bool           # the stopping rule held before max_iter
+
+
+def _neg_elbo(model, x: torch.Tensor, params: torch.Tensor, samples: int) -> torch.Tensor:
+    """-sum over the batch of the per-example ELBO at q = latent.posterior(params)."""
+    q = model.latent.posterior(params)
+    return -elbo(x, q, model.prior(), model.observation, n=samples).elbo.sum()
+
+
+def optimize(model, x: torch.Tensor, init: torch.Tensor,
+             settings: LocalOptimizer = LocalOptimizer()) -> Fitted:
+    """Maximise each example's ELBO over its own lambda, from `init`, until the stopping rule
+    holds. Only lambda changes: the model's parameters get no gradients."""
+    seed = int(torch.randint(2 ** 62, ()))
+
+    def score(lam: torch.Tensor) -> float:
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            q = model.latent.posterior(lam)
+            return elbo(x, q, model.prior(), model.observation,
+                        n=settings.check_samples).elbo.sum().item()
+
+    lr, window, halvings = settings.lr, settings.window, 0
+    previous = score(init)
+    with torch.enable_grad():
+        lam = init.detach().clone().requires_grad_(True)
+        opt = torch.optim.Adam([lam], lr=lr)
+        average, count = torch.zeros_like(lam), 0
+        for it in range(1, settings.max_iter + 1):
+            lam.grad, = torch.autograd.grad(_neg_elbo(model, x, lam, settings.samples), lam)
+            opt.step()
+            average, count = average + lam.detach(), count + 1
+            if count < window:
+                continue
+            result, average, count = average / count, torch.zeros_like(lam), 0
+            current = score(result)
+            if current - previous <= settings.tol * abs(previous):
+                halvings += 1
+                if halvings > settings.patience:
+                    return Fitted(result, it, True)
+                lr, window = lr / 2, window * 2      # smaller steps, judged over longer
+                for group in opt.param_groups:
+                    group["lr"] = lr
+            previous = current
+    return Fitted(average / count if count else result, settings.max_iter, False)
+
+
+def refine(model, x: torch.Tensor, init: torch.Tensor, steps: int, lr: float = 0.02,
+           samples: int = 4) -> torch.Tensor:
+    """Semi-amortized inference: `steps` Adam steps on each example's ELBO from `init` (the
+    encoder's output). Returns the refined lambda, detached."""
+    with torch.enable_grad():
+        lam = init.detach().clone().requires_grad_(True)
+        opt = torch.optim.Adam([lam], lr=lr)
+        for _ in range(steps):
+            lam.grad, = torch.autograd.grad(_neg_elbo(model, x, lam, samples), lam)
+            opt.step()
+    return lam.detach()
