@@ -3,6 +3,7 @@ import struct
 
 import numpy as np
 import pytest
+import torch
 
 
 def write_idx(path, array: np.ndarray, compress=True):
@@ -29,3 +30,12 @@ def write_fake_mnist(folder, n_train=40, n_test=20, seed=0):
 @pytest.fixture
 def fake_mnist(tmp_path):
     return write_fake_mnist(tmp_path / "fake-mnist")
+
+
+@pytest.fixture
+def float64():
+    """Closed forms are compared in double precision; the default dtype is restored after."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)

@@ -19,12 +19,7 @@ from vaekit.latents.gaussian import diagonal_gaussian
 from vaekit.linear_gaussian import LinearGaussian, maximum_likelihood, random_linear_gaussian
 
 
-@pytest.fixture(autouse=True)
-def float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+pytestmark = pytest.mark.usefixtures("float64")
 
 
 def correlated(seed: int = 3) -> LinearGaussian:

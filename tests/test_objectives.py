@@ -11,13 +11,7 @@ from vaekit.linear_gaussian import random_linear_gaussian
 
 
 
-@pytest.fixture(autouse=True)
-def float64():
-    """The closed forms are compared in double precision; the default is restored after."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+pytestmark = pytest.mark.usefixtures("float64")
 
 
 def _std_normal(z=2):

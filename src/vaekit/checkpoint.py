@@ -152,9 +152,9 @@ def read(path: str | Path) -> Checkpoint:
 
 def load_model(path: str | Path):
     """(model in eval mode, Checkpoint) from a run folder or a checkpoint folder."""
-    from .model import VAE
+    from .baselines import build_model
     ckpt = read(path)
-    model = VAE(ckpt.config.model)
+    model = build_model(ckpt.config.model)
     try:
         model.load_state_dict(ckpt.tensors("model.safetensors"))
     except RuntimeError as e:

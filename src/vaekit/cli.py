@@ -41,7 +41,8 @@ def _add_train(sub):
     p.add_argument("--resume", metavar="RUN", help="continue the run in this folder")
     m = p.add_argument_group("model")
     m.add_argument("--latent", "--model", dest="latent", default="gaussian",
-                   help="latent family: gaussian | hierarchical | categorical (default: gaussian)")
+                   help="latent family of a VAE: gaussian | hierarchical | categorical (default: "
+                   "gaussian); or a baseline on the same networks: ae (plain autoencoder) | gan")
     m.add_argument("--latent-dim", type=int, help="latent size (default 50; z_1 of a hierarchy)")
     m.add_argument("--latent-dims", type=_ints, metavar="D1,D2,...",
                    help="hierarchical: sizes of z_1..z_L (default 100,50: Burda et al.)")
@@ -107,6 +108,9 @@ def model_config(args):
     import dataclasses
     from .config import ModelConfig
     base = ModelConfig.two_layer() if args.latent == "hierarchical" else ModelConfig()
+    if args.latent in ("vae", "ae", "gan"):
+        base = dataclasses.replace(base, model_type=args.latent)
+        args.latent = "gaussian"
     given = {name: getattr(args, name) for name in (
         "latent", "latent_dim", "likelihood", "min_std", "encoder_hidden", "decoder_hidden",
         "activation", "decoder_sees", "posterior_path", "categorical_vars", "categorical_classes",
@@ -145,6 +149,11 @@ def cmd_train(args) -> int:
                        progress=False if args.no_progress else None)
     t = result.test
     print(f"run: {result.run_dir}")
+    if result.config.model.model_type != "vae":
+        extra = f"; test reconstruction log p(x|z=f(x)) {t['log_lik']:.3f}" if "log_lik" in t else ""
+        print(f"{result.config.model.model_type} trained (no likelihood of x){extra}; "
+              f"{result.examples_per_s:,.0f} examples/s")
+        return 0
     print(f"test ELBO {t['elbo']:.3f} nats (log p(x|z) {t['log_lik']:.3f}, KL {t['kl']:.3f}); "
           f"log p(x) {-t['nll']:.3f} +- {t['nll_se']:.3f} (K={t['nll_k']}, n={t['nll_n']}); "
           f"{t['nll_bits_per_dim']:.4f} bits/dim; active units {t['active_units']}/{t['latent_dim']}")
@@ -316,6 +325,44 @@ def cmd_impute(args) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    import torch
+    from .compare import compare_runs, format_rows
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rows, figure = compare_runs(args.runs, n=args.n, seed=args.seed, out_dir=args.out)
+    print(format_rows(rows))
+    print(f"{figure}: a row of samples per model (the autoencoder: prior, then fitted "
+          "Gaussian), real test images last")
+    return 0
+
+
+def _run_folder(path: str) -> Path:
+    """The run folder of a run or of one of its checkpoints."""
+    path = Path(path)
+    return path.parent if (path / "meta.json").is_file() else path
+
+
+def cmd_report(args) -> int:
+    import torch
+    from .report import write_report
+    model, ckpt, splits, _ = _test_data(args)
+    torch.manual_seed(args.seed)
+    out = write_report(model, ckpt, splits, _run_folder(args.run), args.out)
+    print(out)
+    return 0
+
+
+def cmd_figures(args) -> int:
+    import torch
+    from .figures import run_figures
+    model, ckpt, splits, _ = _test_data(args)
+    torch.manual_seed(args.seed)
+    for title, path in run_figures(model, ckpt.config, splits, _run_folder(args.run)).items():
+        print(f"{path}  ({title})")
+    return 0
+
+
 def _add_picture(sub, name: str, run, n: int, png: str, help: str, description: str):
     p = sub.add_parser(name, help=help, description=description)
     p.add_argument("run", help="run folder or checkpoint folder")
@@ -378,6 +425,30 @@ def build_parser() -> argparse.ArgumentParser:
                     help="steps left out of the predictive (default 10)")
     im.add_argument("--json", help="summary path (default RUN/imputation.json)")
     im.add_argument("--threads", type=int)
+    c = sub.add_parser("compare", help="models side by side: samples, NLL, ELBO, FID, time",
+                       description="A figure with a row of samples per run and a table of test "
+                       "NLL and ELBO (where a model has a likelihood), a dataset-specific FID, "
+                       "class entropies and training time. Writes compare.png and compare.json.")
+    c.add_argument("runs", nargs="+", help="run folders (one dataset)")
+    c.add_argument("--n", type=int, default=2000, help="samples and real images for FID")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--threads", type=int)
+    c.add_argument("--out", default=".", help="folder for compare.png and compare.json")
+    c.set_defaults(run_cmd=cmd_compare)
+    for name, cmd, help, description in (
+            ("figures", cmd_figures, "write every figure of a run to RUN/figures/",
+             "Samples, reconstructions, latent interpolation, the 2-D latent manifold (2-D "
+             "Gaussian latents), a scatter of test codes by label, training curves."),
+            ("report", cmd_report, "one self-contained report.html for a run",
+             "Metrics, per-epoch log, every figure (embedded) and the configuration in one "
+             "HTML file that opens in a browser without a server.")):
+        r = sub.add_parser(name, help=help, description=description)
+        r.add_argument("run", help="run folder")
+        r.add_argument("--seed", type=int, default=0)
+        r.add_argument("--threads", type=int)
+        r.set_defaults(run_cmd=cmd, n=None)
+        if name == "report":
+            r.add_argument("--out", help="HTML path (default RUN/report.html)")
     return parser
 
 

@@ -18,6 +18,7 @@ from .networks import ACTIVATIONS
 class ModelConfig:
     x_dim: int = 784                      # flattened data dimension D
     image_shape: tuple[int, ...] | None = (28, 28)   # for pictures; None for non-image data
+    model_type: str = "vae"               # vae | ae (plain autoencoder) | gan: see baselines.py
     latent: str = "gaussian"              # latent family: prior p(z) and posterior family q(z|x)
     latent_dim: int = 50                  # z (for a hierarchy: z_1, the layer next to x)
     likelihood: str = "bernoulli"         # p(x|z): bernoulli | gaussian
@@ -70,6 +71,10 @@ class ModelConfig:
         _check(self.min_std > 0, f"min_std must be > 0, got {self.min_std}")
         _check(self.gaussian_variance in ("decoder", "pixel", "shared"),
                f"gaussian_variance must be decoder, pixel or shared, got {self.gaussian_variance!r}")
+        _check(self.model_type in ("vae", "ae", "gan"),
+               f"unknown model type {self.model_type!r}; choose vae, ae or gan")
+        _check(self.model_type == "vae" or self.latent == "gaussian",
+               "autoencoder and GAN baselines use a plain latent vector (--latent gaussian)")
         _check(self.inference in ("amortized", "vem", "semi"),
                f"unknown inference {self.inference!r}; choose amortized, vem or semi")
         _check(self.refine_steps >= 1, f"refine_steps must be >= 1, got {self.refine_steps}")

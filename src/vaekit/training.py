@@ -158,6 +158,15 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
     fit_data_shape(config, splits)
     if not resume:
         _new_run(run_dir)
+    elif config.model.model_type != "vae":
+        raise VaekitError("--resume is available for VAE runs; autoencoder and GAN runs "
+                          "train from the start")
+    if config.model.model_type != "vae":
+        result = _train_baseline(config, run_dir, splits, progress)
+        if final_eval:
+            result.model, _ = checkpoint.load_model(run_dir)
+            result.test = finish_baseline(result.model, config, splits, run_dir, result)
+        return result
 
     torch.manual_seed(config.seed)
     model = VAE(config.model)
@@ -260,6 +269,100 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
         result.model, _ = checkpoint.load_model(run_dir)
         result.test = finish(result.model, config, splits, run_dir, timer.rate)
     return result
+
+
+def _train_baseline(config: TrainConfig, run_dir: Path, splits: Splits,
+                    progress: bool | None) -> TrainResult:
+    """The autoencoder and the GAN (baselines.py): their own losses, the same data, logs,
+    checkpoints and pictures. The GAN learns the grey-level images themselves."""
+    from .baselines import build_model
+    gan = config.model.model_type == "gan"
+    torch.manual_seed(config.seed)
+    model = build_model(config.model)
+    data_rng = np.random.default_rng(config.seed)
+    batches = Batches(splits.train, config.batch_size, "none" if gan else splits.preprocess,
+                      splits.levels, data_rng)
+    valid = torch.from_numpy(splits.train[:1000]) if gan else splits.valid
+    if gan:
+        opt_d = torch.optim.Adam(model.discriminator.parameters(), config.lr, betas=(0.5, 0.999))
+        opt_g = torch.optim.Adam(model.decoder.parameters(), config.lr, betas=(0.5, 0.999))
+    else:
+        optimizer = make_optimizer(model, config.lr)
+    timer, history, step, best = Throughput(), [], 0, -math.inf
+    for epoch in range(config.epochs):
+        model.train()
+        t0, sums, n = time.perf_counter(), torch.zeros(2), 0
+        timer.resume()
+        for xb in tqdm(batches, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False,
+                       disable=None if progress is None else not progress, dynamic_ncols=True):
+            if gan:
+                d_loss = model.discriminator_loss(xb)
+                opt_d.zero_grad(set_to_none=True)
+                d_loss.backward()
+                opt_d.step()
+                g_loss = model.generator_loss(len(xb))
+                opt_g.zero_grad(set_to_none=True)
+                g_loss.backward()
+                opt_g.step()
+                values = torch.stack([d_loss.detach(), g_loss.detach()])
+            else:
+                loss, _ = model.loss(xb)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                values = torch.stack([-loss.detach(), torch.tensor(0.0)])
+            step += 1
+            timer.tick(len(xb))
+            sums, n = sums + values * len(xb), n + len(xb)
+        timer.pause()
+        if not torch.isfinite(sums).all():
+            raise VaekitError(f"training diverged at epoch {epoch + 1} (non-finite loss); "
+                              "lower --lr or check the data")
+        model.eval()
+        if not gan:
+            model.fit_codes(torch.from_numpy(splits.train[:10000]) if splits.preprocess == "none"
+                            else splits.valid)
+        record = {"epoch": epoch + 1, "step": step, "seconds": round(time.perf_counter() - t0, 3)}
+        record.update({"train_d_loss": sums[0].item() / n, "train_g_loss": sums[1].item() / n}
+                      if gan else {"train_log_lik": sums[0].item() / n})
+        scores = model.validate(valid)
+        score = scores.pop("score")
+        record.update(scores)
+        history.append(record)
+        with (run_dir / "metrics.jsonl").open("a") as f:
+            f.write(json.dumps(record) + "\n")
+        if gan or score > best:        # the GAN has no validation criterion: its last epoch
+            best = score
+            checkpoint.save(run_dir / "best", model, config, epoch=epoch + 1, step=step,
+                            metrics=record)
+        checkpoint.save(run_dir / "last", model, config, epoch=epoch + 1, step=step,
+                        metrics=record)
+        tqdm.write(f"epoch {epoch + 1:4d}  " + "  ".join(
+            f"{k} {v:.4f}" for k, v in record.items() if k.startswith(("train_", "valid_"))))
+    return TrainResult(run_dir, config, model, splits, history, examples_per_s=timer.rate)
+
+
+def finish_baseline(model, config: TrainConfig, splits: Splits, run_dir: Path,
+                    result: TrainResult) -> dict:
+    """metrics.json and pictures of an autoencoder or GAN run."""
+    test = {"n": len(splits.test)}
+    if config.model.model_type == "ae":
+        test["log_lik"] = model.validate(splits.test)["valid_log_lik"]
+    summary = {"dataset": splits.dataset.name, "model_type": config.model.model_type,
+               "train_examples_per_s": result.examples_per_s
+               if math.isfinite(result.examples_per_s) else None,
+               "train_seconds": sum(r["seconds"] for r in result.history), "test": test}
+    (run_dir / "metrics.json").write_text(json.dumps(summary, indent=1))
+    shape = config.model.image_shape
+    if shape:
+        torch.manual_seed(config.seed)
+        save_grid(model.sample(64), shape, run_dir / "samples.png")
+        if config.model.model_type == "ae":
+            save_grid(model.sample_fitted(64), shape, run_dir / "samples_fitted.png")
+            shown = torch.from_numpy(splits.dataset.test[:32])
+            save_grid(interleave_rows(shown, model.reconstruct(splits.test[:32]), 8), shape,
+                      run_dir / "reconstructions.png")
+    return test
 
 
 def finish(model: VAE, config: TrainConfig, splits: Splits, run_dir: Path, rate: float) -> dict:

@@ -1,0 +1,79 @@
+"""`vaekit compare`: models side by side on one dataset (the lecture's VAE / autoencoder / GAN
+contrast). One figure with a row of samples per model (for an autoencoder two rows: decoded
+z ~ N(0, I), then z from a Gaussian fitted to its codes), and a table of test NLL and ELBO where a
+model has a likelihood, the dataset-specific FID (fid.py) and entropies, and training time.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from .checkpoint import load_model
+from .data import load_dataset
+from .errors import VaekitError
+from .figures import read_history
+from .fid import classifier_for, sample_quality
+from .plots import save_grid
+
+
+def _label(run_dir: Path, config) -> str:
+    kind = config.model.model_type
+    if kind == "vae":
+        kind = f"vae ({config.model.latent}, {config.objective})"
+    return f"{run_dir.name}: {kind}"
+
+
+def compare_runs(runs: list[str | Path], n: int = 2000, seed: int = 0, per_row: int = 12,
+                 out_dir: str | Path | None = None) -> tuple[list[dict], Path]:
+    loaded = [(Path(r), *load_model(r)) for r in runs]
+    datasets = {ckpt.config.data.dataset for _, _, ckpt in loaded}
+    if len(datasets) != 1:
+        raise VaekitError(f"runs on different datasets cannot be compared: {sorted(datasets)}")
+    dataset = load_dataset(datasets.pop())
+    classifier = classifier_for(dataset)
+    real = torch.from_numpy(dataset.test[:n])
+    rows, pictures = [], []
+    for run_dir, model, ckpt in loaded:
+        run_dir = run_dir.parent if (run_dir / "meta.json").is_file() else run_dir
+        config = ckpt.config
+        summary_file = run_dir / "metrics.json"
+        summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
+        test = summary.get("test", {})
+        seconds = sum(r.get("seconds", 0.0) for r in read_history(run_dir))
+        draws = [("prior", model.sample)]
+        if config.model.model_type == "ae":
+            draws.append(("fitted Gaussian", model.sample_fitted))
+        for how, sample in draws:
+            torch.manual_seed(seed)
+            samples = sample(n)
+            row = {"run": str(run_dir), "model": _label(run_dir, config), "samples": how,
+                   "test_nll": test.get("nll"), "test_elbo": test.get("elbo"),
+                   "train_seconds": round(seconds, 1), "epochs": len(read_history(run_dir)),
+                   **sample_quality(classifier, samples, real)}
+            rows.append(row)
+            pictures.append(samples[:per_row])
+    with torch.no_grad():   # the real images as the last row, for reference
+        pictures.append(real[:per_row])
+    out_dir = Path(out_dir or ".")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shape = dataset.image_shape
+    figure = out_dir / "compare.png"
+    if shape:
+        save_grid(torch.cat(pictures), shape, figure, ncol=per_row)
+    (out_dir / "compare.json").write_text(json.dumps(rows, indent=1))
+    return rows, figure
+
+
+def format_rows(rows: list[dict]) -> str:
+    def num(v, fmt):
+        return format("-", ">9s") if v is None else format(v, fmt)
+    lines = [f"{'model':44s} {'samples':16s} {'NLL':>9s} {'ELBO':>9s} {'FID':>9s} "
+             f"{'H(y|x)':>7s} {'H(y)':>6s} {'train s':>8s}"]
+    for r in rows:
+        lines.append(f"{r['model'][:44]:44s} {r['samples']:16s} {num(r['test_nll'], '9.2f')} "
+                     f"{num(r['test_elbo'], '9.2f')} {r['fid']:9.2f} {r['class_entropy']:7.3f} "
+                     f"{r['marginal_class_entropy']:6.3f} {r['train_seconds']:8.1f}")
+    return "\n".join(lines)

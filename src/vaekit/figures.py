@@ -1,0 +1,133 @@
+"""The figures of a run: samples, reconstructions, latent interpolation, the 2-D latent manifold
+(Kingma & Welling 2014, fig. 4), a latent scatter of test codes coloured by label, and training
+curves. `run_figures` writes every one that applies to the run into RUN/figures/ and returns
+{title: path}; the HTML report (report.py) embeds them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .plots import interleave_rows, save_grid
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+@torch.no_grad()
+def interpolation(model, x_a: torch.Tensor, x_b: torch.Tensor, steps: int = 10) -> torch.Tensor:
+    """Mean images decoded along the straight line between E_q[z|x_a] and E_q[z|x_b]:
+    [pairs * steps, D] for x_a, x_b [pairs, D]."""
+    z_a, z_b = model.posterior(x_a).mean, model.posterior(x_b).mean
+    t = torch.linspace(0, 1, steps).view(1, steps, 1)
+    z = (1 - t) * z_a.unsqueeze(1) + t * z_b.unsqueeze(1)            # [pairs, steps, Z]
+    return model.likelihood.mean_image(model.observation(z.flatten(0, 1)))
+
+
+@torch.no_grad()
+def manifold(model, n: int = 15) -> torch.Tensor:
+    """For a 2-D Gaussian latent: mean images at z on an n x n grid of N(0, I) quantiles
+    (Kingma & Welling's fig. 4): [n * n, D]."""
+    q = torch.linspace(0.5 / n, 1 - 0.5 / n, n)
+    v = torch.distributions.Normal(0.0, 1.0).icdf(q)
+    z = torch.stack(torch.meshgrid(v.flip(0), v, indexing="ij"), -1).reshape(-1, 2)
+    return model.likelihood.mean_image(model.observation(z[:, [1, 0]]))
+
+
+@torch.no_grad()
+def latent_scatter(model, x: torch.Tensor, labels: np.ndarray | None, path: Path) -> Path:
+    """E_q[z|x] of test examples in 2-D (PCA when the latent has more dimensions), coloured by
+    label."""
+    from sklearn.decomposition import PCA
+    plt = _pyplot()
+    codes = model.posterior(x).mean.double().numpy()
+    title = "E_q[z|x]"
+    if codes.shape[1] > 2:
+        pca = PCA(2).fit(codes)
+        codes = pca.transform(codes)
+        title += f" (PCA: {100 * pca.explained_variance_ratio_.sum():.0f}% of variance)"
+    elif codes.shape[1] == 1:
+        codes = np.column_stack([codes[:, 0], np.zeros(len(codes))])
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    points = ax.scatter(codes[:, 0], codes[:, 1], s=4, alpha=0.7,
+                        c=labels if labels is not None else "tab:blue",
+                        cmap="tab10" if labels is not None else None)
+    if labels is not None:
+        fig.colorbar(points, ax=ax, label="label")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def training_curves(history: list[dict], path: Path) -> Path | None:
+    """ELBO (train, validation), reconstruction log p(x|z) and KL per epoch."""
+    rows = [r for r in history if "valid_elbo" in r]
+    if not rows:
+        return None
+    plt = _pyplot()
+    epochs = [r["epoch"] for r in rows]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+    panels = [("ELBO (nats)", [("train_elbo", "train"), ("valid_elbo", "validation")]),
+              ("log p(x|z) (nats)", [("train_log_lik", "train"), ("valid_log_lik", "validation")]),
+              ("KL (nats)", [("train_kl", "train"), ("valid_kl", "validation")])]
+    for ax, (title, series) in zip(axes, panels):
+        for key, label in series:
+            values = [r.get(key) for r in rows]
+            if all(v is not None for v in values):
+                ax.plot(epochs, values, label=label)
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def read_history(run_dir: Path) -> list[dict]:
+    log = run_dir / "metrics.jsonl"
+    if not log.is_file():
+        return []
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+
+
+def run_figures(model, config, splits, run_dir: Path, seed: int = 0) -> dict[str, Path]:
+    """Every figure that applies to this run, written to RUN/figures/: {title: path}."""
+    out_dir = run_dir / "figures"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shape = config.model.image_shape
+    x = splits.test
+    figures: dict[str, Path] = {}
+    curves = training_curves(read_history(run_dir), out_dir / "training_curves.png")
+    if curves:
+        figures["Training curves"] = curves
+    torch.manual_seed(seed)
+    if shape:
+        figures["Samples from the prior"] = save_grid(model.sample(64), shape,
+                                                      out_dir / "samples.png")
+        shown = torch.from_numpy(splits.dataset.test[:32])
+        figures["Test images over their reconstructions"] = save_grid(
+            interleave_rows(shown, model.reconstruct(x[:32]), 8), shape,
+            out_dir / "reconstructions.png")
+        pairs = min(6, len(x) // 2)
+        figures["Latent interpolation between test images"] = save_grid(
+            interpolation(model, x[:pairs], x[pairs:2 * pairs]), shape,
+            out_dir / "interpolation.png", ncol=10)
+        if config.model.latent == "gaussian" and config.model.latent_dim == 2:
+            figures["2-D latent manifold"] = save_grid(manifold(model), shape,
+                                                       out_dir / "manifold.png", ncol=15)
+    n = min(len(x), 2000)
+    labels = splits.test_labels[:n] if splits.test_labels is not None else None
+    figures["Latent codes of test data"] = latent_scatter(model, x[:n], labels,
+                                                         out_dir / "latent_scatter.png")
+    return figures

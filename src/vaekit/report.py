@@ -1,0 +1,105 @@
+"""A run's HTML report: one self-contained file (figures embedded as data URIs, no server, no
+network) with the test metrics, the per-epoch log, every figure and the configuration.
+
+A small script in the page checks itself once loaded: it writes how many images loaded and how
+many failed, and any script error, into <body data-images-loaded data-images-failed
+data-errors>, and shows the count at the foot of the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+from .figures import read_history
+
+CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.2em; margin-top: 1.6em; }
+table { border-collapse: collapse; } td, th { padding: 3px 10px; border-bottom: 1px solid #ddd; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+figure { display: inline-block; margin: 0 1.5em 1.5em 0; vertical-align: top; }
+figure img { max-width: 100%; image-rendering: pixelated; border: 1px solid #eee; }
+pre { background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: 0.85em; }
+footer { color: #777; font-size: 0.85em; margin-top: 2em; }
+"""
+
+CHECK = """
+(function () {
+  var errors = 0;
+  window.addEventListener('error', function () { errors += 1; }, true);
+  window.addEventListener('load', function () {
+    var images = Array.prototype.slice.call(document.images);
+    var ok = images.filter(function (i) { return i.complete && i.naturalWidth > 0; }).length;
+    document.body.dataset.imagesLoaded = ok;
+    document.body.dataset.imagesFailed = images.length - ok;
+    document.body.dataset.errors = errors;
+    document.getElementById('status').textContent =
+      ok + ' of ' + images.length + ' figures loaded';
+  });
+})();
+"""
+
+METRICS = [("elbo", "test ELBO (nats)"), ("log_lik", "E_q log p(x|z) (nats)"), ("kl", "KL (nats)"),
+           ("nll", "-log p(x), importance sampled (nats)"), ("nll_se", "its standard error"),
+           ("nll_k", "importance samples K"), ("nll_n", "test examples for log p(x)"),
+           ("nll_bits_per_dim", "bits/dim (log p(x))"), ("elbo_bits_per_dim", "bits/dim (ELBO)"),
+           ("active_units", "active units"), ("latent_dim", "latent size")]
+
+
+def _data_uri(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return html.escape(str(value))
+
+
+def render(title: str, summary: dict, history: list[dict], figures: dict[str, Path],
+           config: dict) -> str:
+    test = summary.get("test", {})
+    rows = "".join(f"<tr><td>{html.escape(label)}</td><td class='num'>{_cell(test[key])}</td></tr>"
+                   for key, label in METRICS if key in test)
+    extra = "".join(f"<tr><td>{html.escape(k)}</td><td class='num'>{_cell(v)}</td></tr>"
+                    for k, v in summary.items() if k != "test" and not isinstance(v, dict))
+    epochs = ""
+    if history:
+        keys = [k for k in ("epoch", "train_elbo", "valid_elbo", "valid_log_lik", "valid_kl",
+                            "lr", "seconds") if k in history[-1]]
+        head = "".join(f"<th>{k}</th>" for k in keys)
+        shown = history if len(history) <= 25 else history[:: max(1, len(history) // 25)] + history[-1:]
+        body = "".join("<tr>" + "".join(f"<td class='num'>{_cell(r.get(k, ''))}</td>" for k in keys)
+                       + "</tr>" for r in shown)
+        epochs = f"<h2>Per epoch</h2><table><tr>{head}</tr>{body}</table>"
+    figs = "".join(f"<figure><img src='{_data_uri(p)}' alt='{html.escape(t)}'>"
+                   f"<figcaption>{html.escape(t)}</figcaption></figure>"
+                   for t, p in figures.items())
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>{CSS}</style><script>{CHECK}</script></head>
+<body><h1>{html.escape(title)}</h1>
+<h2>Test metrics</h2><table>{rows}{extra}</table>
+{epochs}
+<h2>Figures</h2>{figs}
+<h2>Configuration</h2><pre>{html.escape(json.dumps(config, indent=1))}</pre>
+<footer>vaekit report &middot; <span id="status">figures loading</span></footer>
+</body></html>
+"""
+
+
+def write_report(model, ckpt, splits, run_dir: Path, out: Path | None = None) -> Path:
+    """Figures (figures.run_figures) and metrics of the run in `run_dir` -> report.html."""
+    from .figures import run_figures
+    run_dir = Path(run_dir)
+    summary_file = run_dir / "metrics.json"
+    summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
+    figures = run_figures(model, ckpt.config, splits, run_dir)
+    page = render(f"vaekit run {run_dir.name}", summary, read_history(run_dir), figures,
+                  ckpt.config.to_dict())
+    out = Path(out or run_dir / "report.html")
+    out.write_text(page, encoding="utf-8")
+    return out
