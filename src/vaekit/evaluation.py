@@ -41,7 +41,7 @@ class LogLikelihood:
         return (self.mc_se.pow(2).sum().sqrt() / len(self.mc_se)).item()
 
 
-def _chunks(n: int, size: int):
+def chunks(n: int, size: int):
     for i in range(0, n, size):
         yield slice(i, min(n, i + size))
 
@@ -55,12 +55,12 @@ def log_likelihood(model, x: torch.Tensor, k: int = 5000, max_rows: int = 32768,
     batch = max(1, max_rows // k_chunk)
     prior = model.prior()
     estimates, errors = [], []
-    for rows in _chunks(len(x), batch):
+    for rows in chunks(len(x), batch):
         xb = x[rows]
         q = model.posterior(xb) if proposal is None else proposal(rows, xb)
         lw = torch.cat([log_weights(xb, q, prior, model.observation, s.stop - s.start,
                                     reparameterized=False).double()
-                        for s in _chunks(k, k_chunk)])                    # [K, b]
+                        for s in chunks(k, k_chunk)])                    # [K, b]
         log_mean_w = torch.logsumexp(lw, 0) - math.log(k)                  # [b]
         w_rel = torch.exp(lw - log_mean_w)                                 # w / mean(w), [K, b]
         var_rel = (w_rel - 1).pow(2).sum(0) / max(k - 1, 1)
@@ -86,7 +86,7 @@ def elbo_report(model, x: torch.Tensor, batch_size: int = 1000) -> ELBOReport:
     """Mean one-sample ELBO and its two terms over x (each per-example value in nats)."""
     prior = model.prior()
     parts = [elbo(x[s], model.posterior(x[s]), prior, model.observation, reparameterized=False)
-             for s in _chunks(len(x), batch_size)]
+             for s in chunks(len(x), batch_size)]
     e, ll, kl, layers = (torch.cat([getattr(p, f) for p in parts]).double()
                          for f in ("elbo", "log_lik", "kl", "kl_layers"))
     se = e.std().item() / math.sqrt(len(e)) if len(e) > 1 else float("nan")
@@ -99,7 +99,7 @@ def active_units(model, x: torch.Tensor, threshold: float = 0.01,
                  batch_size: int = 1000) -> tuple[int, torch.Tensor]:
     """Latents whose posterior mean varies across x: Var_x(E_q[z_i|x]) > threshold (Burda et al.).
     Returns the count and the per-unit variances [z_size] (layers concatenated, z_1 first)."""
-    means = torch.cat([model.posterior(x[s]).mean for s in _chunks(len(x), batch_size)])
+    means = torch.cat([model.posterior(x[s]).mean for s in chunks(len(x), batch_size)])
     variance = means.double().var(0)
     return int((variance > threshold).sum()), variance
 

@@ -18,7 +18,7 @@ import math
 
 import torch
 
-from .evaluation import _chunks, log_likelihood
+from .evaluation import chunks, log_likelihood
 from .inference import LocalOptimizer, optimize, refine
 from .latents.mixture import EqualMixture
 from .objectives import elbo
@@ -36,7 +36,7 @@ def elbo_per_example(model, x: torch.Tensor, params: torch.Tensor, samples: int 
     """ELBO at q = latent.posterior(params), averaged over `samples` draws of q: [N]."""
     batch = max(1, max_rows // samples)
     out = [elbo(x[r], model.latent.posterior(params[r]), model.prior(), model.observation,
-                n=samples, reparameterized=False).elbo for r in _chunks(len(x), batch)]
+                n=samples, reparameterized=False).elbo for r in chunks(len(x), batch)]
     return torch.cat(out)
 
 
@@ -50,7 +50,7 @@ def gap_report(model, x: torch.Tensor, k: int = 5000, elbo_samples: int = 100,
     settings = settings or LocalOptimizer(lr=model.config.local_lr)
     steps = refine_steps or model.config.refine_steps
     amortized, semi, best, iterations, converged = [], [], [], 0, 0
-    for rows in _chunks(len(x), batch_size):
+    for rows in chunks(len(x), batch_size):
         xb = x[rows]
         if model.encoder is not None:
             with torch.no_grad():

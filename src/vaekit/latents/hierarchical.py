@@ -13,7 +13,8 @@ Two posterior paths, both over the concatenation z = [z_1, ..., z_L]:
 
 Per-layer KL terms, E_q[log q(z_l|.) - log p(z_l|z_{l+1})], are closed form given the sampled
 conditioning when q and p condition on the same variables (the top layer; every layer top-down)
-and one-sample Monte Carlo otherwise. Default sizes: Burda et al.'s two-layer model.
+and one-sample Monte Carlo otherwise, except that the entropy of q(z_1|x), which does not depend
+on the sample, is exact. Default sizes: Burda et al.'s two-layer model.
 """
 
 from __future__ import annotations
