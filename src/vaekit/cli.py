@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from .errors import VaekitError
+from .evaluation import MAX_ROWS
 
 
 class Parser(argparse.ArgumentParser):
@@ -384,7 +385,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--k", type=int, default=5000, help="importance samples (default 5000)")
     e.add_argument("--n", type=int, help="first N examples only")
     e.add_argument("--split", choices=("test", "valid"), default="test")
-    e.add_argument("--max-rows", type=int, default=32768, help="decoder rows per chunk (memory)")
+    e.add_argument("--max-rows", type=int, default=MAX_ROWS,
+                   help="decoder rows per chunk: bounds memory (default %(default)s)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--threads", type=int)
     e.add_argument("--out", help="also write the results as JSON here")
@@ -408,7 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--elbo-samples", type=int, default=100, help="samples per ELBO (default 100)")
     g.add_argument("--refine-steps", type=int, help="semi steps (default: the run's, 5)")
     g.add_argument("--max-iter", type=int, default=5000, help="E-step iteration cap")
-    g.add_argument("--max-rows", type=int, default=32768, help="decoder rows per chunk (memory)")
+    g.add_argument("--max-rows", type=int, default=MAX_ROWS,
+                   help="decoder rows per chunk: bounds memory (default %(default)s)")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--threads", type=int)
     g.add_argument("--out", help="JSON path (default RUN/gaps.json)")

@@ -41,13 +41,18 @@ class LogLikelihood:
         return (self.mc_se.pow(2).sum().sqrt() / len(self.mc_se)).item()
 
 
+# Decoder rows per chunk. Each chunk's activations and logits should fit in the last-level cache:
+# on a 2-core EPYC with 32 MB of L3, K=5000 ran 2.3x faster with 8192 rows than with 32768.
+MAX_ROWS = 8192
+
+
 def chunks(n: int, size: int):
     for i in range(0, n, size):
         yield slice(i, min(n, i + size))
 
 
 @torch.no_grad()
-def log_likelihood(model, x: torch.Tensor, k: int = 5000, max_rows: int = 32768,
+def log_likelihood(model, x: torch.Tensor, k: int = 5000, max_rows: int = MAX_ROWS,
                    proposal=None) -> LogLikelihood:
     """Importance-sampled log p(x) per example with K samples from the model's q(z|x), or from
     `proposal(rows, x[rows])` -> Distribution when given (rows: a slice of x)."""
@@ -114,7 +119,7 @@ def bits_per_dim(nll: float, dim: int, levels: int | None = None) -> float:
 
 
 def evaluate(model, x: torch.Tensor, k: int = 5000, n_loglik: int | None = None,
-             levels: int | None = None, max_rows: int = 32768) -> dict:
+             levels: int | None = None, max_rows: int = MAX_ROWS) -> dict:
     """Everything in one dict: the ELBO and its terms on all of x, log p(x) on the first
     `n_loglik` examples (all if None), bits/dim of both, and active units."""
     model.eval()

@@ -18,7 +18,7 @@ import math
 
 import torch
 
-from .evaluation import chunks, log_likelihood
+from .evaluation import MAX_ROWS, chunks, log_likelihood
 from .inference import LocalOptimizer, optimize, refine
 from .latents.mixture import EqualMixture
 from .objectives import elbo
@@ -32,7 +32,7 @@ def _summary(values: torch.Tensor) -> dict:
 
 @torch.no_grad()
 def elbo_per_example(model, x: torch.Tensor, params: torch.Tensor, samples: int = 100,
-                     max_rows: int = 32768) -> torch.Tensor:
+                     max_rows: int = MAX_ROWS) -> torch.Tensor:
     """ELBO at q = latent.posterior(params), averaged over `samples` draws of q: [N]."""
     batch = max(1, max_rows // samples)
     out = [elbo(x[r], model.latent.posterior(params[r]), model.prior(), model.observation,
@@ -42,7 +42,7 @@ def elbo_per_example(model, x: torch.Tensor, params: torch.Tensor, samples: int 
 
 def gap_report(model, x: torch.Tensor, k: int = 5000, elbo_samples: int = 100,
                refine_steps: int | None = None, settings: LocalOptimizer | None = None,
-               batch_size: int = 500, max_rows: int = 32768) -> dict:
+               batch_size: int = 500, max_rows: int = MAX_ROWS) -> dict:
     """The gap table for `model` on x [N, D] as a dict: for each of log p(x), L[q*],
     L[semi], L[q_phi] (the last two only when the model has an encoder) and each gap, its
     mean and standard error over the N examples."""

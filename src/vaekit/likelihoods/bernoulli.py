@@ -10,13 +10,20 @@ from torch.distributions import Bernoulli, Independent
 
 class IndependentBernoulli(Independent):
     """Independent(Bernoulli(logits=...), 1) whose log_prob sums before it negates: the same
-    value as torch's, with one pass fewer over the [..., D] pixels forward and backward."""
+    value as torch's, with one pass fewer over the [..., D] pixels forward and backward.
+
+    When the logits carry sample dimensions that x lacks ([K, B, D] against [B, D], as in
+    importance sampling), log p(x|z) = sum_d x_d l_d - softplus(l_d) is computed without first
+    copying x out to the logits' shape."""
 
     def __init__(self, logits: torch.Tensor):
         super().__init__(Bernoulli(logits=logits, validate_args=False), 1, validate_args=False)
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
-        logits, value = torch.broadcast_tensors(self.base_dist.logits, value)
+        logits = self.base_dist.logits
+        if value.shape != logits.shape and value.dim() <= logits.dim():
+            return (logits * value).sum(-1) - F.softplus(logits).sum(-1)
+        logits, value = torch.broadcast_tensors(logits, value)
         return -F.binary_cross_entropy_with_logits(logits, value, reduction="none").sum(-1)
 
 
