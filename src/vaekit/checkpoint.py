@@ -2,12 +2,17 @@
 
 A checkpoint is a folder:
     model.safetensors       the model's state_dict
-    optimizer.safetensors   optimizer moments, RNG state and the trainer's per-example state
+    optimizer.safetensors   optimizer moments, RNG states and the trainer's per-example state
                             (e.g. variational EM's q parameters; training checkpoints only)
     meta.json               config, epoch, step, metrics, optimizer/scheduler settings, data RNG
-                            state, and the SHA-256 of each .safetensors file
-Files are written to a temporary name and renamed, meta.json last; a checkpoint whose files
-do not match the checksums in meta.json is refused.
+                            state, the SHA-256 of each .safetensors file, and its own SHA-256
+A checkpoint appears whole or not at all: it is written into a hidden sibling folder, flushed
+to disk, and renamed into place (an older checkpoint of the same name is moved aside first and
+deleted after). A checkpoint whose files or meta.json do not match their checksums is refused.
+
+A run keeps its training checkpoints as `checkpoints/epoch-NNNNNN/`, the last `keep` of them;
+`latest` picks the newest one that verifies, falling back past damaged ones, so a run resumes
+after a crash at any moment from its last complete checkpoint.
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+import shutil
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -33,10 +40,29 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
+def _meta_digest(meta: dict) -> str:
+    body = {k: v for k, v in meta.items() if k != "meta_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _publish(tmp: Path, directory: Path) -> None:
+    """Rename the finished folder `tmp` to `directory`, replacing an existing one: the old one
+    is renamed aside first, so one of the two is always whole (see `resolve`)."""
+    old = directory.with_name(f".{directory.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if directory.exists():
+        os.replace(directory, old)
+    os.replace(tmp, directory)
+    _fsync(directory.parent)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict, dict]:
@@ -66,27 +92,72 @@ def _optimizer_state_dict(tensors: dict, info: dict) -> dict:
 
 def save(directory: str | Path, model: torch.nn.Module, config: TrainConfig, *, epoch: int,
          step: int, metrics: dict | None = None, optimizer: torch.optim.Optimizer | None = None,
-         trainer_state: dict | None = None, trainer_tensors: dict | None = None) -> Path:
+         trainer_state: dict | None = None, trainer_tensors: dict | None = None,
+         rng_states: list | None = None) -> Path:
+    """Write a checkpoint folder atomically. `rng_states`: torch RNG states of every process of
+    a distributed run (default: this process's)."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
     weights = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-    _atomic(directory / "model.safetensors", lambda p: save_file(weights, str(p)))
+    files = {"model.safetensors": weights}
     meta = {"format": FORMAT, "version": VERSION, "config": config.to_dict(), "epoch": epoch,
-            "step": step, "metrics": metrics or {},
-            "sha256": {"model.safetensors": _sha256(directory / "model.safetensors")}}
+            "step": step, "metrics": metrics or {}}
     if optimizer is not None:
         tensors, info = _optimizer_tensors(optimizer)
-        tensors["rng.torch"] = torch.get_rng_state()
+        for rank, state in enumerate(rng_states or [torch.get_rng_state()]):
+            tensors[f"rng.torch.{rank}"] = state
         for name, value in (trainer_tensors or {}).items():
             tensors[f"trainer.{name}"] = value.detach().contiguous()
-        _atomic(directory / "optimizer.safetensors", lambda p: save_file(tensors, str(p)))
+        files["optimizer.safetensors"] = tensors
         meta["optimizer"] = info
         meta["trainer"] = trainer_state or {}
-        meta["sha256"]["optimizer.safetensors"] = _sha256(directory / "optimizer.safetensors")
-    else:
-        (directory / "optimizer.safetensors").unlink(missing_ok=True)
-    _atomic(directory / "meta.json", lambda p: p.write_text(json.dumps(meta, indent=1)))
+    meta["sha256"] = {}
+    for name, tensors in files.items():
+        save_file(tensors, str(tmp / name))
+        _fsync(tmp / name)
+        meta["sha256"][name] = _sha256(tmp / name)
+    meta["meta_sha256"] = _meta_digest(meta)
+    (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+    _fsync(tmp / "meta.json")
+    _publish(tmp, directory)
     return directory
+
+
+def epoch_dir(run_dir: str | Path, epoch: int) -> Path:
+    return Path(run_dir) / "checkpoints" / f"epoch-{epoch:06d}"
+
+
+def candidates(run_dir: str | Path) -> list[Path]:
+    """A run's training checkpoints, newest first (folders named epoch-NNNNNN, then the
+    single `last/` of runs written by vaekit before 0.2)."""
+    run_dir = Path(run_dir)
+    found = sorted((run_dir / "checkpoints").glob("epoch-*"), reverse=True)
+    return found + [p for p in (run_dir / "last",) if p.is_dir()]
+
+
+def prune(run_dir: str | Path, keep: int) -> None:
+    """Delete all but the newest `keep` training checkpoints."""
+    for old in sorted((Path(run_dir) / "checkpoints").glob("epoch-*"), reverse=True)[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def latest(run_dir: str | Path) -> "Checkpoint":
+    """The newest training checkpoint of a run that reads and verifies; each damaged newer one
+    is reported on stderr and skipped."""
+    run_dir = Path(run_dir)
+    for path in candidates(run_dir):
+        try:
+            ckpt = read(path)
+            ckpt.verify()
+            return ckpt
+        except VaekitError as e:
+            print(f"vaekit: warning: {e}; using the checkpoint before it", file=sys.stderr)
+    if not run_dir.exists():
+        raise VaekitError(f"{run_dir}: no such run")
+    raise VaekitError(f"{run_dir}: no complete checkpoint to resume from")
 
 
 @dataclass
@@ -94,14 +165,24 @@ class Checkpoint:
     path: Path
     meta: dict
     config: TrainConfig
+    rng_states: list = field(default_factory=list)   # torch RNG per process, after load_optimizer
 
-    def tensors(self, name: str) -> dict:
+    def _check(self, name: str) -> Path:
         file = self.path / name
         if not file.is_file():
             raise VaekitError(f"{self.path}: checkpoint has no {name}")
         if _sha256(file) != self.meta["sha256"].get(name):
             raise VaekitError(f"{file}: checksum does not match meta.json; the checkpoint is "
                               "corrupt or was edited")
+        return file
+
+    def verify(self) -> None:
+        """Every file of the checkpoint against its checksum."""
+        for name in self.meta["sha256"]:
+            self._check(name)
+
+    def tensors(self, name: str) -> dict:
+        file = self._check(name)
         try:
             return load_file(str(file))
         except (SafetensorError, OSError) as e:
@@ -110,7 +191,9 @@ class Checkpoint:
     def load_optimizer(self, optimizer: torch.optim.Optimizer) -> dict:
         """Restore the optimizer and torch's RNG; returns the trainer's own tensors by name."""
         tensors = self.tensors("optimizer.safetensors")
-        torch.set_rng_state(tensors.pop("rng.torch"))
+        states = {k: tensors.pop(k) for k in list(tensors) if k.startswith("rng.torch")}
+        self.rng_states = [states[k] for k in sorted(states, key=lambda k: (len(k), k))]
+        torch.set_rng_state(self.rng_states[0])
         trainer = {k.split(".", 1)[1]: tensors.pop(k) for k in list(tensors)
                    if k.startswith("trainer.")}
         try:
@@ -121,13 +204,17 @@ class Checkpoint:
 
 
 def resolve(path: str | Path) -> Path:
-    """A run folder means its best checkpoint (or its last if there is no best yet)."""
+    """A run folder means its best checkpoint (or its newest if there is no best yet); a
+    checkpoint caught mid-replacement by a crash is found under its set-aside name."""
     path = Path(path)
     if (path / "meta.json").is_file():
         return path
-    for sub in ("best", "last"):
-        if (path / sub / "meta.json").is_file():
-            return path / sub
+    aside = path.with_name(f".{path.name}.old")
+    if not path.exists() and (aside / "meta.json").is_file():
+        return aside
+    for found in (path / "best", path / ".best.old", *candidates(path)):
+        if (found / "meta.json").is_file():
+            return found
     if not path.exists():
         raise VaekitError(f"{path}: no such run or checkpoint")
     raise VaekitError(f"{path}: not a vaekit run or checkpoint (no meta.json)")
@@ -143,6 +230,9 @@ def read(path: str | Path) -> Checkpoint:
         raise VaekitError(f"{path}: not a vaekit checkpoint")
     if meta.get("version") != VERSION:
         raise VaekitError(f"{path}: checkpoint version {meta.get('version')} is not supported")
+    if "meta_sha256" in meta and meta["meta_sha256"] != _meta_digest(meta):
+        raise VaekitError(f"{path / 'meta.json'}: checksum does not match its contents; the "
+                          "checkpoint is corrupt or was edited")
     try:
         config = TrainConfig.from_dict(meta["config"])
     except (KeyError, TypeError) as e:

@@ -145,10 +145,16 @@ def cmd_train(args) -> int:
             batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,
             lr_decay=args.lr_decay, seed=args.seed, threads=args.threads, eval_k=args.eval_k,
             eval_n=args.eval_n or None).validate()  # 0 = all
+        if not args.name and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            raise VaekitError("under torchrun give the run a --name (every process must "
+                              "agree on its folder)")
         name = args.name or f"{Path(args.dataset).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
         result = train(config, Path(args.runs) / name,
                        progress=False if args.no_progress else None)
     t = result.test
+    from . import distributed
+    if not distributed.is_main():
+        return 0
     print(f"run: {result.run_dir}")
     if result.config.model.model_type != "vae":
         extra = f"; test reconstruction log p(x|z=f(x)) {t['log_lik']:.3f}" if "log_lik" in t else ""
@@ -478,6 +484,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"vaekit: internal error: {type(e).__name__}: {e} "
               "(set VAEKIT_DEBUG=1 for the traceback)", file=sys.stderr)
         return 1
+    finally:
+        from . import distributed
+        distributed.shutdown()
 
 
 if __name__ == "__main__":

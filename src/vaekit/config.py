@@ -146,6 +146,9 @@ class TrainConfig:
     min_lr: float = 1e-5                  # floor of the cosine schedule
     seed: int = 0
     threads: int | None = None            # torch intra-op threads; None keeps torch's default
+    keep_checkpoints: int = 3             # training checkpoints kept (one per epoch, newest)
+    nan_patience: int = 10                # consecutive non-finite steps before a rollback
+    max_rollbacks: int = 3                # rollbacks (each halving lr) before giving up
     eval_k: int = 5000                    # importance samples for the final test log p(x)
     eval_n: int | None = 1000             # test examples for the final log p(x); None = all
 
@@ -170,6 +173,10 @@ class TrainConfig:
                f"unknown lr_schedule {self.lr_schedule!r}; choose constant, cosine or exponential")
         _check(0 < self.lr_decay <= 1, f"lr_decay must be in (0, 1], got {self.lr_decay}")
         _check(self.threads is None or self.threads >= 1, f"threads must be >= 1, got {self.threads}")
+        _check(self.keep_checkpoints >= 1,
+               f"keep_checkpoints must be >= 1, got {self.keep_checkpoints}")
+        _check(self.nan_patience >= 1, f"nan_patience must be >= 1, got {self.nan_patience}")
+        _check(self.max_rollbacks >= 0, f"max_rollbacks must be >= 0, got {self.max_rollbacks}")
         _check(self.eval_k >= 1, f"eval_k must be >= 1, got {self.eval_k}")
         _check(self.eval_n is None or self.eval_n >= 1, f"eval_n must be >= 1, got {self.eval_n}")
         return self

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from . import checkpoint
+from . import checkpoint, distributed
 from .config import TrainConfig
 from .data import Batches, Splits, prepare
 from .errors import VaekitError
@@ -109,6 +110,48 @@ def loss_fn(model: VAE, x: torch.Tensor, config: TrainConfig, beta: float,
     return loss + (start * grad).sum(), values, None
 
 
+class LossModule(torch.nn.Module):
+    """loss_fn as a module's forward, so that DistributedDataParallel can wrap it."""
+
+    def __init__(self, model: VAE, config: TrainConfig):
+        super().__init__()
+        self.model, self.config = model, config
+
+    def forward(self, x, beta, init=None):
+        return loss_fn(self.model, x, self.config, beta, init)
+
+
+class Diverged(Exception):
+    """Training went non-finite beyond what skipping steps can absorb."""
+
+
+class Guard:
+    """Skips optimizer steps whose gradient (and so loss) is not finite, and calls for a
+    rollback after `patience` in a row. With DistributedDataParallel the gradients are already
+    averaged over processes, so every process takes the same decision."""
+
+    def __init__(self, patience: int, log):
+        self.patience, self.log, self.in_a_row, self.skipped = patience, log, 0, 0
+
+    def ok(self, model: torch.nn.Module, loss: torch.Tensor, epoch: int, step: int) -> bool:
+        grads = [p.grad for p in model.parameters() if p.grad is not None]
+        if torch.isfinite(torch.nn.utils.get_total_norm(grads)):
+            self.in_a_row = 0
+            return True
+        self.in_a_row += 1
+        self.skipped += 1
+        self.log({"event": "skipped_step", "epoch": epoch + 1, "step": step + 1,
+                  "loss": loss.item()},
+                 f"step {step + 1}: non-finite gradient (loss {loss.item():.4g}); step skipped")
+        if self.in_a_row >= self.patience:
+            raise Diverged(f"{self.in_a_row} non-finite steps in a row")
+        return False
+
+
+def weights_finite(model: torch.nn.Module) -> bool:
+    return all(torch.isfinite(p).all() for p in model.parameters())
+
+
 @dataclass
 class TrainResult:
     run_dir: Path
@@ -121,7 +164,8 @@ class TrainResult:
 
 
 def _new_run(run_dir: Path) -> None:
-    if (run_dir / "last").exists() or (run_dir / "metrics.jsonl").exists():
+    if checkpoint.candidates(run_dir) or (run_dir / "metrics.jsonl").exists() \
+            or (run_dir / "best").exists():
         raise VaekitError(f"{run_dir} already holds a run; use --resume to continue it or "
                           "choose another --name")
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -137,17 +181,22 @@ def fit_data_shape(config: TrainConfig, splits: Splits) -> None:
 def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
           epochs: int | None = None, progress: bool | None = None,
           splits: Splits | None = None, final_eval: bool = True) -> TrainResult:
-    """Train (or with `resume`, continue) the run in `run_dir`; returns the best model."""
+    """Train (or with `resume`, continue from its newest complete checkpoint) the run in
+    `run_dir`; returns the best model. Under torchrun, data-parallel (distributed.py)."""
     run_dir = Path(run_dir)
+    parallel = distributed.init()
+    main = distributed.is_main()
     ckpt = None
     if resume:
-        ckpt = checkpoint.read(run_dir / "last")
+        ckpt = checkpoint.latest(run_dir)
         config = ckpt.config
     else:
         config.validate()
     if epochs is not None:
         config.epochs = epochs
         config.validate()
+    if parallel and (config.model.model_type != "vae" or config.model.inference != "amortized"):
+        raise VaekitError("distributed training is available for VAEs with amortized inference")
     if config.threads:
         torch.set_num_threads(config.threads)
     # Logits of always-blank pixels drift far negative and their gradients underflow into
@@ -156,11 +205,12 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
     torch.set_flush_denormal(True)
     splits = splits or prepare(config.data, config.model.likelihood)
     fit_data_shape(config, splits)
-    if not resume:
+    if not resume and main:
         _new_run(run_dir)
-    elif config.model.model_type != "vae":
+    elif resume and config.model.model_type != "vae":
         raise VaekitError("--resume is available for VAE runs; autoencoder and GAN runs "
                           "train from the start")
+    distributed.barrier()
     if config.model.model_type != "vae":
         result = _train_baseline(config, run_dir, splits, progress)
         if final_eval:
@@ -170,68 +220,85 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
 
     torch.manual_seed(config.seed)
     model = VAE(config.model)
+    if distributed.rank():          # the same initial weights, each process its own noise
+        torch.manual_seed(config.seed + 7919 * distributed.rank())
     optimizer = make_optimizer(model, config.lr)
     scheduler = make_scheduler(optimizer, config)
     data_rng = np.random.default_rng(config.seed)
-    start_epoch, step, best = 0, 0, -math.inf
-    if ckpt is not None:
-        model.load_state_dict(ckpt.tensors("model.safetensors"))
-        saved = ckpt.load_optimizer(optimizer)
-        state = ckpt.meta["trainer"]
-        data_rng.bit_generator.state = state["data_rng"]
-        if scheduler is not None:
-            scheduler.load_state_dict(state["scheduler"])
-        start_epoch, step, best = ckpt.meta["epoch"], ckpt.meta["step"], state["best_valid_elbo"]
-
     # variational EM keeps every training example's q parameters, warm-starting its E-steps
     local = (torch.zeros(len(splits.train), model.latent.param_size)
              if config.model.inference == "vem" else None)
-    if ckpt is not None and local is not None:
-        local = saved["local"]
-    batches = Batches(splits.train, config.batch_size, splits.preprocess, splits.levels, data_rng)
+    run = _Run(run_dir, config, model, optimizer, scheduler, data_rng, local)
+    if ckpt is not None:
+        run.restore(ckpt)
+        run.trim_logs()
+    else:
+        run.save(None)              # epoch 0: a crash or rollback in epoch 1 has a place to go
+    distributed.barrier()
+    step_fn = LossModule(model, config)
+    if parallel:
+        step_fn = torch.nn.parallel.DistributedDataParallel(step_fn)
+    batches = Batches(splits.train, config.batch_size, splits.preprocess, splits.levels, data_rng,
+                      shard=distributed.rows(config.batch_size))
     warmup_steps = config.warmup_epochs * len(batches)
     timer, history = Throughput(), []
+    guard = Guard(config.nan_patience, run.event)
     anneal = getattr(model.latent, "anneal", None)     # e.g. the Gumbel-softmax temperature
-    metrics_log = run_dir / "metrics.jsonl"
-    for epoch in range(start_epoch, config.epochs):
+    show = main and (progress is None or progress)
+    while run.epoch < config.epochs:
+        epoch = run.epoch
         model.train()
-        t0, sums, n = time.perf_counter(), 0.0, 0
+        t0, sums, n, skipped = time.perf_counter(), 0.0, 0, guard.skipped
         bar = tqdm(batches.with_rows(), total=len(batches), leave=False,
                    desc=f"epoch {epoch + 1}/{config.epochs}",
-                   disable=None if progress is None else not progress, dynamic_ncols=True)
+                   disable=None if show else True, dynamic_ncols=True)
         timer.resume()
-        for rows, xb in bar:
-            beta = config.beta * min(1.0, step / warmup_steps) if warmup_steps else config.beta
-            if anneal is not None:
-                anneal(step)
-            init = None if local is None else local[rows]
-            loss, values, params = loss_fn(model, xb, config, beta, init)
-            if local is not None:
-                local[rows] = params
-            for m in range(config.mstep_steps):        # more than one: variational EM only
-                if m:
-                    loss, values = _bound(model, xb, params, config, beta)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-            step += 1
-            timer.tick(len(xb))
-            sums, n = sums + values.sum(0), n + len(xb)
-            if step % 25 == 0:
-                bar.set_postfix(loss=f"{loss.item():.2f}", refresh=False)
+        try:
+            for rows, xb in bar:
+                beta = (config.beta * min(1.0, run.step / warmup_steps) if warmup_steps
+                        else config.beta)
+                if anneal is not None:
+                    anneal(run.step)
+                init = None if local is None else local[rows]
+                loss, values, params = step_fn(xb, beta, init)
+                if local is not None:
+                    local[rows] = params
+                for m in range(config.mstep_steps):        # more than one: variational EM only
+                    if m:
+                        loss, values = _bound(model, xb, params, config, beta)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if guard.ok(model, loss, epoch, run.step):
+                        optimizer.step()
+                        if m == 0:
+                            sums, n = sums + values.sum(0), n + len(xb)
+                run.step += 1
+                timer.tick(len(xb))
+                if run.step % 25 == 0:
+                    bar.set_postfix(loss=f"{loss.item():.2f}", refresh=False)
+            if not weights_finite(model):
+                raise Diverged("non-finite weights at the end of the epoch")
+        except Diverged as why:
+            timer.pause()
+            bar.close()
+            run.roll_back(str(why))
+            guard.in_a_row = 0
+            continue
         timer.pause()
         bar.close()
         if scheduler is not None:
             scheduler.step()
-        if not torch.isfinite(sums).all():
-            raise VaekitError(f"training diverged at epoch {epoch + 1} (non-finite loss); "
-                              "lower --lr or check the data")
+        totals = distributed.sum_all(torch.cat([torch.as_tensor(sums, dtype=torch.float64)
+                                                .reshape(-1), torch.tensor([float(n)])]))
+        sums, n = totals[:-1], max(totals[-1].item(), 1.0)
 
         model.eval()
         valid = elbo_report(model, splits.valid)
         means = (sums / n).tolist()
-        record = {"epoch": epoch + 1, "step": step, "lr": optimizer.param_groups[0]["lr"],
+        record = {"epoch": epoch + 1, "step": run.step, "lr": optimizer.param_groups[0]["lr"],
                   "beta": beta, "seconds": round(time.perf_counter() - t0, 3)}
+        if guard.skipped > skipped:
+            record["skipped_steps"] = guard.skipped - skipped
         if anneal is not None:
             record["tau"] = model.latent.tau.item()
         if config.objective == "iwae":
@@ -246,29 +313,121 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
         if len(valid.kl_layers) > 1:
             record.update(valid_kl_layers=valid.kl_layers)
         history.append(record)
-        with metrics_log.open("a") as f:
-            f.write(json.dumps(record) + "\n")
-        if valid.elbo > best:
-            best = valid.elbo
-            checkpoint.save(run_dir / "best", model, config, epoch=epoch + 1, step=step,
-                            metrics=record)
-        checkpoint.save(run_dir / "last", model, config, epoch=epoch + 1, step=step,
-                        metrics=record, optimizer=optimizer, trainer_state={
-                            "data_rng": data_rng.bit_generator.state, "best_valid_elbo": best,
-                            "scheduler": scheduler.state_dict() if scheduler else None},
-                        trainer_tensors={} if local is None else {"local": local})
+        run.epoch += 1
+        run.end_epoch(record, valid.elbo)
         every = max(1, config.epochs // 20)
-        if (epoch + 1) % every == 0 or epoch + 1 in (start_epoch + 1, config.epochs):
+        if main and ((epoch + 1) % every == 0 or epoch + 1 in (1, config.epochs)
+                     or (ckpt is not None and epoch == ckpt.meta["epoch"])):
             train_value = record.get("train_elbo", means[0])      # the ELBO or the IWAE bound
             tqdm.write(f"epoch {epoch + 1:4d}  train {train_value:9.3f}  valid elbo {valid.elbo:9.3f}"
                        f"  (log p(x|z) {valid.log_lik:9.3f}, kl {valid.kl:7.3f})"
                        f"  {record['seconds']:.1f}s")
 
-    result = TrainResult(run_dir, config, model, splits, history, examples_per_s=timer.rate)
+    rate = timer.rate * distributed.world_size()
+    result = TrainResult(run_dir, config, model, splits, history, examples_per_s=rate)
     if final_eval:
         result.model, _ = checkpoint.load_model(run_dir)
-        result.test = finish(result.model, config, splits, run_dir, timer.rate)
+        result.test = finish(result.model, config, splits, run_dir, rate)
     return result
+
+
+class _Run:
+    """What a training run must keep to survive a crash or a divergence: its position (epoch,
+    step), best validation ELBO, RNG states and optimizer, saved as one checkpoint per epoch,
+    and restored from the newest complete one (on --resume, or to roll back)."""
+
+    def __init__(self, run_dir, config, model, optimizer, scheduler, data_rng, local):
+        self.run_dir, self.config, self.model = run_dir, config, model
+        self.optimizer, self.scheduler, self.data_rng, self.local = (optimizer, scheduler,
+                                                                     data_rng, local)
+        self.epoch, self.step, self.best, self.rollbacks = 0, 0, -math.inf, 0
+        self.main = distributed.is_main()
+
+    def save(self, record: dict | None) -> None:
+        states = distributed.all_rng_states()             # a collective: every process calls
+        if not self.main:
+            return
+        checkpoint.save(checkpoint.epoch_dir(self.run_dir, self.epoch), self.model, self.config,
+                        epoch=self.epoch, step=self.step, metrics=record or {},
+                        optimizer=self.optimizer, rng_states=states, trainer_state={
+                            "data_rng": self.data_rng.bit_generator.state,
+                            "best_valid_elbo": self.best, "rollbacks": self.rollbacks,
+                            "scheduler": self.scheduler.state_dict() if self.scheduler else None},
+                        trainer_tensors={} if self.local is None else {"local": self.local})
+        checkpoint.prune(self.run_dir, self.config.keep_checkpoints)
+
+    def restore(self, ckpt) -> None:
+        self.model.load_state_dict(ckpt.tensors("model.safetensors"))
+        saved = ckpt.load_optimizer(self.optimizer)
+        if len(ckpt.rng_states) == distributed.world_size():
+            torch.set_rng_state(ckpt.rng_states[distributed.rank()])
+        elif distributed.rank():
+            torch.manual_seed(self.config.seed + 7919 * distributed.rank() + ckpt.meta["step"])
+        state = ckpt.meta["trainer"]
+        self.data_rng.bit_generator.state = state["data_rng"]
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        if self.local is not None:
+            self.local.copy_(saved["local"])
+        self.epoch, self.step = ckpt.meta["epoch"], ckpt.meta["step"]
+        self.best, self.rollbacks = state["best_valid_elbo"], state.get("rollbacks", 0)
+
+    def trim_logs(self) -> None:
+        """After a crash metrics.jsonl may run past the checkpoint (or end mid-line): keep the
+        epochs the checkpoint covers, which training is about to repeat from there on."""
+        log = self.run_dir / "metrics.jsonl"
+        if not self.main or not log.exists():
+            return
+        kept = []
+        for line in log.read_text().splitlines():
+            try:
+                if json.loads(line)["epoch"] <= self.epoch:
+                    kept.append(line)
+            except (json.JSONDecodeError, KeyError, TypeError):
+                pass                            # a line cut short by the crash
+        tmp = log.with_name(log.name + ".tmp")
+        tmp.write_text("".join(l + "\n" for l in kept))
+        os.replace(tmp, log)
+
+    def event(self, record: dict, message: str) -> None:
+        if self.main:
+            tqdm.write(message)
+            with (self.run_dir / "events.jsonl").open("a") as f:
+                f.write(json.dumps(record) + "\n")
+
+    def roll_back(self, why: str) -> None:
+        """Back to the newest complete checkpoint with half the learning rate; after
+        max_rollbacks of them, give up with an error (never go on with non-finite weights)."""
+        rollbacks = self.rollbacks + 1
+        if rollbacks > self.config.max_rollbacks:
+            raise VaekitError(f"training diverged at epoch {self.epoch + 1} ({why}) after "
+                              f"{self.rollbacks} rollbacks; lower --lr or check the data")
+        distributed.barrier()
+        self.restore(checkpoint.latest(self.run_dir))
+        factor = 0.5 ** (rollbacks - self.rollbacks)  # the checkpoint's lr has its own halvings
+        self.rollbacks = rollbacks
+        for group in self.optimizer.param_groups:
+            group["lr"] *= factor
+        if self.scheduler is not None:
+            self.scheduler.base_lrs = [lr * factor for lr in self.scheduler.base_lrs]
+        self.event({"event": "rollback", "reason": why, "to_epoch": self.epoch,
+                    "lr": self.optimizer.param_groups[0]["lr"], "rollbacks": rollbacks},
+                   f"{why}: rolled back to epoch {self.epoch}, learning rate now "
+                   f"{self.optimizer.param_groups[0]['lr']:.3g}")
+
+    def end_epoch(self, record: dict, valid_elbo: float) -> None:
+        """Log the epoch, then save best (if it is) before the epoch's checkpoint: a crash
+        between the two repeats the epoch, which rewrites the same best."""
+        if self.main:
+            with (self.run_dir / "metrics.jsonl").open("a") as f:
+                f.write(json.dumps(record) + "\n")
+        if valid_elbo > self.best:
+            self.best = valid_elbo
+            if self.main:
+                checkpoint.save(self.run_dir / "best", self.model, self.config, epoch=self.epoch,
+                                step=self.step, metrics=record)
+        self.save(record)
+        distributed.barrier()
 
 
 def _train_baseline(config: TrainConfig, run_dir: Path, splits: Splits,
@@ -335,8 +494,9 @@ def _train_baseline(config: TrainConfig, run_dir: Path, splits: Splits,
             best = score
             checkpoint.save(run_dir / "best", model, config, epoch=epoch + 1, step=step,
                             metrics=record)
-        checkpoint.save(run_dir / "last", model, config, epoch=epoch + 1, step=step,
-                        metrics=record)
+        checkpoint.save(checkpoint.epoch_dir(run_dir, epoch + 1), model, config,
+                        epoch=epoch + 1, step=step, metrics=record)
+        checkpoint.prune(run_dir, config.keep_checkpoints)
         tqdm.write(f"epoch {epoch + 1:4d}  " + "  ".join(
             f"{k} {v:.4f}" for k, v in record.items() if k.startswith(("train_", "valid_"))))
     return TrainResult(run_dir, config, model, splits, history, examples_per_s=timer.rate)
@@ -369,6 +529,8 @@ def finish(model: VAE, config: TrainConfig, splits: Splits, run_dir: Path, rate:
     """Test evaluation of the best weights, metrics.json, samples.png and reconstructions.png."""
     levels = splits.levels if splits.preprocess == "dequantize" else None
     test = evaluate(model, splits.test, k=config.eval_k, n_loglik=config.eval_n, levels=levels)
+    if not distributed.is_main():
+        return test
     best = checkpoint.read(run_dir / "best").meta
     summary = {"dataset": splits.dataset.name, "best_epoch": best["epoch"],
                "train_examples_per_s": rate if math.isfinite(rate) else None, "test": test}

@@ -62,12 +62,15 @@ def apply(x: np.ndarray, preprocess: str, levels: int | None,
 class Batches:
     """Shuffled minibatches of `x` [N, D], freshly preprocessed each epoch.
 
-    Iterating yields float32 tensors [batch_size, D] (the last one may be smaller).
+    Iterating yields float32 tensors [batch_size, D] (the last one may be smaller). With
+    `shard` (a data-parallel process's rows, e.g. slice(rank, None, world_size)) each global
+    batch is drawn and preprocessed whole, from the same RNG in every process, and only the
+    shard's rows are yielded: the processes stay in step and together see the global batch.
     """
 
     def __init__(self, x: np.ndarray, batch_size: int, preprocess: str, levels: int | None,
-                 rng: np.random.Generator):
-        self.x, self.batch_size = x, batch_size
+                 rng: np.random.Generator, shard: slice = slice(None)):
+        self.x, self.batch_size, self.shard = x, batch_size, shard
         self.preprocess, self.levels, self.rng = preprocess, levels, rng
         self.k = grey_levels(x, levels) if preprocess == "binarize" else None
 
@@ -86,4 +89,4 @@ class Batches:
                 xb = binarize_levels(self.k[rows], self.levels - 1, self.rng)
             else:
                 xb = apply(self.x[rows], self.preprocess, self.levels, self.rng)
-            yield rows, torch.from_numpy(xb)
+            yield rows[self.shard], torch.from_numpy(xb[self.shard])

@@ -1,0 +1,37 @@
+"""Run by tests/test_distributed.py under torchrun: trains the small digits model data-parallel
+and writes, from each process, the loss of every step it took (losses-<rank>.json)."""
+
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from vaekit import distributed, training
+from vaekit.config import DataConfig, ModelConfig, TrainConfig
+
+out = Path(sys.argv[1])
+losses = []
+forward = training.LossModule.forward
+
+
+def recording_forward(self, x, beta, init=None):
+    result = forward(self, x, beta, init)
+    losses.append([result[0].item(), len(x)])
+    return result
+
+
+training.LossModule.forward = recording_forward
+
+
+def config() -> TrainConfig:
+    return TrainConfig(model=ModelConfig(latent_dim=4, encoder_hidden=(32,), decoder_hidden=(32,)),
+                       data=DataConfig("digits"), epochs=1, batch_size=64, eval_k=50,
+                       eval_n=None, threads=1)
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    training.train(config(), out / "run", progress=False)
+    (out / f"losses-{distributed.rank()}.json").write_text(json.dumps(losses))
+    distributed.shutdown()
