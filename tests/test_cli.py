@@ -10,7 +10,7 @@ import pytest
 
 from vaekit.cli import main
 
-from conftest import write_fake_mnist
+import campaign
 
 TINY = ["--epochs", "2", "--latent-dim", "4", "--encoder-hidden", "16",
         "--decoder-hidden", "16", "--eval-k", "20", "--eval-n", "10", "--no-progress"]
@@ -51,51 +51,33 @@ def vaekit(*args, env=None, cwd=None):
                           text=True, env={**os.environ, **(env or {})}, timeout=120, cwd=cwd)
 
 
-def _bad_inputs(tmp_path, run):
-    np.save(tmp_path / "nan.npy", np.full((20, 4), np.nan, dtype=np.float32))
-    np.save(tmp_path / "f64big.npy", np.full((20, 4), 7.0))
-    np.save(tmp_path / "shape.npy", np.zeros((3, 2, 2, 2), dtype=np.float32))
-    np.save(tmp_path / "str.npy", np.array(["a", "b"]))
-    trunc = write_fake_mnist(tmp_path / "trunc")
-    f = trunc / "train-images-idx3-ubyte.gz"
-    f.write_bytes(f.read_bytes()[:200])
-    broken = tmp_path / "broken"
-    broken.mkdir()
-    (broken / "meta.json").write_text("{")
-    flipped = tmp_path / "flipped"
-    import shutil
-    shutil.copytree(run / "best", flipped)
-    data = bytearray((flipped / "model.safetensors").read_bytes())
-    data[-3] ^= 0xFF
-    (flipped / "model.safetensors").write_bytes(bytes(data))
-    return [
-        (["train", "--dataset", str(tmp_path / "missing.npy")], None, "no such file"),
-        (["train", "--dataset", "imagenet"], None, "unknown dataset"),
-        (["train", "--dataset", str(tmp_path / "nan.npy")], None, "NaN"),
-        (["train", "--dataset", str(tmp_path / "f64big.npy")], None, "outside [0, 1]"),
-        (["train", "--dataset", str(tmp_path / "shape.npy")], None, "is not [N, D]"),
-        (["train", "--dataset", str(tmp_path / "str.npy")], None, "not numeric"),
-        (["train", "--dataset", "mnist"], {"VAEKIT_MNIST_DIR": str(trunc)}, "not a complete gzip"),
-        (["train", "--likelihood", "poisson"], None, "unknown likelihood"),
-        (["train", "--epochs", "0"], None, "epochs must be >= 1"),
-        (["train", "--encoder-hidden", "a,b"], None, "comma-separated integers"),
-        (["evaluate", str(broken)], None, "corrupt checkpoint metadata"),
-        (["evaluate", str(flipped)], None, "checksum does not match"),
-        (["evaluate", str(tmp_path / "no-run")], None, "no such run"),
-        (["sample", str(run), "--n", "0"], None, "--n must be >= 1"),
-        (["train", "--runs", str(run.parent), "--name", run.name], None, "already holds a run"),
-    ]
+def answer(args, env, monkeypatch, capsys):
+    """(exit status, stderr) of `vaekit args` run in this process."""
+    with monkeypatch.context() as m:
+        for key, value in (env or {}).items():
+            m.setenv(key, value)
+        try:
+            code = main(args)
+        except SystemExit as e:             # argparse's own exit
+            code = e.code
+    return code, capsys.readouterr().err
 
 
-def test_bad_input_gives_one_line_and_nonzero_exit(run, tmp_path):
-    before = {p: p.read_bytes() for p in run.rglob("*.safetensors")}
-    for args, env, message in _bad_inputs(tmp_path, run):
+def test_bad_input_gives_one_line_and_nonzero_exit(run, tmp_path, monkeypatch, capsys):
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    cases = campaign.cases(tmp_path, run)
+    assert len(cases) >= 30
+    for args, env, message in cases:
+        code, err = answer(args, env, monkeypatch, capsys)
+        lines = err.strip().splitlines()
+        assert code == 2, (args, err)
+        assert "Traceback" not in err, args
+        assert len(lines) == 1 and message in lines[0], (args, err)
+    assert before == {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    # and as separate processes: the exit status and the single line reach the shell
+    for args, env, message in [cases[0], cases[14], cases[22]]:
         r = vaekit(*args, env=env)
-        lines = r.stderr.strip().splitlines()
-        assert r.returncode == 2, (args, r.stderr)
-        assert "Traceback" not in r.stderr, args
-        assert len(lines) == 1 and message in lines[0], (args, r.stderr)
-    assert before == {p: p.read_bytes() for p in run.rglob("*.safetensors")}
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and message in r.stderr, r.stderr
 
 
 def test_help_for_every_command():

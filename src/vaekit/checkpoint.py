@@ -139,8 +139,10 @@ def candidates(run_dir: str | Path) -> list[Path]:
 
 
 def prune(run_dir: str | Path, keep: int) -> None:
-    """Delete all but the newest `keep` training checkpoints."""
-    for old in sorted((Path(run_dir) / "checkpoints").glob("epoch-*"), reverse=True)[keep:]:
+    """Delete all but the newest `keep` training checkpoints, and half-written ones left by a
+    crash."""
+    folder = Path(run_dir) / "checkpoints"
+    for old in [*sorted(folder.glob("epoch-*"), reverse=True)[keep:], *folder.glob(".epoch-*")]:
         shutil.rmtree(old, ignore_errors=True)
 
 
@@ -157,7 +159,8 @@ def latest(run_dir: str | Path) -> "Checkpoint":
             print(f"vaekit: warning: {e}; using the checkpoint before it", file=sys.stderr)
     if not run_dir.exists():
         raise VaekitError(f"{run_dir}: no such run")
-    raise VaekitError(f"{run_dir}: no complete checkpoint to resume from")
+    raise VaekitError(f"{run_dir}: no complete checkpoint to resume from (the run stopped "
+                      "before its first one); start it again without --resume")
 
 
 @dataclass

@@ -173,6 +173,8 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
+    import dataclasses
+
     import torch
     from .checkpoint import load_model
     from .data import prepare
@@ -181,7 +183,8 @@ def cmd_evaluate(args) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = ckpt.config
-    splits = prepare(cfg.data, cfg.model.likelihood)
+    data = cfg.data if args.dataset is None else dataclasses.replace(cfg.data, dataset=args.dataset)
+    splits = prepare(data.validate(), cfg.model.likelihood)
     x = splits.test if args.split == "test" else splits.valid
     if x.shape[1] != cfg.model.x_dim:
         raise VaekitError(f"data has {x.shape[1]} features, the model expects {cfg.model.x_dim}")
@@ -391,6 +394,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--k", type=int, default=5000, help="importance samples (default 5000)")
     e.add_argument("--n", type=int, help="first N examples only")
     e.add_argument("--split", choices=("test", "valid"), default="test")
+    e.add_argument("--dataset", help="evaluate on this dataset's split instead of the run's own "
+                   "(same preprocessing; the image size must match)")
     e.add_argument("--max-rows", type=int, default=MAX_ROWS,
                    help="decoder rows per chunk: bounds memory (default %(default)s)")
     e.add_argument("--seed", type=int, default=0)

@@ -47,6 +47,23 @@ class LogLikelihood:
 MAX_ROWS = 8192
 
 
+def check_data(model, x: torch.Tensor) -> None:
+    """Refuse, with one clear line, data the model cannot give an honest number for."""
+    from .errors import VaekitError
+    x_dim = model.config.x_dim
+    if not torch.is_tensor(x) or x.dim() != 2 or not x.is_floating_point():
+        raise VaekitError(f"data must be a float tensor [N, {x_dim}], got "
+                          f"{getattr(x, 'dtype', type(x).__name__)} {list(getattr(x, 'shape', []))}")
+    if len(x) == 0:
+        raise VaekitError("data is empty")
+    if x.shape[1] != x_dim:
+        raise VaekitError(f"data has {x.shape[1]} features, the model expects {x_dim}")
+    if not torch.isfinite(x).all():
+        raise VaekitError("data contains NaN or infinite values")
+    if model.config.likelihood == "bernoulli" and not ((x == 0) | (x == 1)).all():
+        raise VaekitError("a Bernoulli likelihood needs binary data (0 or 1): binarize it first")
+
+
 def chunks(n: int, size: int):
     for i in range(0, n, size):
         yield slice(i, min(n, i + size))
@@ -58,6 +75,7 @@ def log_likelihood(model, x: torch.Tensor, k: int = 5000, max_rows: int = MAX_RO
     """Importance-sampled log p(x) per example with K samples from the model's q(z|x), or from
     `proposal(rows, x[rows])` -> Distribution when given (rows: a slice of x). In a distributed
     run (distributed.py) each process estimates its share of the examples."""
+    check_data(model, x)
     if proposal is None:
         both = distributed.map_rows(lambda xs: _log_likelihood(model, xs, k, max_rows), x)
     else:
@@ -141,6 +159,7 @@ def evaluate(model, x: torch.Tensor, k: int = 5000, n_loglik: int | None = None,
              levels: int | None = None, max_rows: int = MAX_ROWS) -> dict:
     """Everything in one dict: the ELBO and its terms on all of x, log p(x) on the first
     `n_loglik` examples (all if None), bits/dim of both, and active units."""
+    check_data(model, x)
     model.eval()
     report = elbo_report(model, x)
     xs = x if n_loglik is None else x[:n_loglik]

@@ -12,6 +12,7 @@ range) and raises VaekitError with a one-line reason.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from dataclasses import dataclass
@@ -90,9 +91,10 @@ def read_idx(path: str | Path) -> np.ndarray:
     if ndim == 0 or len(raw) < header:
         raise VaekitError(f"{path}: IDX header is truncated")
     shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    if len(raw) - header != int(np.prod(shape)):
+    size = math.prod(shape)                  # Python integers: no overflow on hostile headers
+    if len(raw) - header != size:
         raise VaekitError(f"{path}: IDX body holds {len(raw) - header} bytes, header says "
-                          f"{int(np.prod(shape))} for shape {shape}")
+                          f"{size} for shape {shape}")
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 
