@@ -31,6 +31,15 @@ def _ints(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
 
 
+def _add_estimation(p, out_help: str) -> None:
+    """Options of the commands that estimate log p(x): memory bound, seed, threads, output."""
+    p.add_argument("--max-rows", type=int, default=MAX_ROWS,
+                   help="decoder rows per chunk: bounds memory (default %(default)s)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int)
+    p.add_argument("--out", help=out_help)
+
+
 def _add_train(sub):
     p = sub.add_parser("train", help="train a VAE (default: Gaussian latents on digits)",
                        description="Train a VAE. With no arguments: the Burda et al. one-layer "
@@ -396,11 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--split", choices=("test", "valid"), default="test")
     e.add_argument("--dataset", help="evaluate on this dataset's split instead of the run's own "
                    "(same preprocessing; the image size must match)")
-    e.add_argument("--max-rows", type=int, default=MAX_ROWS,
-                   help="decoder rows per chunk: bounds memory (default %(default)s)")
-    e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--threads", type=int)
-    e.add_argument("--out", help="also write the results as JSON here")
+    _add_estimation(e, "also write the results as JSON here")
     e.set_defaults(run_cmd=cmd_evaluate)
     _add_picture(sub, "sample", cmd_sample, 64, "samples.png", "decode draws from the prior into a PNG grid",
                  "Draw z ~ p(z) and save the mean of p(x|z) as a PNG grid.")
@@ -421,11 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--elbo-samples", type=int, default=100, help="samples per ELBO (default 100)")
     g.add_argument("--refine-steps", type=int, help="semi steps (default: the run's, 5)")
     g.add_argument("--max-iter", type=int, default=5000, help="E-step iteration cap")
-    g.add_argument("--max-rows", type=int, default=MAX_ROWS,
-                   help="decoder rows per chunk: bounds memory (default %(default)s)")
-    g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--threads", type=int)
-    g.add_argument("--out", help="JSON path (default RUN/gaps.json)")
+    _add_estimation(g, "JSON path (default RUN/gaps.json)")
     g.set_defaults(run_cmd=cmd_gaps)
     im = _add_picture(sub, "impute", cmd_impute, 100, "imputation.png",
                       "fill missing pixels with the iterated q/p chain",
