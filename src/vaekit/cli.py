@@ -476,23 +476,23 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(value, int) and value < 1:
             print(f"vaekit: error: --{name.replace('_', '-')} must be >= 1", file=sys.stderr)
             return 2
+    from . import distributed
     try:
-        return command(args)
+        code = command(args)
     except VaekitError as e:
         print(f"vaekit: error: {e}", file=sys.stderr)
-        return 2
+        code = 2
     except KeyboardInterrupt:
         print("vaekit: interrupted", file=sys.stderr)
-        return 130
+        code = 130
     except Exception as e:  # a bug, not bad input: one line unless asked for the traceback
         if os.environ.get("VAEKIT_DEBUG"):
             raise
         print(f"vaekit: internal error: {type(e).__name__}: {e} "
               "(set VAEKIT_DEBUG=1 for the traceback)", file=sys.stderr)
-        return 1
-    finally:
-        from . import distributed
-        distributed.shutdown()
+        code = 1
+    distributed.shutdown(wait=code == 0)
+    return code
 
 
 if __name__ == "__main__":

@@ -40,8 +40,13 @@ def init() -> bool:
     return True
 
 
-def shutdown() -> None:
+def shutdown(wait: bool = True) -> None:
+    """Leave the process group, once every process is done when `wait` (gloo aborts a process
+    whose peer tears the group down while it is still using it). After an error, no wait: the
+    other processes may never get there, and torchrun stops them."""
     if dist.is_initialized():
+        if wait:
+            dist.barrier()
         dist.destroy_process_group()
 
 
