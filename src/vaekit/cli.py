@@ -104,6 +104,13 @@ def _add_train(sub):
     o.add_argument("--lr-decay", type=float, default=0.99)
     o.add_argument("--seed", type=int, default=0)
     o.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    f = p.add_argument_group("faults")
+    f.add_argument("--keep-checkpoints", type=int, default=3,
+                   help="training checkpoints kept, one per epoch (default 3)")
+    f.add_argument("--nan-patience", type=int, default=10,
+                   help="non-finite steps in a row before rolling back (default 10)")
+    f.add_argument("--max-rollbacks", type=int, default=3,
+                   help="rollbacks, each halving the learning rate, before giving up (default 3)")
     d = p.add_argument_group("data and evaluation")
     d.add_argument("--preprocess", default="auto", help="auto | binarize | dequantize | none")
     d.add_argument("--valid-fraction", type=float, default=0.1)
@@ -153,6 +160,8 @@ def cmd_train(args) -> int:
             epochs=args.epochs if args.epochs is not None else (300 if args.dataset == "digits" else 100),
             batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,
             lr_decay=args.lr_decay, seed=args.seed, threads=args.threads, eval_k=args.eval_k,
+            keep_checkpoints=args.keep_checkpoints, nan_patience=args.nan_patience,
+            max_rollbacks=args.max_rollbacks,
             eval_n=args.eval_n or None).validate()  # 0 = all
         if not args.name and int(os.environ.get("WORLD_SIZE", "1")) > 1:
             raise VaekitError("under torchrun give the run a --name (every process must "
