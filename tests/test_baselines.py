@@ -68,5 +68,18 @@ def test_baselines_train_checkpoint_and_sample(tmp_path, kind):
         torch.manual_seed(0)
         fitted = model.sample_fitted(5)
         assert not torch.allclose(fitted, a)
-        with pytest.raises(vaekit.VaekitError, match="resume"):
-            vaekit.train(None, tmp_path / kind, resume=True, epochs=3, progress=False)
+
+
+@pytest.mark.parametrize("kind", ["ae", "gan"])
+def test_baselines_resume_exactly(tmp_path, kind):
+    def config(epochs):
+        return vaekit.TrainConfig(model=vaekit.ModelConfig(
+            model_type=kind, latent_dim=4, encoder_hidden=(16,), decoder_hidden=(16,)),
+            epochs=epochs, threads=1)
+    straight = vaekit.train(config(3), tmp_path / "a", progress=False, final_eval=False)
+    vaekit.train(config(1), tmp_path / "b", progress=False, final_eval=False)
+    resumed = vaekit.train(None, tmp_path / "b", resume=True, epochs=3, progress=False,
+                           final_eval=False)
+    for (name, p), q in zip(straight.model.state_dict().items(),
+                            resumed.model.state_dict().values()):
+        assert torch.equal(p, q), name             # optimizers (both of a GAN's), RNGs, epoch

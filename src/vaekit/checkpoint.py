@@ -91,11 +91,13 @@ def _optimizer_state_dict(tensors: dict, info: dict) -> dict:
 
 
 def save(directory: str | Path, model: torch.nn.Module, config: TrainConfig, *, epoch: int,
-         step: int, metrics: dict | None = None, optimizer: torch.optim.Optimizer | None = None,
+         step: int, metrics: dict | None = None,
+         optimizer: torch.optim.Optimizer | dict | None = None,
          trainer_state: dict | None = None, trainer_tensors: dict | None = None,
          rng_states: list | None = None) -> Path:
-    """Write a checkpoint folder atomically. `rng_states`: torch RNG states of every process of
-    a distributed run (default: this process's)."""
+    """Write a checkpoint folder atomically. `optimizer`: one, or several by name (a GAN's
+    two); `rng_states`: torch RNG states of every process of a distributed run (default: this
+    process's)."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
@@ -106,13 +108,17 @@ def save(directory: str | Path, model: torch.nn.Module, config: TrainConfig, *, 
     meta = {"format": FORMAT, "version": VERSION, "config": config.to_dict(), "epoch": epoch,
             "step": step, "metrics": metrics or {}}
     if optimizer is not None:
-        tensors, info = _optimizer_tensors(optimizer)
-        for rank, state in enumerate(rng_states or [torch.get_rng_state()]):
-            tensors[f"rng.torch.{rank}"] = state
+        named = optimizer if isinstance(optimizer, dict) else {"": optimizer}
+        tensors, infos = {}, {}
+        for name, opt in named.items():
+            state, infos[name] = _optimizer_tensors(opt)
+            tensors.update({(f"{name}." if name else "") + k: v for k, v in state.items()})
+        for rank, rng_state in enumerate(rng_states or [torch.get_rng_state()]):
+            tensors[f"rng.torch.{rank}"] = rng_state
         for name, value in (trainer_tensors or {}).items():
             tensors[f"trainer.{name}"] = value.detach().contiguous()
         files["optimizer.safetensors"] = tensors
-        meta["optimizer"] = info
+        meta["optimizer"] = infos[""] if "" in infos else {"named": infos}
         meta["trainer"] = trainer_state or {}
     meta["sha256"] = {}
     for name, tensors in files.items():
@@ -191,16 +197,24 @@ class Checkpoint:
         except (SafetensorError, OSError) as e:
             raise VaekitError(f"{file}: unreadable safetensors file ({e})") from None
 
-    def load_optimizer(self, optimizer: torch.optim.Optimizer) -> dict:
-        """Restore the optimizer and torch's RNG; returns the trainer's own tensors by name."""
+    def load_optimizer(self, optimizer) -> dict:
+        """Restore the optimizer (or the dict of them given to `save`) and torch's RNG; returns
+        the trainer's own tensors by name."""
         tensors = self.tensors("optimizer.safetensors")
         states = {k: tensors.pop(k) for k in list(tensors) if k.startswith("rng.torch")}
         self.rng_states = [states[k] for k in sorted(states, key=lambda k: (len(k), k))]
         torch.set_rng_state(self.rng_states[0])
         trainer = {k.split(".", 1)[1]: tensors.pop(k) for k in list(tensors)
                    if k.startswith("trainer.")}
+        named = optimizer if isinstance(optimizer, dict) else {"": optimizer}
+        info = self.meta.get("optimizer", {})
+        infos = info.get("named", {}) if isinstance(optimizer, dict) else {"": info}
         try:
-            optimizer.load_state_dict(_optimizer_state_dict(tensors, self.meta["optimizer"]))
+            for name, opt in named.items():
+                prefix = f"{name}." if name else ""
+                own = {k[len(prefix):]: v for k, v in tensors.items()
+                       if k.startswith(prefix + "state.")}
+                opt.load_state_dict(_optimizer_state_dict(own, infos[name]))
         except (KeyError, ValueError) as e:
             raise VaekitError(f"{self.path}: optimizer state does not fit the model ({e})") from None
         return trainer

@@ -207,12 +207,9 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
     fit_data_shape(config, splits)
     if not resume and main:
         _new_run(run_dir)
-    elif resume and config.model.model_type != "vae":
-        raise VaekitError("--resume is available for VAE runs; autoencoder and GAN runs "
-                          "train from the start")
     distributed.barrier()
     if config.model.model_type != "vae":
-        result = _train_baseline(config, run_dir, splits, progress)
+        result = _train_baseline(config, run_dir, splits, progress, ckpt)
         if final_eval:
             result.model, _ = checkpoint.load_model(run_dir)
             result.test = finish_baseline(result.model, config, splits, run_dir, result)
@@ -333,8 +330,9 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
 
 class _Run:
     """What a training run must keep to survive a crash or a divergence: its position (epoch,
-    step), best validation ELBO, RNG states and optimizer, saved as one checkpoint per epoch,
-    and restored from the newest complete one (on --resume, or to roll back)."""
+    step), best validation score, RNG states and optimizer (or optimizers by name), saved as one
+    checkpoint per epoch, and restored from the newest complete one (on --resume, or to roll
+    back)."""
 
     def __init__(self, run_dir, config, model, optimizer, scheduler, data_rng, local):
         self.run_dir, self.config, self.model = run_dir, config, model
@@ -415,14 +413,15 @@ class _Run:
                    f"{why}: rolled back to epoch {self.epoch}, learning rate now "
                    f"{self.optimizer.param_groups[0]['lr']:.3g}")
 
-    def end_epoch(self, record: dict, valid_elbo: float) -> None:
-        """Log the epoch, then save best (if it is) before the epoch's checkpoint: a crash
-        between the two repeats the epoch, which rewrites the same best."""
+    def end_epoch(self, record: dict, score: float, always_best: bool = False) -> None:
+        """Log the epoch, then save best (if it is, by the validation score; or `always_best`)
+        before the epoch's checkpoint: a crash between the two repeats the epoch, which
+        rewrites the same best."""
         if self.main:
             with (self.run_dir / "metrics.jsonl").open("a") as f:
                 f.write(json.dumps(record) + "\n")
-        if valid_elbo > self.best:
-            self.best = valid_elbo
+        if score > self.best or always_best:
+            self.best = score
             if self.main:
                 checkpoint.save(self.run_dir / "best", self.model, self.config, epoch=self.epoch,
                                 step=self.step, metrics=record)
@@ -431,9 +430,10 @@ class _Run:
 
 
 def _train_baseline(config: TrainConfig, run_dir: Path, splits: Splits,
-                    progress: bool | None) -> TrainResult:
+                    progress: bool | None, ckpt=None) -> TrainResult:
     """The autoencoder and the GAN (baselines.py): their own losses, the same data, logs,
-    checkpoints and pictures. The GAN learns the grey-level images themselves."""
+    checkpoints (resumable, as a VAE's) and pictures. The GAN learns the grey-level images
+    themselves."""
     from .baselines import build_model
     gan = config.model.model_type == "gan"
     torch.manual_seed(config.seed)
@@ -445,10 +445,18 @@ def _train_baseline(config: TrainConfig, run_dir: Path, splits: Splits,
     if gan:
         opt_d = torch.optim.Adam(model.discriminator.parameters(), config.lr, betas=(0.5, 0.999))
         opt_g = torch.optim.Adam(model.decoder.parameters(), config.lr, betas=(0.5, 0.999))
+        optimizers = {"discriminator": opt_d, "generator": opt_g}
     else:
-        optimizer = make_optimizer(model, config.lr)
-    timer, history, step, best = Throughput(), [], 0, -math.inf
-    for epoch in range(config.epochs):
+        optimizer = optimizers = make_optimizer(model, config.lr)
+    run = _Run(run_dir, config, model, optimizers, None, data_rng, None)
+    if ckpt is not None:
+        run.restore(ckpt)
+        run.trim_logs()
+    else:
+        run.save(None)
+    timer, history = Throughput(), []
+    while run.epoch < config.epochs:
+        epoch = run.epoch
         model.train()
         t0, sums, n = time.perf_counter(), torch.zeros(2), 0
         timer.resume()
@@ -470,7 +478,7 @@ def _train_baseline(config: TrainConfig, run_dir: Path, splits: Splits,
                 loss.backward()
                 optimizer.step()
                 values = torch.stack([-loss.detach(), torch.tensor(0.0)])
-            step += 1
+            run.step += 1
             timer.tick(len(xb))
             sums, n = sums + values * len(xb), n + len(xb)
         timer.pause()
@@ -481,22 +489,17 @@ def _train_baseline(config: TrainConfig, run_dir: Path, splits: Splits,
         if not gan:
             model.fit_codes(torch.from_numpy(splits.train[:10000]) if splits.preprocess == "none"
                             else splits.valid)
-        record = {"epoch": epoch + 1, "step": step, "seconds": round(time.perf_counter() - t0, 3)}
+        record = {"epoch": epoch + 1, "step": run.step,
+                  "seconds": round(time.perf_counter() - t0, 3)}
         record.update({"train_d_loss": sums[0].item() / n, "train_g_loss": sums[1].item() / n}
                       if gan else {"train_log_lik": sums[0].item() / n})
         scores = model.validate(valid)
         score = scores.pop("score")
         record.update(scores)
         history.append(record)
-        with (run_dir / "metrics.jsonl").open("a") as f:
-            f.write(json.dumps(record) + "\n")
-        if gan or score > best:        # the GAN has no validation criterion: its last epoch
-            best = score
-            checkpoint.save(run_dir / "best", model, config, epoch=epoch + 1, step=step,
-                            metrics=record)
-        checkpoint.save(checkpoint.epoch_dir(run_dir, epoch + 1), model, config,
-                        epoch=epoch + 1, step=step, metrics=record)
-        checkpoint.prune(run_dir, config.keep_checkpoints)
+        run.epoch += 1
+        # the GAN has no validation criterion: its best is its last epoch
+        run.end_epoch(record, score, always_best=gan)
         tqdm.write(f"epoch {epoch + 1:4d}  " + "  ".join(
             f"{k} {v:.4f}" for k, v in record.items() if k.startswith(("train_", "valid_"))))
     return TrainResult(run_dir, config, model, splits, history, examples_per_s=timer.rate)
