@@ -4,7 +4,6 @@ scripts/test.sh), which must load every figure with no console message or script
 import shutil
 import subprocess
 
-import numpy as np
 import pytest
 import torch
 

@@ -22,7 +22,7 @@ def binarize(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def binarize_levels(k: np.ndarray, m: int, rng: np.random.Generator) -> np.ndarray:
-    """Exact Bernoulli(k / m) draws for integer grey levels k in 0..m (m <= 256), one random
+    """Exact Bernoulli(k / m) draws for integer grey levels k in 0..m (m <= 255), one random
     byte per pixel: with r uniform on 0..m-1, P(r < k) = k / m. Bytes at or above the largest
     multiple of m below 256 are drawn again (1 in 256 of them for 8-bit data), so that r mod m
     is uniform. About twice as fast as comparing float uniforms with k / m."""
@@ -39,8 +39,9 @@ def binarize_levels(k: np.ndarray, m: int, rng: np.random.Generator) -> np.ndarr
 
 
 def grey_levels(x: np.ndarray, levels: int | None) -> np.ndarray | None:
-    """Integer grey levels k = x * (levels - 1) as uint8, when the data have 2..257 levels."""
-    if levels is None or not 2 <= levels <= 257:
+    """Integer grey levels k = x * (levels - 1) as uint8, when the data have 2..256 levels
+    (k <= 255 must fit in a byte; otherwise binarization compares float uniforms)."""
+    if levels is None or not 2 <= levels <= 256:
         return None
     return np.round(x * (levels - 1)).astype(np.uint8)
 
