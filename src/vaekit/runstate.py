@@ -28,8 +28,10 @@ class Guard:
         self.patience, self.log, self.in_a_row, self.skipped = patience, log, 0, 0
 
     def ok(self, model: torch.nn.Module, loss: torch.Tensor, epoch: int, step: int) -> bool:
-        grads = [p.grad for p in model.parameters() if p.grad is not None]
-        if torch.isfinite(torch.nn.utils.get_total_norm(grads)):
+        # a NaN or inf in any gradient makes the sum of all of them non-finite (and so does a
+        # sum that overflows, which is a divergence too); half the cost of the gradient norm
+        total = torch.stack([p.grad.sum() for p in model.parameters() if p.grad is not None])
+        if torch.isfinite(total.sum()):
             self.in_a_row = 0
             return True
         self.in_a_row += 1
