@@ -175,14 +175,18 @@ class Checkpoint:
     meta: dict
     config: TrainConfig
     rng_states: list = field(default_factory=list)   # torch RNG per process, after load_optimizer
+    verified: set = field(default_factory=set)       # files already checked (hashed once)
 
     def _check(self, name: str) -> Path:
         file = self.path / name
+        if name in self.verified:
+            return file
         if not file.is_file():
             raise VaekitError(f"{self.path}: checkpoint has no {name}")
         if _sha256(file) != self.meta["sha256"].get(name):
             raise VaekitError(f"{file}: checksum does not match meta.json; the checkpoint is "
                               "corrupt or was edited")
+        self.verified.add(name)
         return file
 
     def verify(self) -> None:

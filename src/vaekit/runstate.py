@@ -61,6 +61,15 @@ class RunState:
         self.epoch, self.step, self.best, self.rollbacks = 0, 0, -math.inf, 0
         self.main = distributed.is_main()
 
+    def start(self, ckpt) -> None:
+        """Continue from `ckpt` (its metrics.jsonl trimmed back to it), or, for a new run, save
+        epoch 0, so that a crash or rollback in epoch 1 has a place to go."""
+        if ckpt is not None:
+            self.restore(ckpt)
+            self.trim_logs()
+        else:
+            self.save(None)
+
     def save(self, record: dict | None) -> None:
         states = distributed.all_rng_states()             # a collective: every process calls
         if not self.main:

@@ -197,11 +197,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
     local = (torch.zeros(len(splits.train), model.latent.param_size)
              if config.model.inference == "vem" else None)
     run = RunState(run_dir, config, model, optimizer, scheduler, data_rng, local)
-    if ckpt is not None:
-        run.restore(ckpt)
-        run.trim_logs()
-    else:
-        run.save(None)              # epoch 0: a crash or rollback in epoch 1 has a place to go
+    run.start(ckpt)
     distributed.barrier()
     step_fn = LossModule(model, config)
     if parallel:
@@ -319,11 +315,7 @@ def _train_baseline(config: TrainConfig, run_dir: Path, splits: Splits,
     else:
         optimizer = optimizers = make_optimizer(model, config.lr)
     run = RunState(run_dir, config, model, optimizers, None, data_rng, None)
-    if ckpt is not None:
-        run.restore(ckpt)
-        run.trim_logs()
-    else:
-        run.save(None)
+    run.start(ckpt)
     timer, history = Throughput(), []
     while run.epoch < config.epochs:
         epoch = run.epoch
