@@ -16,12 +16,13 @@ from vaekit.evaluation import active_units, elbo_report, log_likelihood
 
 def fashion_config(model: vaekit.ModelConfig, epochs: int, threads: int, seed: int,
                    objective: str = "elbo", k: int = 1,
-                   warmup_epochs: float = 0.0, batch_size: int = 128) -> vaekit.TrainConfig:
+                   warmup_epochs: float = 0.0, batch_size: int = 128,
+                   precision: str = "float32") -> vaekit.TrainConfig:
     """Dynamic binarization, batch 128 unless told, Adam 1e-3, all 60,000 training images."""
     return vaekit.TrainConfig(
         model=model, data=vaekit.DataConfig("fashion-mnist", valid_fraction=0.0, seed=seed),
         objective=objective, k=k, epochs=epochs, batch_size=batch_size, lr=1e-3, seed=seed,
-        threads=threads, warmup_epochs=warmup_epochs)
+        threads=threads, warmup_epochs=warmup_epochs, precision=precision)
 
 
 def train_and_evaluate(name: str, config: vaekit.TrainConfig, nll_n: int = 1000,
@@ -38,7 +39,7 @@ def train_and_evaluate(name: str, config: vaekit.TrainConfig, nll_n: int = 1000,
     dims = model.latent.dims
     out = {"model": name, "objective": config.objective, "k": config.k, "epochs": config.epochs,
            "warmup_epochs": config.warmup_epochs,
-           "batch_size": config.batch_size,
+           "batch_size": config.batch_size, "precision": config.precision,
            "test_nll": round(-ll.mean, 3), "test_nll_se": round(ll.se, 3),
            "test_nll_mc_se": round(ll.mean_mc_se, 4), "test_nll_k": nll_k, "test_nll_n": nll_n,
            "test_elbo": round(report.elbo, 3), "test_log_lik": round(report.log_lik, 3),

@@ -71,6 +71,8 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--objective", default="elbo")
     p.add_argument("--k", type=int, default=1)
+    p.add_argument("--precision", default="float32", choices=["float32", "bfloat16"],
+                   help="the training step's matrix products (vaekit train --precision)")
     p.add_argument("--reference", action="store_true",
                    help="also time a hand-written loop of the same model, same epochs")
     args = p.parse_args()
@@ -80,7 +82,7 @@ def main() -> None:
                                  "bernoulli").train
         reference = reference_loop(train_x, args.threads, args.epochs, args.seed)
     config = fashion_config(vaekit.ModelConfig(), args.epochs, args.threads, args.seed,
-                            args.objective, args.k)
+                            args.objective, args.k, precision=args.precision)
     out = {"bench": "train_fashion_mnist", "threads": args.threads,
            **train_and_evaluate("one-layer", config)}
     if reference is not None:

@@ -104,6 +104,9 @@ def _add_train(sub):
     o.add_argument("--lr-decay", type=float, default=0.99)
     o.add_argument("--seed", type=int, default=0)
     o.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    o.add_argument("--precision", default="float32",
+                   help="float32 | bfloat16: the training step's matrix products in bfloat16 "
+                        "(float32 weights, optimizer and evaluation)")
     f = p.add_argument_group("faults")
     f.add_argument("--keep-checkpoints", type=int, default=3,
                    help="training checkpoints kept, one per epoch (default 3)")
@@ -159,7 +162,8 @@ def cmd_train(args) -> int:
             mstep_steps=args.mstep_steps,
             epochs=args.epochs if args.epochs is not None else (300 if args.dataset == "digits" else 100),
             batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,
-            lr_decay=args.lr_decay, seed=args.seed, threads=args.threads, eval_k=args.eval_k,
+            lr_decay=args.lr_decay, seed=args.seed, threads=args.threads,
+            precision=args.precision, eval_k=args.eval_k,
             keep_checkpoints=args.keep_checkpoints, nan_patience=args.nan_patience,
             max_rollbacks=args.max_rollbacks,
             eval_n=args.eval_n or None).validate()  # 0 = all

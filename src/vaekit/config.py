@@ -129,6 +129,9 @@ class DataConfig:
         return "binarize" if likelihood == "bernoulli" else "dequantize"
 
 
+PRECISIONS = ("float32", "bfloat16")
+
+
 @dataclass
 class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -146,6 +149,7 @@ class TrainConfig:
     min_lr: float = 1e-5                  # floor of the cosine schedule
     seed: int = 0
     threads: int | None = None            # torch intra-op threads; None keeps torch's default
+    precision: str = "float32"            # float32 | bfloat16 (matrix products; see training.py)
     keep_checkpoints: int = 3             # training checkpoints kept (one per epoch, newest)
     nan_patience: int = 10                # consecutive non-finite steps before a rollback
     max_rollbacks: int = 3                # rollbacks (each halving lr) before giving up
@@ -173,6 +177,8 @@ class TrainConfig:
                f"unknown lr_schedule {self.lr_schedule!r}; choose constant, cosine or exponential")
         _check(0 < self.lr_decay <= 1, f"lr_decay must be in (0, 1], got {self.lr_decay}")
         _check(self.threads is None or self.threads >= 1, f"threads must be >= 1, got {self.threads}")
+        _check(self.precision in PRECISIONS,
+               f"unknown precision {self.precision!r}; choose from {sorted(PRECISIONS)}")
         _check(self.keep_checkpoints >= 1,
                f"keep_checkpoints must be >= 1, got {self.keep_checkpoints}")
         _check(self.nan_patience >= 1, f"nan_patience must be >= 1, got {self.nan_patience}")

@@ -6,14 +6,24 @@ encoder 784-200-200-(2 x 50), decoder 50-200-200-784, tanh.
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "softplus": nn.Softplus,
                "gelu": nn.GELU, "leaky_relu": nn.LeakyReLU}
 
 
+class MLP(nn.Sequential):
+    """An nn.Sequential whose output is float32 even under bfloat16 autocast (training with
+    precision "bfloat16"), so that distributions, log-densities and their sums over pixels
+    are always computed in float32."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x).float()
+
+
 def mlp(in_features: int, hidden: tuple[int, ...], out_features: int,
-        activation: str = "tanh") -> nn.Sequential:
+        activation: str = "tanh") -> MLP:
     """Linear layers of the given widths with `activation` between them, none after the last.
 
     Works on any leading shape: [..., in_features] -> [..., out_features].
@@ -24,4 +34,4 @@ def mlp(in_features: int, hidden: tuple[int, ...], out_features: int,
         layers += [nn.Linear(width, h), ACTIVATIONS[activation]()]
         width = h
     layers.append(nn.Linear(width, out_features))
-    return nn.Sequential(*layers)
+    return MLP(*layers)

@@ -65,6 +65,14 @@ def make_optimizer(model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
         return torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
 
 
+def autocast(config: TrainConfig):
+    """The training step's precision. "bfloat16": matrix products (and the elementwise work
+    between them) in bfloat16 under torch.autocast, with float32 weights, gradients, optimizer
+    state and network outputs (networks.MLP), and evaluation always in float32. On CPUs with
+    AVX512-BF16 the matrix products run about 1.6x faster (bench/train_fashion_mnist.py)."""
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.precision == "bfloat16")
+
+
 def make_scheduler(optimizer, config: TrainConfig):
     if config.lr_schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.epochs, config.min_lr)
@@ -224,12 +232,14 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
                 if anneal is not None:
                     anneal(run.step)
                 init = None if local is None else local[rows]
-                loss, values, params = step_fn(xb, beta, init)
+                with autocast(config):
+                    loss, values, params = step_fn(xb, beta, init)
                 if local is not None:
                     local[rows] = params
                 for m in range(config.mstep_steps):        # more than one: variational EM only
                     if m:
-                        loss, values = _bound(model, xb, params, config, beta)
+                        with autocast(config):
+                            loss, values = _bound(model, xb, params, config, beta)
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     if guard.ok(model, loss, epoch, run.step):
@@ -325,17 +335,20 @@ def _train_baseline(config: TrainConfig, run_dir: Path, splits: Splits,
         for xb in tqdm(batches, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False,
                        disable=None if progress is None else not progress, dynamic_ncols=True):
             if gan:
-                d_loss = model.discriminator_loss(xb)
+                with autocast(config):
+                    d_loss = model.discriminator_loss(xb)
                 opt_d.zero_grad(set_to_none=True)
                 d_loss.backward()
                 opt_d.step()
-                g_loss = model.generator_loss(len(xb))
+                with autocast(config):
+                    g_loss = model.generator_loss(len(xb))
                 opt_g.zero_grad(set_to_none=True)
                 g_loss.backward()
                 opt_g.step()
                 values = torch.stack([d_loss.detach(), g_loss.detach()])
             else:
-                loss, _ = model.loss(xb)
+                with autocast(config):
+                    loss, _ = model.loss(xb)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
