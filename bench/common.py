@@ -49,7 +49,20 @@ def train_and_evaluate(name: str, config: vaekit.TrainConfig, nll_n: int = 1000,
            "train_seconds": round(seconds, 1)}
     if hasattr(model.latent, "tau"):
         out["final_tau"] = round(model.latent.tau.item(), 4)
+    PER_IMAGE_LOG_P[name] = ll.per_example
     return out
+
+
+# name -> the per-image log p(x) estimates behind each "test_nll", for paired comparisons
+PER_IMAGE_LOG_P: dict = {}
+
+
+def paired_difference(a: str, b: str) -> dict:
+    """NLL(a) - NLL(b) over the same test images, with the standard error of the paired
+    differences (much smaller than either NLL's own standard error over images)."""
+    d = PER_IMAGE_LOG_P[b] - PER_IMAGE_LOG_P[a]
+    return {"nll_difference": round(d.mean().item(), 3),
+            "difference_se": round(d.std().item() / len(d) ** 0.5, 3)}
 
 
 def parse_args(description: str, models, extra=None) -> argparse.Namespace:
