@@ -26,11 +26,14 @@ class Guard:
 
     def __init__(self, patience: int, log):
         self.patience, self.log, self.in_a_row, self.skipped = patience, log, 0, 0
+        self._model, self._params = None, []
 
     def ok(self, model: torch.nn.Module, loss: torch.Tensor, epoch: int, step: int) -> bool:
+        if model is not self._model:    # walking the module tree every step costs ~50 us
+            self._model, self._params = model, list(model.parameters())
         # a NaN or inf in any gradient makes the sum of all of them non-finite (and so does a
         # sum that overflows, which is a divergence too); half the cost of the gradient norm
-        total = torch.stack([p.grad.sum() for p in model.parameters() if p.grad is not None])
+        total = torch.stack([p.grad.sum() for p in self._params if p.grad is not None])
         if torch.isfinite(total.sum()):
             self.in_a_row = 0
             return True
