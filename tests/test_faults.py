@@ -1,6 +1,7 @@
 """Surviving faults: damaged or half-written checkpoints, a process killed mid-run, NaN batches."""
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -10,7 +11,7 @@ import time
 import pytest
 import torch
 
-from vaekit import VaekitError, checkpoint, train
+from vaekit import ModelConfig, VaekitError, checkpoint, train
 from vaekit.data import Batches, prepare
 from test_checkpoint import small_config
 
@@ -157,3 +158,37 @@ def test_a_run_that_keeps_diverging_stops_with_finite_checkpoints(tmp_path, monk
     last = checkpoint.latest(tmp_path / "r")
     assert last.meta["epoch"] == 1
     assert all(torch.isfinite(t).all() for t in last.tensors("model.safetensors").values())
+
+
+def baseline_config(kind, **kw):
+    return small_config(model=ModelConfig(model_type=kind, latent_dim=4, encoder_hidden=(16,),
+                                          decoder_hidden=(16,)), **kw)
+
+
+@pytest.mark.parametrize("kind", ["ae", "gan"])
+def test_baselines_skip_nan_batches_too(tmp_path, monkeypatch, capsys, kind):
+    poisoned(monkeypatch, {5})
+    result = train(baseline_config(kind, epochs=2), tmp_path / "r", progress=False,
+                   final_eval=False)
+    assert "step 5: non-finite gradient (loss nan); step skipped" in capsys.readouterr().out
+    assert [(e["event"], e["step"]) for e in events(result.run_dir)] == [("skipped_step", 5)]
+    assert result.history[0]["skipped_steps"] == 1
+    assert all(torch.isfinite(p).all() for p in result.model.parameters())
+    assert all(math.isfinite(v) for r in result.history for k, v in r.items()
+               if k.startswith("train_"))
+
+
+@pytest.mark.parametrize("kind", ["ae", "gan"])
+def test_baselines_roll_back_every_optimizer(tmp_path, monkeypatch, kind):
+    cfg = baseline_config(kind)
+    steps_per_epoch = -(-len(prepare(cfg.data, "bernoulli").train) // cfg.batch_size)
+    poisoned(monkeypatch, set(range(steps_per_epoch + 3, steps_per_epoch + 13)))
+    result = train(baseline_config(kind, epochs=3, nan_patience=10), tmp_path / "r",
+                   progress=False, final_eval=False)
+    log = events(result.run_dir)
+    assert [e["event"] for e in log] == ["skipped_step"] * 10 + ["rollback"]
+    assert log[-1]["to_epoch"] == 1 and log[-1]["lr"] == pytest.approx(5e-4)
+    assert [r["epoch"] for r in result.history] == [1, 2, 3]
+    saved = checkpoint.latest(result.run_dir)
+    assert saved.meta["trainer"]["rollbacks"] == 1
+    assert all(torch.isfinite(p).all() for p in result.model.parameters())

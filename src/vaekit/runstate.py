@@ -26,14 +26,15 @@ class Guard:
 
     def __init__(self, patience: int, log):
         self.patience, self.log, self.in_a_row, self.skipped = patience, log, 0, 0
-        self._model, self._params = None, []
+        self._params: dict = {}     # walking a module tree every step costs ~50 us
 
     def ok(self, model: torch.nn.Module, loss: torch.Tensor, epoch: int, step: int) -> bool:
-        if model is not self._model:    # walking the module tree every step costs ~50 us
-            self._model, self._params = model, list(model.parameters())
+        params = self._params.get(id(model))
+        if params is None:
+            params = self._params[id(model)] = list(model.parameters())
         # a NaN or inf in any gradient makes the sum of all of them non-finite (and so does a
         # sum that overflows, which is a divergence too); half the cost of the gradient norm
-        total = torch.stack([p.grad.sum() for p in self._params if p.grad is not None])
+        total = torch.stack([p.grad.sum() for p in params if p.grad is not None])
         if torch.isfinite(total.sum()):
             self.in_a_row = 0
             return True
@@ -136,14 +137,17 @@ class RunState:
         self.restore(checkpoint.latest(self.run_dir))
         factor = 0.5 ** (rollbacks - self.rollbacks)  # the checkpoint's lr has its own halvings
         self.rollbacks = rollbacks
-        for group in self.optimizer.param_groups:
-            group["lr"] *= factor
+        optimizers = (list(self.optimizer.values()) if isinstance(self.optimizer, dict)
+                      else [self.optimizer])             # a GAN has two, by name
+        for optimizer in optimizers:
+            for group in optimizer.param_groups:
+                group["lr"] *= factor
         if self.scheduler is not None:
             self.scheduler.base_lrs = [lr * factor for lr in self.scheduler.base_lrs]
+        lr = optimizers[0].param_groups[0]["lr"]
         self.event({"event": "rollback", "reason": why, "to_epoch": self.epoch,
-                    "lr": self.optimizer.param_groups[0]["lr"], "rollbacks": rollbacks},
-                   f"{why}: rolled back to epoch {self.epoch}, learning rate now "
-                   f"{self.optimizer.param_groups[0]['lr']:.3g}")
+                    "lr": lr, "rollbacks": rollbacks},
+                   f"{why}: rolled back to epoch {self.epoch}, learning rate now {lr:.3g}")
 
     def end_epoch(self, record: dict, score: float, always_best: bool = False) -> None:
         """Log the epoch, then save best (if it is, by the validation score; or `always_best`)

@@ -327,45 +327,63 @@ def _train_baseline(config: TrainConfig, run_dir: Path, splits: Splits,
     run = RunState(run_dir, config, model, optimizers, None, data_rng, None)
     run.start(ckpt)
     timer, history = Throughput(), []
+    guard = Guard(config.nan_patience, run.event)
     while run.epoch < config.epochs:
         epoch = run.epoch
         model.train()
-        t0, sums, n = time.perf_counter(), torch.zeros(2), 0
+        t0, sums, n, skipped = time.perf_counter(), torch.zeros(2), 0, guard.skipped
         timer.resume()
-        for xb in tqdm(batches, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False,
-                       disable=None if progress is None else not progress, dynamic_ncols=True):
-            if gan:
-                with autocast(config):
-                    d_loss = model.discriminator_loss(xb)
-                opt_d.zero_grad(set_to_none=True)
-                d_loss.backward()
-                opt_d.step()
-                with autocast(config):
-                    g_loss = model.generator_loss(len(xb))
-                opt_g.zero_grad(set_to_none=True)
-                g_loss.backward()
-                opt_g.step()
-                values = torch.stack([d_loss.detach(), g_loss.detach()])
-            else:
-                with autocast(config):
-                    loss, _ = model.loss(xb)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                values = torch.stack([-loss.detach(), torch.tensor(0.0)])
-            run.step += 1
-            timer.tick(len(xb))
-            sums, n = sums + values * len(xb), n + len(xb)
+        try:
+            for xb in tqdm(batches, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False,
+                           disable=None if progress is None else not progress, dynamic_ncols=True):
+                if gan:
+                    with autocast(config):
+                        d_loss = model.discriminator_loss(xb)
+                    opt_d.zero_grad(set_to_none=True)
+                    d_loss.backward()
+                    # a skipped discriminator step skips the generator's too, so that the
+                    # two stay in turn and bad batches in a row count towards a rollback
+                    stepped = guard.ok(model.discriminator, d_loss, epoch, run.step)
+                    if stepped:
+                        opt_d.step()
+                        with autocast(config):
+                            g_loss = model.generator_loss(len(xb))
+                        opt_g.zero_grad(set_to_none=True)
+                        g_loss.backward()
+                        stepped = guard.ok(model.decoder, g_loss, epoch, run.step)
+                        if stepped:
+                            opt_g.step()
+                        values = torch.stack([d_loss.detach(), g_loss.detach()])
+                else:
+                    with autocast(config):
+                        loss, _ = model.loss(xb)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    stepped = guard.ok(model, loss, epoch, run.step)
+                    if stepped:
+                        optimizer.step()
+                    values = torch.stack([-loss.detach(), torch.tensor(0.0)])
+                run.step += 1
+                timer.tick(len(xb))
+                if stepped:
+                    sums, n = sums + values * len(xb), n + len(xb)
+            if not weights_finite(model):
+                raise Diverged("non-finite weights at the end of the epoch")
+        except Diverged as why:
+            timer.pause()
+            run.roll_back(str(why))
+            guard.in_a_row = 0
+            continue
         timer.pause()
-        if not torch.isfinite(sums).all():
-            raise VaekitError(f"training diverged at epoch {epoch + 1} (non-finite loss); "
-                              "lower --lr or check the data")
+        n = max(n, 1)
         model.eval()
         if not gan:
             model.fit_codes(torch.from_numpy(splits.train[:10000]) if splits.preprocess == "none"
                             else splits.valid)
         record = {"epoch": epoch + 1, "step": run.step,
                   "seconds": round(time.perf_counter() - t0, 3)}
+        if guard.skipped > skipped:
+            record["skipped_steps"] = guard.skipped - skipped
         record.update({"train_d_loss": sums[0].item() / n, "train_g_loss": sums[1].item() / n}
                       if gan else {"train_log_lik": sums[0].item() / n})
         scores = model.validate(valid)
