@@ -14,12 +14,13 @@ ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "softplus": nn.S
 
 
 class MLP(nn.Sequential):
-    """An nn.Sequential whose output is float32 even under bfloat16 autocast (training with
-    precision "bfloat16"), so that distributions, log-densities and their sums over pixels
-    are always computed in float32."""
+    """An nn.Sequential whose output has its input's dtype even under bfloat16 autocast
+    (training with precision "bfloat16"), so that distributions, log-densities and their sums
+    over pixels are computed in float32 (or float64 in the tests' closed-form checks)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(x).float()
+        out = super().forward(x)
+        return out if out.dtype == x.dtype else out.to(x.dtype)
 
 
 def mlp(in_features: int, hidden: tuple[int, ...], out_features: int,
