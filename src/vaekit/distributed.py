@@ -4,8 +4,8 @@
     torchrun --nnodes 2 --node-rank R --nproc-per-node 8 \\
              --rdzv-backend c10d --rdzv-endpoint HOST:29500 -m vaekit train ...
 
-Every process holds the whole model (DistributedDataParallel averages the gradients: gloo on
-CPU, nccl on GPU). Each draws the same shuffled global batch from the same data RNG and trains
+Every process holds the whole model (DistributedDataParallel averages the gradients over gloo:
+vaekit trains on the CPU, where nccl cannot go, even on a machine that has a GPU). Each draws the same shuffled global batch from the same data RNG and trains
 on its own rows of it, so a global batch is the same whatever the number of processes. Process
 0 alone writes metrics and checkpoints; evaluation splits the examples across processes and
 gathers the per-example values, so every process computes the same report. Without torchrun's
@@ -36,7 +36,7 @@ def init() -> bool:
     """Join the process group torchrun describes; True when there is more than one process."""
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
         return dist.is_initialized()
-    dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    dist.init_process_group("gloo")
     return True
 
 
