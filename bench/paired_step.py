@@ -7,8 +7,8 @@ minutes apart cannot be compared. Here the contenders take turns inside one proc
 each, and vaekit's ratio to the hand-written step of the same precision.
 
 Contenders:
-- hand-float32: nn.Sequential MLPs, softplus scale, analytic KL, BCE with logits, fused Adam
-  (bench/train_fashion_mnist.py's reference loop, without its data loading);
+- hand-float32: train_fashion_mnist.hand_step, the step of that benchmark's reference loop
+  (nn.Sequential MLPs, softplus scale, analytic KL, BCE with logits, fused Adam);
 - hand-bfloat16: the same under torch.autocast(bfloat16);
 - vaekit-float32, vaekit-bfloat16: vaekit.training.loss_fn with the NaN guard and fused Adam,
   as `vaekit train --precision ...` runs it.
@@ -24,37 +24,11 @@ import time
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 import vaekit
+from train_fashion_mnist import hand_step
 from vaekit.runstate import Guard
 from vaekit.training import LossModule, autocast, make_optimizer
-
-
-def hand_step(precision: str):
-    torch.manual_seed(0)
-
-    def mlp(a, c):
-        return nn.Sequential(nn.Linear(a, 200), nn.Tanh(), nn.Linear(200, 200), nn.Tanh(),
-                             nn.Linear(200, c))
-    enc, dec = mlp(784, 100), mlp(50, 784)
-    opt = torch.optim.Adam([*enc.parameters(), *dec.parameters()], lr=1e-3, fused=True)
-    low = precision == "bfloat16"
-
-    def step(xb):
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=low):
-            mu, pre = enc(xb).float().chunk(2, -1)
-            sigma = F.softplus(pre)
-            z = mu + sigma * torch.randn_like(mu)
-            logits = dec(z).float()
-        rec = F.binary_cross_entropy_with_logits(logits, xb, reduction="none").sum(-1)
-        kl = 0.5 * (mu.pow(2) + sigma.pow(2) - 1).sum(-1) - sigma.log().sum(-1)
-        loss = (rec + kl).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    return step
 
 
 def vaekit_step(precision: str):
@@ -87,7 +61,7 @@ def main() -> None:
                                  < train[rng.integers(0, len(train), 128)]).astype(np.float32))
                for _ in range(200)]
     steps = {f"{who}-{precision}": make(precision)
-             for who, make in (("hand", hand_step), ("vaekit", vaekit_step))
+             for who, make in (("hand", lambda p: hand_step(0, p)), ("vaekit", vaekit_step))
              for precision in ("float32", "bfloat16")}
     seconds = dict.fromkeys(steps, 0.0)
     for step in steps.values():                 # warm-up
