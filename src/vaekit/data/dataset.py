@@ -1,0 +1,55 @@
+"""A dataset as its source gives it: examples that keep their shape, and their number of levels.
+
+Images are [N, C, H, W] (C = 1 grey, 3 colour); data that are not images are [N, D]. Where the
+source is quantized (8-bit images: 256 levels; scikit-learn's digits: 17) the arrays hold the
+integer levels 0..L-1 as uint8 and `levels` is L; continuous data are float32 in [0, 1] with
+`levels` None. `unit` gives the [0, 1] values k / (L - 1) that models and pictures use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import VaekitError
+
+
+@dataclass
+class Dataset:
+    name: str
+    train: np.ndarray                 # [N, *event_shape]: uint8 levels, or float32 in [0, 1]
+    test: np.ndarray                  # [M, *event_shape]
+    train_labels: np.ndarray | None   # [N] int64
+    test_labels: np.ndarray | None
+    levels: int | None                # L for uint8 levels 0..L-1; None for continuous data
+
+    def __post_init__(self):
+        if self.train.shape[1:] != self.test.shape[1:]:
+            raise VaekitError(f"{self.name}: train examples have shape {list(self.train.shape[1:])}"
+                              f", test examples {list(self.test.shape[1:])}")
+        quantized = self.levels is not None
+        for part in (self.train, self.test):
+            if quantized != (part.dtype == np.uint8):
+                raise VaekitError(f"{self.name}: levels={self.levels} needs uint8 data, "
+                                  f"float32 otherwise (got {part.dtype})")
+
+    @property
+    def event_shape(self) -> tuple[int, ...]:
+        """The shape of one example: (C, H, W) for images, (D,) otherwise."""
+        return tuple(self.train.shape[1:])
+
+    @property
+    def is_image(self) -> bool:
+        return len(self.event_shape) == 3
+
+    @property
+    def dim(self) -> int:
+        """Numbers per example (D = C * H * W for images): the dims of bits/dim."""
+        return int(np.prod(self.event_shape))
+
+    def unit(self, a: np.ndarray) -> np.ndarray:
+        """Values in [0, 1] as float32: k / (L - 1) for levels, the data themselves otherwise."""
+        if self.levels is None:
+            return a.astype(np.float32, copy=False)
+        return a.astype(np.float32) / np.float32(self.levels - 1)

@@ -1,0 +1,47 @@
+"""Your own encoder and decoder modules.
+
+    networks = vaekit.Networks(encoder, decoder)
+    vaekit.train(config, run_dir, networks=networks)
+    model, ckpt = vaekit.load_model(run_dir, networks=vaekit.Networks(MyEncoder(), MyDecoder()))
+
+The encoder maps x [B, *event_shape] to [B, P], P the latent family's parameter count (2 x the
+latent size for Gaussian latents: means, then pre-softplus scales); the decoder maps z [B, Z]
+(Z the latent size) to [B, *param_shape], the likelihood's parameter shape (for images
+[C, H, W] for a Bernoulli, [2C, H, W] for a Gaussian with mean and variance). Both are checked
+on a small batch when the model is built. A run records the class names in a `Custom` spec.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from torch import nn
+
+from ..errors import VaekitError
+from ..registry import Spec
+
+
+class Networks(NamedTuple):
+    encoder: nn.Module | None      # None for variational EM (no encoder)
+    decoder: nn.Module
+
+
+@dataclass
+class Custom(Spec):
+    """A record of user modules; building from it asks for the modules again."""
+    name = "custom"
+    encoder_class: str = ""
+    decoder_class: str = ""
+
+    @classmethod
+    def of(cls, networks: Networks) -> "Custom":
+        return cls(type(networks.encoder).__name__ if networks.encoder is not None else "",
+                   type(networks.decoder).__name__)
+
+    def _ask(self, *_):
+        raise VaekitError(f"this run was trained with your own networks ({self.encoder_class}, "
+                          f"{self.decoder_class}); pass them again, e.g. "
+                          "vaekit.load_model(run, networks=vaekit.Networks(encoder, decoder))")
+
+    encoder = decoder = _ask
