@@ -18,11 +18,12 @@ import json
 import vaekit
 from common import fashion_config, parse_args, train_and_evaluate
 
-NETS = dict(encoder_hidden=(512, 256), decoder_hidden=(256, 512))
+NETS = {"name": "mlp", "encoder_hidden": (512, 256), "decoder_hidden": (256, 512)}
 MODELS = {
-    "relaxed": vaekit.ModelConfig(latent="categorical", **NETS),
-    "straight-through": vaekit.ModelConfig(latent="categorical", straight_through=True, **NETS),
-    "gaussian": vaekit.ModelConfig(latent_dim=50, **NETS),
+    "relaxed": vaekit.ModelConfig(latent="categorical", network=NETS),
+    "straight-through": vaekit.ModelConfig(
+        latent={"name": "categorical", "straight_through": True}, network=NETS),
+    "gaussian": vaekit.ModelConfig(latent={"name": "gaussian", "dim": 50}, network=NETS),
 }
 
 

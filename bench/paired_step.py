@@ -32,9 +32,9 @@ from vaekit.training import LossModule, autocast, make_optimizer
 
 
 def vaekit_step(precision: str):
-    config = vaekit.TrainConfig(model=vaekit.ModelConfig(x_dim=784), precision=precision)
+    config = vaekit.TrainConfig(model=vaekit.ModelConfig(), precision=precision)
     torch.manual_seed(0)
-    model = vaekit.VAE(config.model)
+    model = vaekit.build_model(config.model, (1, 28, 28))
     opt, loss_fn, guard = make_optimizer(model, 1e-3), LossModule(model, config), Guard(10, print)
 
     def step(xb):
@@ -42,7 +42,7 @@ def vaekit_step(precision: str):
             loss, _, _ = loss_fn(xb, 1.0)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        if guard.ok(model, loss, 0, 0):
+        if guard.ok(model, loss):
             opt.step()
     return step
 
@@ -54,22 +54,25 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
-    train = vaekit.prepare(vaekit.DataConfig("fashion-mnist", valid_fraction=0.0),
-                           "bernoulli").train
+    splits = vaekit.prepare(vaekit.DataConfig("fashion-mnist", valid_fraction=0.0), "bernoulli")
+    train = splits.dataset.unit(splits.train)                            # [N, 1, 28, 28]
     rng = np.random.default_rng(0)
-    batches = [torch.from_numpy((rng.random((128, 784), dtype=np.float32)
-                                 < train[rng.integers(0, len(train), 128)]).astype(np.float32))
-               for _ in range(200)]
+    images = [torch.from_numpy((rng.random((128, 1, 28, 28), dtype=np.float32)
+                                < train[rng.integers(0, len(train), 128)]).astype(np.float32))
+              for _ in range(200)]
+    # the same batches: images for vaekit, their flat views [128, 784] for the hand-written MLP
+    batches = {"vaekit": images, "hand": [x.view(128, 784) for x in images]}
     steps = {f"{who}-{precision}": make(precision)
              for who, make in (("hand", lambda p: hand_step(0, p)), ("vaekit", vaekit_step))
              for precision in ("float32", "bfloat16")}
     seconds = dict.fromkeys(steps, 0.0)
-    for step in steps.values():                 # warm-up
-        for xb in batches[:30]:
+    for name, step in steps.items():            # warm-up
+        for xb in batches[name.split("-")[0]][:30]:
             step(xb)
     for block in range(args.blocks):
-        chunk = batches[(block * 10) % 200:(block * 10) % 200 + 10]
+        first = (block * 10) % 200
         for name, step in steps.items():
+            chunk = batches[name.split("-")[0]][first:first + 10]
             start = time.perf_counter()
             for xb in chunk:
                 step(xb)

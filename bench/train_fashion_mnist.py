@@ -93,8 +93,9 @@ def main() -> None:
     args = p.parse_args()
     reference = None
     if args.reference:
-        train_x = vaekit.prepare(vaekit.DataConfig("fashion-mnist", valid_fraction=0.0),
-                                 "bernoulli").train
+        splits = vaekit.prepare(vaekit.DataConfig("fashion-mnist", valid_fraction=0.0),
+                                "bernoulli")
+        train_x = splits.dataset.unit(splits.train).reshape(len(splits.train), 784)
         reference = reference_loop(train_x, args.threads, args.epochs, args.seed)
     config = fashion_config(vaekit.ModelConfig(), args.epochs, args.threads, args.seed,
                             args.objective, args.k, precision=args.precision)

@@ -93,7 +93,7 @@ def cases(tmp_path, run):
         (["evaluate", str(edited)], None, "checksum does not match its contents"),
         (["evaluate", f"{p}/no-run"], None, "no such run"),
         (["evaluate", str(run), "--dataset", f"{p}/d16.npy"], None,
-         "data has 16 features, the model expects 64"),
+         "data has examples of shape [16], the model expects [1, 8, 8]"),
         (["evaluate", str(run), "--k", "0"], None, "--k must be >= 1"),
         (["evaluate", str(run), "--split", "train"], None, "invalid choice: 'train'"),
         (["sample", str(run), "--n", "0"], None, "--n must be >= 1"),

@@ -39,3 +39,11 @@ def float64():
     torch.set_default_dtype(torch.float64)
     yield
     torch.set_default_dtype(old)
+
+
+def tiny(latent_dim: int = 4, hidden: int = 16, **kw):
+    """A small VAE config: Gaussian latents of `latent_dim`, one-hidden-layer MLPs."""
+    from vaekit import ModelConfig
+    return ModelConfig(latent={"name": "gaussian", "dim": latent_dim},
+                       network={"name": "mlp", "encoder_hidden": (hidden,),
+                                "decoder_hidden": (hidden,)}, **kw)

@@ -8,7 +8,10 @@ from pathlib import Path
 import torch
 
 from vaekit import distributed, training
-from vaekit.config import DataConfig, ModelConfig, TrainConfig
+from vaekit.config import DataConfig, TrainConfig
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import tiny  # noqa: E402
 
 out = Path(sys.argv[1])
 losses = []
@@ -25,7 +28,7 @@ training.LossModule.forward = recording_forward
 
 
 def config() -> TrainConfig:
-    return TrainConfig(model=ModelConfig(latent_dim=4, encoder_hidden=(32,), decoder_hidden=(32,)),
+    return TrainConfig(model=tiny(hidden=32),
                        data=DataConfig("digits"), epochs=1, batch_size=64, eval_k=50,
                        eval_n=None, threads=1)
 

@@ -14,7 +14,8 @@ from hypothesis.extra import numpy as hnp
 from vaekit import VaekitError
 from vaekit.data import Batches
 from vaekit.data.batching import binarize_levels
-from vaekit.data.sources import _load_array_file, read_idx
+from vaekit.data.arrays import load_array_file
+from vaekit.data.idx import read_idx
 
 from conftest import write_idx
 
@@ -81,33 +82,47 @@ ANY_DTYPE = st.one_of(hnp.floating_dtypes(), hnp.integer_dtypes(), hnp.unsigned_
 
 
 @given(hnp.arrays(ANY_DTYPE, hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=12)))
-def test_array_files_load_as_unit_floats_or_are_refused(array):
+def test_array_files_load_as_levels_or_unit_floats_or_are_refused(array):
     path = scratch("x.npy")
     np.save(path, array)
     try:
-        ds = _load_array_file(path)
+        ds = load_array_file(path)
     except VaekitError as e:
         assert str(path) in str(e) and "\n" not in str(e)
         return
-    assert array.ndim in (2, 3) and len(array) >= 10
+    assert array.ndim in (2, 3, 4) and len(array) >= 10
+    layouts = {2: [array.shape[1:]], 3: [(1, *array.shape[1:])],
+               4: [array.shape[1:], (array.shape[-1], *array.shape[1:3])]}[array.ndim]
+    assert ds.event_shape in layouts
     for part in (ds.train, ds.test):
-        assert part.dtype == np.float32 and part.ndim == 2 and part.shape[1] == ds.x_dim
-        assert np.isfinite(part).all() and part.min() >= 0 and part.max() <= 1
+        assert part.shape[1:] == ds.event_shape and part.ndim in (2, 4)
+        if ds.levels is None:          # continuous: float32 in [0, 1]
+            assert part.dtype == np.float32 and np.isfinite(part).all()
+            assert part.min() >= 0 and part.max() <= 1
+        else:                          # levels 0..L-1 as bytes
+            assert part.dtype == np.uint8 and int(part.max()) < ds.levels
+        unit = ds.unit(part)
+        assert unit.dtype == np.float32 and unit.min() >= 0 and unit.max() <= 1
     assert len(ds.train) + len(ds.test) == len(array)
 
 
 @given(st.integers(1, 40), st.integers(1, 12), st.integers(1, 50), st.integers(2, 257),
-       st.integers(0, 2**32 - 1))
-def test_batches_cover_every_row_once_with_binary_draws(n, d, batch_size, levels, seed):
+       st.integers(0, 2**32 - 1), st.sampled_from([(), (1, 2), (3, 1)]))
+def test_batches_cover_every_row_once_with_binary_draws(n, d, batch_size, levels, seed, image):
+    """Levels up to 256 are bytes; more levels than a byte holds come as floats in [0, 1]."""
     rng = np.random.default_rng(seed)
-    k = rng.integers(0, levels, (n, d))
-    x = (k / (levels - 1)).astype(np.float32)
-    batches = Batches(x, batch_size, "binarize", levels, np.random.default_rng(seed))
+    shape = (n, *image, d) if image else (n, d)
+    k = rng.integers(0, levels, shape)
+    bytes_ = levels <= 256
+    x = k.astype(np.uint8) if bytes_ else (k / (levels - 1)).astype(np.float32)
+    batches = Batches(x, batch_size, "binarize", levels if bytes_ else None,
+                      np.random.default_rng(seed))
     seen = []
     for rows, xb in batches.with_rows():
-        assert xb.shape == (len(rows), d) and set(np.unique(xb.numpy())) <= {0.0, 1.0}
+        assert xb.shape == (len(rows), *shape[1:]) and set(np.unique(xb.numpy())) <= {0.0, 1.0}
         # all-black and all-white pixels are drawn exactly
-        assert (xb.numpy()[x[rows] == 0] == 0).all() and (xb.numpy()[x[rows] == 1] == 1).all()
+        assert (xb.numpy()[k[rows] == 0] == 0).all()
+        assert (xb.numpy()[k[rows] == levels - 1] == 1).all()
         seen.extend(rows.tolist())
     assert sorted(seen) == list(range(n)) and len(batches) == -(-n // batch_size)
 

@@ -10,6 +10,8 @@ from vaekit.checkpoint import load_model
 from vaekit.data import load_dataset
 from vaekit.fid import classifier_for, frechet_distance, sample_quality
 
+from conftest import tiny
+
 
 @pytest.fixture(scope="module")
 def digits_classifier(tmp_path_factory):
@@ -32,10 +34,10 @@ def test_frechet_distance_of_gaussians_is_the_closed_form():
 
 def test_fid_of_real_halves_is_near_zero_and_of_noise_large(digits_classifier):
     dataset, classifier = digits_classifier
-    real = torch.from_numpy(dataset.test)
+    real = torch.from_numpy(dataset.unit(dataset.test))
     half = len(real) // 2
     same = sample_quality(classifier, real[:half], real[half:])
-    noise = sample_quality(classifier, torch.rand(half, real.shape[1]), real[half:])
+    noise = sample_quality(classifier, torch.rand(half, *real.shape[1:]), real[half:])
     assert noise["fid"] > 20 * same["fid"], (same, noise)
     with torch.no_grad():
         spread = np.trace(np.cov(classifier.features(real).numpy(), rowvar=False))
@@ -50,8 +52,7 @@ def test_fid_of_real_halves_is_near_zero_and_of_noise_large(digits_classifier):
 
 @pytest.mark.parametrize("kind", ["ae", "gan"])
 def test_baselines_train_checkpoint_and_sample(tmp_path, kind):
-    config = vaekit.TrainConfig(model=vaekit.ModelConfig(model_type=kind, latent_dim=4,
-                                                         encoder_hidden=(32,), decoder_hidden=(32,)),
+    config = vaekit.TrainConfig(model=tiny(kind=kind, hidden=32),
                                 epochs=2, threads=1)
     result = vaekit.train(config, tmp_path / kind, progress=False)
     assert isinstance(result.model, Autoencoder if kind == "ae" else GAN)
@@ -61,7 +62,7 @@ def test_baselines_train_checkpoint_and_sample(tmp_path, kind):
     torch.manual_seed(0)
     b = result.model.sample(5)
     torch.testing.assert_close(a, b)
-    assert a.shape == (5, 64) and a.min() >= 0 and a.max() <= 1
+    assert a.shape == (5, 1, 8, 8) and a.min() >= 0 and a.max() <= 1
     assert (tmp_path / kind / "samples.png").is_file()
     if kind == "ae":
         assert np.isfinite(result.test["log_lik"])
@@ -73,8 +74,7 @@ def test_baselines_train_checkpoint_and_sample(tmp_path, kind):
 @pytest.mark.parametrize("kind", ["ae", "gan"])
 def test_baselines_resume_exactly(tmp_path, kind):
     def config(epochs):
-        return vaekit.TrainConfig(model=vaekit.ModelConfig(
-            model_type=kind, latent_dim=4, encoder_hidden=(16,), decoder_hidden=(16,)),
+        return vaekit.TrainConfig(model=tiny(kind=kind),
             epochs=epochs, threads=1)
     straight = vaekit.train(config(3), tmp_path / "a", progress=False, final_eval=False)
     vaekit.train(config(1), tmp_path / "b", progress=False, final_eval=False)

@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from vaekit import VAE, ModelConfig, TrainConfig, VaekitError, elbo, log_likelihood, log_weights
+from vaekit import ModelConfig, build_model, TrainConfig, VaekitError, elbo, log_likelihood, log_weights
 from vaekit.latents.categorical import CategoricalLatent
 from vaekit.cli import main
 
@@ -55,10 +55,10 @@ def test_categorical_kl_closed_form_matches_monte_carlo():
 
 def small_model(n=2, k=3, straight_through=False):
     torch.manual_seed(0)
-    cfg = ModelConfig(x_dim=6, image_shape=None, latent="categorical", categorical_vars=n,
-                      categorical_classes=k, encoder_hidden=(8,), decoder_hidden=(8,),
-                      straight_through=straight_through)
-    return VAE(cfg)
+    cfg = ModelConfig(latent={"name": "categorical", "vars": n, "classes": k,
+                              "straight_through": straight_through},
+                      network={"name": "mlp", "encoder_hidden": (8,), "decoder_hidden": (8,)})
+    return build_model(cfg, (6,))
 
 
 def test_importance_sampled_log_px_matches_the_exact_sum_over_every_z():

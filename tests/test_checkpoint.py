@@ -8,9 +8,11 @@ import torch
 from vaekit import DataConfig, ModelConfig, TrainConfig, VaekitError, load_model, train
 from vaekit import checkpoint
 
+from conftest import tiny
+
 
 def small_config(**kw):
-    base = dict(model=ModelConfig(latent_dim=4, encoder_hidden=(16,), decoder_hidden=(16,)),
+    base = dict(model=tiny(),
                 data=DataConfig("digits"), epochs=2, batch_size=64, eval_k=20, eval_n=10)
     base.update(kw)
     return TrainConfig(**base)
@@ -31,7 +33,8 @@ def test_round_trip_gives_identical_outputs(trained, tmp_path):
     with torch.no_grad():
         assert torch.equal(model.encoder(x), loaded.encoder(x))
         assert torch.equal(model.decoder(z), loaded.decoder(z))
-    assert ckpt.config.model.latent_dim == 4 and ckpt.meta["epoch"] == 1
+    assert ckpt.config.model.latent.dim == 4 and ckpt.meta["epoch"] == 1
+    assert ckpt.event_shape == (1, 8, 8) and ckpt.meta["version"] == 2
 
 
 def test_run_folder_has_everything(trained):
@@ -67,7 +70,7 @@ def test_corrupt_checkpoints_are_refused(trained, tmp_path, damage):
 def test_weights_that_do_not_fit_the_config_are_refused(trained, tmp_path):
     ck = checkpoint.save(tmp_path / "ck", trained.model, trained.config, epoch=1, step=1)
     meta = json.loads((ck / "meta.json").read_text())
-    meta["config"]["model"]["latent_dim"] = 7
+    meta["config"]["model"]["latent"]["dim"] = 7
     (ck / "meta.json").write_text(json.dumps(meta))
     with pytest.raises(VaekitError, match="meta.json: checksum does not match its contents"):
         load_model(ck)

@@ -12,16 +12,19 @@ import torch
 from vaekit import DataConfig, VaekitError, load_dataset, prepare
 from vaekit.data import Batches, binarize, dequantize, read_idx
 from vaekit.data.batching import binarize_levels
-from vaekit.data.sources import MNIST, RemoteIDX, _load_idx_dataset, fetch
+from vaekit.data.download import Remote, fetch
+from vaekit.data.idx import MNIST, load_idx_dataset
 
 from conftest import write_idx
 
 
-def test_digits_is_embedded_and_scaled():
+def test_digits_is_embedded_as_17_grey_levels():
     d = load_dataset("digits")
-    assert d.train.shape == (1437, 64) and d.test.shape == (360, 64)
-    assert d.train.dtype == np.float32 and 0 <= d.train.min() and d.train.max() == 1.0
-    assert d.image_shape == (8, 8) and d.levels == 17
+    assert d.train.shape == (1437, 1, 8, 8) and d.test.shape == (360, 1, 8, 8)
+    assert d.train.dtype == np.uint8 and d.train.min() == 0 and d.train.max() == 16
+    assert d.event_shape == (1, 8, 8) and d.levels == 17 and d.is_image
+    unit = d.unit(d.train)
+    assert unit.dtype == np.float32 and unit.max() == 1.0 and unit.min() == 0.0
     assert set(np.unique(d.train_labels)) == set(range(10))
 
 
@@ -54,7 +57,8 @@ def test_idx_round_trip_and_corruptions(tmp_path):
 def test_local_folder_override(fake_mnist, monkeypatch):
     monkeypatch.setenv("VAEKIT_MNIST_DIR", str(fake_mnist))
     d = load_dataset("mnist")
-    assert d.train.shape == (40, 784) and d.test.shape == (20, 784) and d.levels == 256
+    assert d.train.shape == (40, 1, 28, 28) and d.test.shape == (20, 1, 28, 28)
+    assert d.levels == 256 and d.train.dtype == np.uint8
 
 
 def _md5(path):
@@ -81,12 +85,12 @@ def http_server(fake_mnist):
 
 def test_download_verifies_checksums_and_caches(http_server, tmp_path):
     url, folder, hits = http_server
-    remote = RemoteIDX("fake", url, {f.name: _md5(f) for f in sorted(folder.iterdir())})
-    d = _load_idx_dataset(remote, directory=tmp_path / "cache")
-    assert d.train.shape == (40, 784)
+    remote = Remote("fake", url, {f.name: _md5(f) for f in sorted(folder.iterdir())})
+    d = load_idx_dataset(remote, directory=tmp_path / "cache")
+    assert d.train.shape == (40, 1, 28, 28)
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(remote.md5)
     n = len(hits)
-    _load_idx_dataset(remote, directory=tmp_path / "cache")   # cached: no new requests
+    load_idx_dataset(remote, directory=tmp_path / "cache")   # cached: no new requests
     assert len(hits) == n
 
 
@@ -99,7 +103,7 @@ def test_download_refuses_a_file_with_the_wrong_checksum(http_server, tmp_path):
 
 
 def test_download_failure_is_one_clear_error(tmp_path):
-    remote = RemoteIDX("gone", "http://127.0.0.1:9/", {"a.gz": "0" * 32})  # discard port
+    remote = Remote("gone", "http://127.0.0.1:9/", {"a.gz": "0" * 32})  # discard port
     with pytest.raises(VaekitError, match="could not download a.gz"):
         fetch(remote, directory=tmp_path)
 
@@ -107,6 +111,7 @@ def test_download_failure_is_one_clear_error(tmp_path):
 @pytest.mark.parametrize("array, message", [
     (np.full((5, 4), np.nan, dtype=np.float32), "NaN"),
     (np.ones((5, 2, 2, 2), dtype=np.float32), "not \\[N, D\\]"),
+    (np.ones((5, 2, 2, 2, 2), dtype=np.float32), "not \\[N, D\\]"),
     (np.ones((5, 4), dtype=np.complex64), "not numeric"),
     (np.array([["a", "b"]]), "not numeric"),
     (np.zeros((0, 4), dtype=np.float32), "empty"),
@@ -122,10 +127,11 @@ def test_bad_user_arrays(tmp_path, array, message):
 
 def test_user_arrays_npy_and_npz(tmp_path):
     rng = np.random.default_rng(0)
-    np.save(tmp_path / "u8.npy", rng.integers(0, 256, (50, 6, 6), dtype=np.uint8))
+    grey = rng.integers(0, 256, (50, 6, 6), dtype=np.uint8)
+    np.save(tmp_path / "u8.npy", grey)
     d = load_dataset(str(tmp_path / "u8.npy"))
-    assert d.train.shape == (45, 36) and d.test.shape == (5, 36) and d.levels == 256
-    assert d.image_shape == (6, 6)
+    assert d.train.shape == (45, 1, 6, 6) and d.test.shape == (5, 1, 6, 6) and d.levels == 256
+    assert d.event_shape == (1, 6, 6) and d.train.dtype == np.uint8
     np.savez(tmp_path / "p.npz", train=rng.random((20, 3)), test=rng.random((4, 3)))
     d = load_dataset(str(tmp_path / "p.npz"))
     assert d.train.shape == (20, 3) and d.test.shape == (4, 3) and d.levels is None
@@ -139,6 +145,25 @@ def test_user_arrays_npy_and_npz(tmp_path):
         load_dataset(str(tmp_path / "nope.npy"))
 
 
+@pytest.mark.parametrize("layout", ["NHWC", "NCHW"])
+def test_colour_arrays_keep_their_channels(tmp_path, layout):
+    rng = np.random.default_rng(1)
+    nchw = rng.integers(0, 256, (30, 3, 5, 7), dtype=np.uint8)
+    train = nchw.transpose(0, 2, 3, 1) if layout == "NHWC" else nchw
+    np.savez(tmp_path / "c.npz", train=train, test=train[:4],
+             train_labels=np.arange(30), test_labels=np.arange(4))
+    d = load_dataset(str(tmp_path / "c.npz"))
+    assert d.event_shape == (3, 5, 7) and d.levels == 256
+    assert np.array_equal(d.train, nchw) and np.array_equal(d.test, nchw[:4])
+    floats = (nchw / 255.0).astype(np.float32).transpose(0, 2, 3, 1)
+    np.save(tmp_path / "f.npy", floats)
+    d = load_dataset(str(tmp_path / "f.npy"))
+    assert d.event_shape == (3, 5, 7) and d.levels is None and d.train.dtype == np.float32
+    np.savez(tmp_path / "mixed.npz", train=train, test=nchw[:4, :, :4])       # H 4, not 5
+    with pytest.raises(VaekitError, match="test examples have shape"):
+        load_dataset(str(tmp_path / "mixed.npz"))
+
+
 def test_binarization_is_dynamic_for_training_and_fixed_for_evaluation():
     x = np.full((2000, 10), 0.3, dtype=np.float32)
     rng = np.random.default_rng(0)
@@ -150,9 +175,10 @@ def test_binarization_is_dynamic_for_training_and_fixed_for_evaluation():
     assert torch.equal(s1.test, s2.test) and torch.equal(s1.valid, s2.valid)
     assert set(torch.unique(s1.test).tolist()) == {0.0, 1.0}
     assert len(s1.train) + len(s1.valid) == 1437
+    assert s1.train.dtype == np.uint8 and s1.test.shape[1:] == (1, 8, 8)
     batches = Batches(s1.train[:64], 64, "binarize", 17, np.random.default_rng(0))
     first, second = next(iter(batches)), next(iter(batches))
-    assert first.shape == (64, 64) and not torch.equal(first, second)
+    assert first.shape == (64, 1, 8, 8) and not torch.equal(first, second)
 
 
 @pytest.mark.parametrize("levels", [2, 17, 256])
@@ -167,19 +193,24 @@ def test_byte_binarization_is_exact_bernoulli_of_the_grey_level(levels):
     assert (np.abs(b.mean(0) - p) <= 4 * se + 1e-12).all()
 
 
-def test_batches_use_byte_binarization_for_grey_level_data():
-    x = np.full((4000, 3), 100 / 255, dtype=np.float32)
+def test_batches_binarize_grey_levels_exactly_from_bytes():
+    x = np.full((4000, 3), 100, dtype=np.uint8)
     b = Batches(x, 4000, "binarize", 256, np.random.default_rng(0))
-    assert b.k is not None and (b.k == 100).all()
     batch = next(iter(b))
+    assert batch.dtype == torch.float32 and set(batch.unique().tolist()) == {0.0, 1.0}
+    # the same draws as binarize_levels on the bytes, from the same generator after the shuffle
+    rng = np.random.default_rng(0)
+    rng.permutation(4000)
+    assert np.array_equal(batch.numpy(), binarize_levels(x, 255, rng))
     assert abs(batch.mean().item() - 100 / 255) < 4 * np.sqrt(0.4 * 0.6 / 12000)
 
 
 def test_dequantization_stays_in_its_grey_level_bin():
     levels = 17
-    k = np.arange(levels, dtype=np.float32)
-    x = np.tile(k / (levels - 1), (100, 1))
-    y = dequantize(x, levels, np.random.default_rng(0))
+    k = np.tile(np.arange(levels, dtype=np.uint8), (100, 1))
+    y = dequantize(k, levels, np.random.default_rng(0))
     assert ((y >= k / levels) & (y < (k + 1) / levels)).all()
+    none = Batches(k, 100, "none", levels, np.random.default_rng(0))
+    assert np.allclose(np.sort(next(iter(none)).numpy(), 0), k / (levels - 1))
     s = prepare(DataConfig("digits"), "gaussian")
     assert s.preprocess == "dequantize" and 0 <= s.test.min() and s.test.max() < 1

@@ -53,7 +53,7 @@ def test_active_units_counts_latents_that_vary_with_x():
     n_active, variance = active_units(vae, x)
     assert n_active == 2 and (variance > 0.01).all()
     with torch.no_grad():
-        vae.encoder[0].weight[1].zero_()      # the second latent's mean ignores x
+        vae.encoder.weight[1].zero_()      # the second latent's mean ignores x
     n_active, variance = active_units(vae, x)
     assert n_active == 1 and variance[1] == 0
 

@@ -11,9 +11,10 @@ import time
 import pytest
 import torch
 
-from vaekit import ModelConfig, VaekitError, checkpoint, train
+from vaekit import VaekitError, checkpoint, train
 from vaekit.data import Batches, prepare
 from test_checkpoint import small_config
+from conftest import tiny
 
 
 def weights(result):
@@ -161,8 +162,7 @@ def test_a_run_that_keeps_diverging_stops_with_finite_checkpoints(tmp_path, monk
 
 
 def baseline_config(kind, **kw):
-    return small_config(model=ModelConfig(model_type=kind, latent_dim=4, encoder_hidden=(16,),
-                                          decoder_hidden=(16,)), **kw)
+    return small_config(model=tiny(kind=kind), **kw)
 
 
 @pytest.mark.parametrize("kind", ["ae", "gan"])

@@ -6,18 +6,19 @@ import pytest
 import torch
 from torch.distributions import Independent, Normal
 
-from vaekit import VAE, ModelConfig, elbo, elbo_report, evaluate, iwae, kl_layers, log_likelihood
-from vaekit import checkpoint
+from vaekit import ModelConfig, build_model, elbo, elbo_report, evaluate, iwae, kl_layers
+from vaekit import checkpoint, log_likelihood
 from vaekit.config import TrainConfig
 
-SMALL = dict(x_dim=12, image_shape=None, latent_dim=4, encoder_hidden=(16,), decoder_hidden=(16,))
+MLP = {"name": "mlp", "encoder_hidden": (16,), "decoder_hidden": (16,)}
 
 
 def two_layer(path="bottom-up", sees="z1", seed=0):
     torch.manual_seed(seed)
-    cfg = ModelConfig(latent="hierarchical", upper_dims=(3,), q_upper_hidden=((8,),),
-                      p_upper_hidden=((8,),), posterior_path=path, decoder_sees=sees, **SMALL)
-    return VAE(cfg)
+    cfg = ModelConfig(latent={"name": "hierarchical", "dims": (4, 3), "q_hidden": ((8,),),
+                              "p_hidden": ((8,),), "path": path, "decoder_sees": sees},
+                      network=MLP)
+    return build_model(cfg, (12,))
 
 
 def data(n=6, seed=1):
@@ -25,8 +26,9 @@ def data(n=6, seed=1):
 
 
 def test_one_layer_hierarchy_equals_the_core_model_on_the_same_weights():
-    core = VAE(ModelConfig(**SMALL))
-    hier = VAE(ModelConfig(latent="hierarchical", **SMALL))
+    core = build_model(ModelConfig(latent={"name": "gaussian", "dim": 4}, network=MLP), (12,))
+    hier = build_model(ModelConfig(latent={"name": "hierarchical", "dims": (4,), "q_hidden": (),
+                                           "p_hidden": ()}, network=MLP), (12,))
     hier.load_state_dict(core.state_dict())          # same parameter names, nothing extra
     x = data()
     values = []
@@ -137,7 +139,7 @@ def test_evaluation_reports_per_layer_terms_and_checkpoint_round_trip(tmp_path):
     config = TrainConfig(model=model.config)
     checkpoint.save(tmp_path / "ck", model, config, epoch=1, step=1)
     loaded, ckpt = checkpoint.load_model(tmp_path / "ck")
-    assert ckpt.config.model.q_upper_hidden == ((8,),)
+    assert ckpt.config.model.latent.q_hidden == ((8,),)
     for a, b in zip(model.state_dict().values(), loaded.state_dict().values()):
         assert torch.equal(a, b)
     torch.manual_seed(0)
@@ -149,7 +151,7 @@ def test_evaluation_reports_per_layer_terms_and_checkpoint_round_trip(tmp_path):
 
 def test_burda_two_layer_defaults():
     cfg = ModelConfig.two_layer().validate()
-    model = VAE(cfg)
+    model = build_model(cfg, (1, 28, 28))
     assert model.latent.dims == (100, 50)
     assert [m.out_features for m in model.encoder if hasattr(m, "out_features")] == [200, 200, 200]
     assert [m.out_features for m in model.latent.up[0] if hasattr(m, "out_features")] == [100, 100, 100]

@@ -18,6 +18,8 @@ from vaekit.inference import LocalOptimizer, optimize, refine
 from vaekit.latents.gaussian import diagonal_gaussian
 from vaekit.linear_gaussian import LinearGaussian, maximum_likelihood, random_linear_gaussian
 
+from conftest import tiny
+
 
 pytestmark = pytest.mark.usefixtures("float64")
 
@@ -67,7 +69,7 @@ def test_refinement_improves_a_poor_encoder_and_gap_report_is_ordered():
     lg = correlated()
     model = lg.as_vae(posterior_std=torch.tensor([0.9, 0.9]))       # q_phi too wide
     with torch.no_grad():
-        model.encoder[0].weight[:2] *= 0.8                          # and its mean shrunk
+        model.encoder.weight[:2] *= 0.8                             # and its mean shrunk
     g = torch.Generator().manual_seed(1)
     x = lg.sample(200, generator=g)
     torch.manual_seed(0)
@@ -89,7 +91,7 @@ def test_refinement_improves_a_poor_encoder_and_gap_report_is_ordered():
 
 
 def _splits(x: np.ndarray, name="ppca") -> Splits:
-    dataset = Dataset(name, x, x[:50], None, None, None, None)
+    dataset = Dataset(name, x, x[:50], None, None, None)
     t = torch.from_numpy(x)
     return Splits(dataset, "none", x, t[:100], t[:50].clone(), None)
 
@@ -112,9 +114,11 @@ def test_variational_em_recovers_the_ppca_maximum_likelihood_solution(tmp_path):
     x = truth.sample(300, generator=torch.Generator().manual_seed(0))
     ml = maximum_likelihood(x.double(), Z)
     config = vaekit.TrainConfig(
-        model=vaekit.ModelConfig(x_dim=D, image_shape=None, latent_dim=Z, likelihood="gaussian",
-                                 gaussian_variance="shared", decoder_hidden=(), inference="vem"),
-        data=vaekit.DataConfig(preprocess="none"), epochs=40, batch_size=300, mstep_steps=20,
+        model=vaekit.ModelConfig(latent={"name": "gaussian", "dim": Z},
+                                 likelihood={"name": "gaussian", "variance": "shared"},
+                                 network={"name": "mlp", "decoder_hidden": ()},
+                                 inference={"name": "vem", "mstep_steps": 20}),
+        data=vaekit.DataConfig(preprocess="none"), epochs=40, batch_size=300,
         lr=0.02, lr_schedule="cosine", min_lr=1e-4, threads=1)
     result = vaekit.train(config, tmp_path / "run", splits=_splits(x.numpy()), progress=False,
                           final_eval=False)
@@ -142,7 +146,7 @@ def test_imputation_chain_with_the_exact_posterior_is_the_exact_conditional():
     lg = LinearGaussian(W * torch.tensor([2.0, 1.0]), torch.zeros(D), s)
     model = lg.as_vae()
     x = lg.sample(40, generator=torch.Generator().manual_seed(1))
-    mask = make_mask("top-half", len(x), D, None)
+    mask = make_mask("top-half", len(x), (D,))
     torch.manual_seed(0)
     result = impute(model, x, mask, torch.zeros(D), torch.ones(D), steps=3000, burn_in=50,
                     sample_missing=True)
@@ -158,20 +162,30 @@ def test_imputation_chain_with_the_exact_posterior_is_the_exact_conditional():
     assert result.log_lik.mean() > result.baseline_log_lik.mean() + 0.5
 
 
-def test_masks():
-    top = make_mask("top-half", 2, 16, (4, 4))
-    assert top[0].reshape(4, 4)[:2].all() and not top[0].reshape(4, 4)[2:].any()
-    left = make_mask("left-half", 1, 16, (4, 4))[0].reshape(4, 4)
-    assert left[:, :2].all() and not left[:, 2:].any()
+def test_masks_are_defined_on_the_image_for_every_channel_and_size():
+    top = make_mask("top-half", 2, (1, 4, 4))
+    assert top.shape == (2, 1, 4, 4)
+    assert top[0, 0, :2].all() and not top[0, 0, 2:].any()
+    left = make_mask("left-half", 1, (3, 5, 6))[0]               # colour, odd height
+    assert left.shape == (3, 5, 6) and left[:, :, :3].all() and not left[:, :, 3:].any()
+    colour_top = make_mask("top-half", 1, (3, 32, 32))[0]
+    assert colour_top[:, :16].all() and not colour_top[:, 16:].any()
+    rand = make_mask("random-half", 50, (3, 8, 8), torch.Generator().manual_seed(0))
+    assert (rand == rand[:, :1]).all()                          # a pixel in all channels or none
+    assert 0.4 < rand.float().mean() < 0.6
+    vector = make_mask("bottom-half", 1, (6,))[0]
+    assert vector.tolist() == [False] * 3 + [True] * 3
     with pytest.raises(ValueError, match="unknown mask"):
-        make_mask("middle", 1, 16, (4, 4))
+        make_mask("middle", 1, (1, 4, 4))
+    with pytest.raises(ValueError, match="needs images"):
+        make_mask("left-half", 1, (6,))
 
 
 @pytest.mark.parametrize("scheme", ["semi", "vem"])
 def test_schemes_train_checkpoint_and_resume_identically(tmp_path, scheme):
     torch.set_default_dtype(torch.float32)
-    base = dict(model=vaekit.ModelConfig(latent_dim=4, encoder_hidden=(32,), decoder_hidden=(32,),
-                                         inference=scheme, estep_max_iter=40),
+    inference = {"name": scheme, **({"max_iter": 40} if scheme == "vem" else {})}
+    base = dict(model=tiny(hidden=32, inference=inference),
                 data=vaekit.DataConfig(valid_fraction=0.1), batch_size=256, eval_k=10,
                 eval_n=20, threads=1)
     straight = vaekit.train(vaekit.TrainConfig(epochs=2, **base), tmp_path / "a", progress=False)

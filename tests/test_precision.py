@@ -4,13 +4,17 @@ with float32 weights, network outputs, densities and evaluation."""
 import pytest
 import torch
 
-from vaekit import DataConfig, ModelConfig, TrainConfig, VAE, VaekitError, train
+import vaekit
+
+from vaekit import DataConfig, TrainConfig, VaekitError, build_model, train
 from vaekit.checkpoint import load_model
 from vaekit.training import autocast, loss_fn
 
+from conftest import tiny
+
 
 def small_config(**kw):
-    base = dict(model=ModelConfig(latent_dim=4, encoder_hidden=(32,), decoder_hidden=(32,)),
+    base = dict(model=tiny(hidden=32),
                 data=DataConfig("digits"), epochs=3, batch_size=64, eval_k=50, eval_n=50)
     base.update(kw)
     return TrainConfig(**base)
@@ -18,11 +22,10 @@ def small_config(**kw):
 
 def test_matrix_products_run_in_bfloat16_and_outputs_stay_float32():
     config = small_config(precision="bfloat16")
-    config.model.x_dim, config.model.image_shape = 64, (8, 8)
-    model = VAE(config.model)
+    model = build_model(config.model, (1, 8, 8))
     seen = []
     model.encoder[0].register_forward_hook(lambda m, i, o: seen.append(o.dtype))
-    x = torch.bernoulli(torch.full((8, 64), 0.3))
+    x = torch.bernoulli(torch.full((8, 1, 8, 8), 0.3))
     with autocast(config):
         q = model.posterior(x)
         p = model.observation(q.rsample())
@@ -37,10 +40,9 @@ def test_matrix_products_run_in_bfloat16_and_outputs_stay_float32():
 
 def test_bfloat16_loss_is_the_float32_loss_to_bfloat16_accuracy():
     config = small_config(precision="bfloat16")
-    config.model.x_dim, config.model.image_shape = 64, (8, 8)
     torch.manual_seed(0)
-    model = VAE(config.model)
-    x = torch.bernoulli(torch.full((256, 64), 0.3))
+    model = build_model(config.model, (1, 8, 8))
+    x = torch.bernoulli(torch.full((256, 1, 8, 8), 0.3))
     losses = {}
     for precision in ("float32", "bfloat16"):
         config.precision = precision
@@ -72,6 +74,25 @@ def test_bfloat16_training_learns_as_float32_does_and_resumes(tmp_path):
     resumed = train(None, tmp_path / "bfloat16", resume=True, epochs=5, progress=False,
                     final_eval=False)
     assert resumed.config.precision == "bfloat16" and len(resumed.history) == 1
+
+
+@pytest.mark.parametrize("network", ["conv", "resnet"])
+def test_user_and_conv_networks_give_float32_distributions_under_bfloat16(network):
+    """The cast back to float32 is the model's, not each network's: a plain nn.Sequential of
+    the user's own keeps bfloat16 out of the distributions too."""
+    from torch import nn
+    config = small_config(precision="bfloat16")
+    config.model.network = {"name": network, "channels": (4, 8)}
+    convs = build_model(config.model, (1, 8, 8))
+    mine = build_model(config.model, (1, 8, 8), vaekit.Networks(
+        nn.Sequential(nn.Flatten(), nn.Linear(64, 8)), nn.Sequential(nn.Linear(4, 64),
+                                                                      nn.Unflatten(1, (1, 8, 8)))))
+    x = torch.bernoulli(torch.full((8, 1, 8, 8), 0.3))
+    for model in (convs, mine):
+        with autocast(config):
+            q = model.posterior(x)
+            p = model.observation(q.rsample())
+        assert q.base_dist.loc.dtype == torch.float32 and p.base_dist.logits.dtype == torch.float32
 
 
 def test_unknown_precision_is_refused():

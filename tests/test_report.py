@@ -12,12 +12,13 @@ from vaekit.checkpoint import load_model
 from vaekit.figures import interpolation, manifold, run_figures
 from vaekit.report import write_report
 
+from conftest import tiny
+
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("report") / "run"
-    config = vaekit.TrainConfig(model=vaekit.ModelConfig(latent_dim=2, encoder_hidden=(64,),
-                                                         decoder_hidden=(64,)),
+    config = vaekit.TrainConfig(model=tiny(latent_dim=2, hidden=64),
                                 epochs=3, eval_k=20, eval_n=50, threads=1)
     result = vaekit.train(config, run_dir, progress=False)
     return result
@@ -26,11 +27,11 @@ def run(tmp_path_factory):
 def test_interpolation_ends_at_the_two_codes_and_manifold_is_a_grid(run):
     model, x = run.model, run.splits.test[:4]
     images = interpolation(model, x[:2], x[2:4], steps=5)
-    assert images.shape == (10, 64)
+    assert images.shape == (10, 1, 8, 8)
     ends = model.likelihood.mean_image(model.observation(model.posterior(x).mean))
     torch.testing.assert_close(images[[0, 4, 5, 9]], ends[[0, 2, 1, 3]])
     grid = manifold(model, n=7)
-    assert grid.shape == (49, 64) and grid.min() >= 0 and grid.max() <= 1
+    assert grid.shape == (49, 1, 8, 8) and grid.min() >= 0 and grid.max() <= 1
     # neighbouring grid cells decode different z, so the pictures are not all alike
     assert (grid[0] - grid[-1]).abs().max() > 1e-3
 

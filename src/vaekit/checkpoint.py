@@ -4,11 +4,14 @@ A checkpoint is a folder:
     model.safetensors       the model's state_dict
     optimizer.safetensors   optimizer moments, RNG states and the trainer's per-example state
                             (e.g. variational EM's q parameters; training checkpoints only)
-    meta.json               config, epoch, step, metrics, optimizer/scheduler settings, data RNG
-                            state, the SHA-256 of each .safetensors file, and its own SHA-256
+    meta.json               config, the shape of one example, epoch, step, metrics,
+                            optimizer/scheduler settings, data RNG state, the SHA-256 of each
+                            .safetensors file, and its own SHA-256
 A checkpoint appears whole or not at all: it is written into a hidden sibling folder, flushed
 to disk, and renamed into place (an older checkpoint of the same name is moved aside first and
-deleted after). A checkpoint whose files or meta.json do not match their checksums is refused.
+deleted after). A checkpoint whose files or meta.json do not match their checksums is refused,
+and so are weights that do not fit the model, before any of them is loaded. Checkpoints of
+format version 1 (vaekit before networks were an axis) are read through legacy.py.
 
 A run keeps its training checkpoints as `checkpoints/epoch-NNNNNN/`, the last `keep` of them;
 `latest` picks the newest one that verifies, falling back past damaged ones, so a run resumes
@@ -33,7 +36,8 @@ from .config import TrainConfig
 from .errors import VaekitError
 
 FORMAT = "vaekit-checkpoint"
-VERSION = 1
+VERSION = 2
+READABLE = (1, 2)
 
 
 def _sha256(path: Path) -> str:
@@ -105,8 +109,9 @@ def save(directory: str | Path, model: torch.nn.Module, config: TrainConfig, *, 
     tmp.mkdir()
     weights = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     files = {"model.safetensors": weights}
-    meta = {"format": FORMAT, "version": VERSION, "config": config.to_dict(), "epoch": epoch,
-            "step": step, "metrics": metrics or {}}
+    meta = {"format": FORMAT, "version": VERSION, "config": config.to_dict(),
+            "event_shape": list(model.event_shape), "epoch": epoch, "step": step,
+            "metrics": metrics or {}}
     if optimizer is not None:
         named = optimizer if isinstance(optimizer, dict) else {"": optimizer}
         tensors, infos = {}, {}
@@ -174,6 +179,7 @@ class Checkpoint:
     path: Path
     meta: dict
     config: TrainConfig
+    event_shape: tuple                               # one example's shape: (C, H, W) or (D,)
     rng_states: list = field(default_factory=list)   # torch RNG per process, after load_optimizer
     verified: set = field(default_factory=set)       # files already checked (hashed once)
 
@@ -249,28 +255,46 @@ def read(path: str | Path) -> Checkpoint:
         raise VaekitError(f"{path / 'meta.json'}: corrupt checkpoint metadata ({e})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise VaekitError(f"{path}: not a vaekit checkpoint")
-    if meta.get("version") != VERSION:
-        raise VaekitError(f"{path}: checkpoint version {meta.get('version')} is not supported")
+    if meta.get("version") not in READABLE:
+        raise VaekitError(f"{path}: checkpoint version {meta.get('version')} is not supported "
+                          f"(this vaekit reads versions {list(READABLE)})")
     if "meta_sha256" in meta and meta["meta_sha256"] != _meta_digest(meta):
         raise VaekitError(f"{path / 'meta.json'}: checksum does not match its contents; the "
                           "checkpoint is corrupt or was edited")
     try:
-        config = TrainConfig.from_dict(meta["config"])
-    except (KeyError, TypeError) as e:
+        if meta["version"] == 1:
+            from .legacy import convert_v1
+            config, shape = convert_v1(meta["config"])
+        else:
+            config, shape = meta["config"], meta["event_shape"]
+        return Checkpoint(path, meta, TrainConfig.from_dict(config), tuple(shape))
+    except (KeyError, TypeError, IndexError) as e:
         raise VaekitError(f"{path}: checkpoint config is incomplete ({e})") from None
-    return Checkpoint(path, meta, config)
 
 
-def load_model(path: str | Path):
-    """(model in eval mode, Checkpoint) from a run folder or a checkpoint folder."""
-    from .baselines import build_model
+def load_weights(module: torch.nn.Module, tensors: dict, where: Path) -> None:
+    """module.load_state_dict(tensors) when every name and shape fits; otherwise nothing is
+    loaded (torch would copy the tensors that fit before it complains) and one line says what
+    does not fit."""
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    sizes = [f"size mismatch for {k}: checkpoint {list(tensors[k].shape)}, model "
+             f"{list(v.shape)}" for k, v in expected.items()
+             if k in tensors and tensors[k].shape != v.shape]
+    problems = sizes + [f"missing {', '.join(missing[:3])}"] * bool(missing) + \
+        [f"unexpected {', '.join(unexpected[:3])}"] * bool(unexpected)
+    if problems:
+        raise VaekitError(f"{where}: weights do not fit the model config ({problems[0]}"
+                          f"{f'; and {len(problems) - 1} more' if len(problems) > 1 else ''})")
+    module.load_state_dict(tensors)
+
+
+def load_model(path: str | Path, networks=None):
+    """(model in eval mode, Checkpoint) from a run folder or a checkpoint folder. A run
+    trained on your own modules needs them again: `networks=Networks(encoder, decoder)`."""
+    from .kinds import build_model
     ckpt = read(path)
-    model = build_model(ckpt.config.model)
-    try:
-        model.load_state_dict(ckpt.tensors("model.safetensors"))
-    except RuntimeError as e:
-        lines = [l.strip() for l in str(e).splitlines() if l.strip()]
-        detail = next((l for l in lines if l.startswith(("size mismatch", "Missing", "Unexpected"))),
-                      lines[0])
-        raise VaekitError(f"{ckpt.path}: weights do not fit the model config ({detail})") from None
+    model = build_model(ckpt.config.model, ckpt.event_shape, networks)
+    load_weights(model, ckpt.tensors("model.safetensors"), ckpt.path)
     return model.eval(), ckpt

@@ -33,22 +33,37 @@ def _add_estimation(p, out_help: str) -> None:
     p.add_argument("--out", help=out_help)
 
 
-def cmd_evaluate(args) -> int:
+def _loaded(args, dataset: str | None = None):
+    """(model, checkpoint, splits) for a run: its data (or `dataset`'s, which must have the
+    same example shape) prepared as the model needs them."""
     import dataclasses
 
     import torch
     from .checkpoint import load_model
     from .data import prepare
-    from .evaluation import evaluate
+    from .kinds import KINDS
     model, ckpt = load_model(args.run)
-    if args.threads:
+    if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
     cfg = ckpt.config
-    data = cfg.data if args.dataset is None else dataclasses.replace(cfg.data, dataset=args.dataset)
-    splits = prepare(data.validate(), cfg.model.likelihood)
+    data = cfg.data if dataset is None else dataclasses.replace(cfg.data, dataset=dataset)
+    splits = prepare(data.validate(), KINDS[cfg.model.kind].data(cfg.model))
+    if splits.event_shape != tuple(ckpt.event_shape):
+        raise VaekitError(f"data has examples of shape {list(splits.event_shape)}, the model "
+                          f"expects {list(ckpt.event_shape)}")
+    return model, ckpt, splits
+
+
+def _images(ckpt) -> None:
+    if len(ckpt.event_shape) != 3:
+        raise VaekitError("this model's data are not images; nothing to draw")
+
+
+def cmd_evaluate(args) -> int:
+    import torch
+    from .evaluation import evaluate
+    model, ckpt, splits = _loaded(args, args.dataset)
     x = splits.test if args.split == "test" else splits.valid
-    if x.shape[1] != cfg.model.x_dim:
-        raise VaekitError(f"data has {x.shape[1]} features, the model expects {cfg.model.x_dim}")
     if args.n:
         x = x[:args.n]
     torch.manual_seed(args.seed)
@@ -67,69 +82,51 @@ def cmd_sample(args) -> int:
     from .checkpoint import load_model
     from .plots import save_grid
     model, ckpt = load_model(args.run)
-    if not ckpt.config.model.image_shape:
-        raise VaekitError("this model's data are not images; nothing to draw")
+    _images(ckpt)
     torch.manual_seed(args.seed)
-    out = save_grid(model.sample(args.n), ckpt.config.model.image_shape,
-                    args.out or Path(args.run) / args.png, ncol=args.ncol)
+    out = save_grid(model.sample(args.n), args.out or Path(args.run) / args.png, ncol=args.ncol)
     print(out)
     return 0
 
 
 def cmd_reconstruct(args) -> int:
     import torch
-    from .checkpoint import load_model
-    from .data import prepare
     from .plots import interleave_rows, save_grid
-    model, ckpt = load_model(args.run)
-    if not ckpt.config.model.image_shape:
-        raise VaekitError("this model's data are not images; nothing to draw")
-    cfg = ckpt.config
-    splits = prepare(cfg.data, cfg.model.likelihood)
-    shown = torch.from_numpy(splits.dataset.test[:args.n])
+    model, ckpt, splits = _loaded(args)
+    _images(ckpt)
+    shown = torch.from_numpy(splits.dataset.unit(splits.dataset.test[:args.n]))
     torch.manual_seed(args.seed)
     recon = model.reconstruct(splits.test[:args.n])
-    out = save_grid(interleave_rows(shown, recon, args.ncol), cfg.model.image_shape,
-                    args.out or Path(args.run) / args.png, ncol=args.ncol)
+    out = save_grid(interleave_rows(shown, recon, args.ncol), args.out or Path(args.run) / args.png,
+                    ncol=args.ncol)
     print(out)
     return 0
 
 
 def cmd_traverse(args) -> int:
     import torch
-    from .checkpoint import load_model
-    from .data import prepare
+    from .latents import CategoricalLatent
     from .plots import latent_traversal
-    model, ckpt = load_model(args.run)
-    cfg = ckpt.config
-    if cfg.model.latent != "categorical":
+    model, ckpt, splits = _loaded(args)
+    if not isinstance(getattr(model, "latent", None), CategoricalLatent):
         raise VaekitError("traverse changes one categorical variable at a time; this run's "
-                          f"latents are {cfg.model.latent!r}")
-    if not cfg.model.image_shape:
-        raise VaekitError("this model's data are not images; nothing to draw")
-    x = prepare(cfg.data, cfg.model.likelihood).test
+                          f"latents are {ckpt.config.model.latent.name!r}")
+    _images(ckpt)
+    x = splits.test
     if not 0 <= args.index < len(x):
         raise VaekitError(f"--index must be in 0..{len(x) - 1}")
     torch.manual_seed(args.seed)
-    out = latent_traversal(model, x[args.index], cfg.model.image_shape,
-                           args.out or Path(args.run) / args.png, n_vars=args.n)
+    out = latent_traversal(model, x[args.index], args.out or Path(args.run) / args.png,
+                           n_vars=args.n)
     print(out)
     return 0
 
 
 def _test_data(args):
-    """(model, checkpoint, splits, the first --n test examples) for a run."""
-    import torch
-    from .checkpoint import load_model
-    from .data import prepare
-    model, ckpt = load_model(args.run)
-    if getattr(args, "threads", None):
-        torch.set_num_threads(args.threads)
-    cfg = ckpt.config
-    splits = prepare(cfg.data, cfg.model.likelihood)
-    if splits.test.shape[1] != cfg.model.x_dim:
-        raise VaekitError(f"data has {splits.test.shape[1]} features, the model expects "
-                          f"{cfg.model.x_dim}")
+    """(model, checkpoint, splits, the first --n test examples) for a VAE run."""
+    model, ckpt, splits = _loaded(args)
+    if ckpt.config.model.kind != "vae":
+        raise VaekitError(f"this command is for VAEs; this run is a {ckpt.config.model.kind}")
     return model, ckpt, splits, splits.test[:args.n]
 
 
@@ -139,7 +136,8 @@ def cmd_gaps(args) -> int:
     from .inference import LocalOptimizer
     model, ckpt, _, x = _test_data(args)
     torch.manual_seed(args.seed)
-    settings = LocalOptimizer(lr=ckpt.config.model.local_lr, max_iter=args.max_iter)
+    settings = LocalOptimizer(lr=getattr(model.inference, "lr", LocalOptimizer.lr),
+                              max_iter=args.max_iter)
     table = gap_report(model, x, k=args.k, elbo_samples=args.elbo_samples,
                        refine_steps=args.refine_steps, settings=settings, max_rows=args.max_rows)
     table["checkpoint"] = str(ckpt.path)
@@ -150,32 +148,47 @@ def cmd_gaps(args) -> int:
     return 0
 
 
+def _imputation_summary(args, x, result) -> dict:
+    missing = result.missing.sum().item()
+    return {"mask": args.mask, "n": len(x), "steps": args.steps, "burn_in": args.burn_in,
+            "missing_values_per_image": missing / len(x),
+            "chain_log_lik_missing": result.log_lik.mean().item(),
+            "chain_log_lik_missing_se": result.log_lik.std().item() / len(x) ** 0.5,
+            "baseline_log_lik_missing": result.baseline_log_lik.mean().item(),
+            "gain_per_image": (result.log_lik - result.baseline_log_lik).mean().item(),
+            "gain_se": (result.log_lik - result.baseline_log_lik).std().item() / len(x) ** 0.5,
+            "chain_mse_missing": result.squared_error.sum().item() / missing,
+            "baseline_mse_missing": result.baseline_squared_error.sum().item() / missing}
+
+
+def _imputation_picture(args, x, mask, result, run: Path) -> None:
+    import torch
+    from .plots import save_grid
+    shown = min(len(x), args.ncol)
+    picks = torch.linspace(1, args.steps, min(args.steps, 6)).round().long().unique()
+    masked = torch.where(mask[:shown], torch.full_like(x[:shown], 0.5), x[:shown])
+    rows = [masked] + [result.steps[t, :shown] for t in picks.tolist()] + \
+           [result.means[args.burn_in:, :shown].mean(0), x[:shown]]
+    out = save_grid(torch.cat(rows), args.out or run / "imputation.png", ncol=shown)
+    print(f"{out}: rows = masked input (missing grey), chain steps "
+          f"{', '.join(map(str, picks.tolist()))}, predictive mean, truth")
+
+
 def cmd_impute(args) -> int:
     import torch
     from .imputation import impute, make_mask
-    from .plots import save_grid
     model, ckpt, splits, x = _test_data(args)
-    cfg = ckpt.config.model
     if not 0 <= args.burn_in < args.steps:
         raise VaekitError(f"--burn-in must be in 0..{args.steps - 1} (below --steps)")
-    train = torch.from_numpy(splits.train)
+    train = torch.from_numpy(splits.dataset.unit(splits.train[:10000]))   # the statistics
     generator = torch.Generator().manual_seed(args.seed)
     try:
-        mask = make_mask(args.mask, len(x), cfg.x_dim, cfg.image_shape, generator)
+        mask = make_mask(args.mask, len(x), model.event_shape, generator)
     except ValueError as e:
         raise VaekitError(str(e)) from None
     torch.manual_seed(args.seed)
     result = impute(model, x, mask, train.mean(0), train.std(0), args.steps, args.burn_in)
-    missing = result.missing.sum().item()
-    summary = {"mask": args.mask, "n": len(x), "steps": args.steps, "burn_in": args.burn_in,
-               "missing_pixels_per_image": missing / len(x),
-               "chain_log_lik_missing": result.log_lik.mean().item(),
-               "chain_log_lik_missing_se": result.log_lik.std().item() / len(x) ** 0.5,
-               "baseline_log_lik_missing": result.baseline_log_lik.mean().item(),
-               "gain_per_image": (result.log_lik - result.baseline_log_lik).mean().item(),
-               "gain_se": (result.log_lik - result.baseline_log_lik).std().item() / len(x) ** 0.5,
-               "chain_mse_missing": result.squared_error.sum().item() / missing,
-               "baseline_mse_missing": result.baseline_squared_error.sum().item() / missing}
+    summary = _imputation_summary(args, x, result)
     print(f"missing pixels: log-likelihood per image, chain {summary['chain_log_lik_missing']:.3f}"
           f" vs training-mean baseline {summary['baseline_log_lik_missing']:.3f} nats "
           f"(gain {summary['gain_per_image']:.3f} +- {summary['gain_se']:.3f}); mean squared "
@@ -183,16 +196,8 @@ def cmd_impute(args) -> int:
     run = Path(args.run)
     (Path(args.json) if args.json else run / "imputation.json").write_text(
         json.dumps(summary, indent=1))
-    if cfg.image_shape:
-        shown = min(len(x), args.ncol)
-        picks = torch.linspace(1, args.steps, min(args.steps, 6)).round().long().unique()
-        masked = torch.where(mask[:shown], torch.full_like(x[:shown], 0.5), x[:shown])
-        rows = [masked] + [result.steps[t, :shown] for t in picks.tolist()] + \
-               [result.means[args.burn_in:, :shown].mean(0), x[:shown]]
-        out = save_grid(torch.cat(rows), cfg.image_shape, args.out or run / "imputation.png",
-                        ncol=shown)
-        print(f"{out}: rows = masked input (missing grey), chain steps "
-              f"{', '.join(map(str, picks.tolist()))}, predictive mean, truth")
+    if splits.dataset.is_image:
+        _imputation_picture(args, x, mask, result, run)
     return 0
 
 

@@ -20,10 +20,10 @@ from .plots import save_grid
 
 
 def _label(run_dir: Path, config) -> str:
-    kind = config.model.model_type
-    if kind == "vae":
-        kind = f"vae ({config.model.latent}, {config.objective})"
-    return f"{run_dir.name}: {kind}"
+    m = config.model
+    parts = [m.latent.name, m.network.name, config.objective] if m.kind == "vae" \
+        else [m.network.name]
+    return f"{run_dir.name}: {m.kind} ({', '.join(parts)})"
 
 
 def compare_runs(runs: list[str | Path], n: int = 2000, seed: int = 0, per_row: int = 12,
@@ -32,9 +32,10 @@ def compare_runs(runs: list[str | Path], n: int = 2000, seed: int = 0, per_row: 
     datasets = {ckpt.config.data.dataset for _, _, ckpt in loaded}
     if len(datasets) != 1:
         raise VaekitError(f"runs on different datasets cannot be compared: {sorted(datasets)}")
-    dataset = load_dataset(datasets.pop())
+    data = loaded[0][2].config.data
+    dataset = load_dataset(data.dataset, data.image_size)
     classifier = classifier_for(dataset)
-    real = torch.from_numpy(dataset.test[:n])
+    real = torch.from_numpy(dataset.unit(dataset.test[:n]))
     rows, pictures = [], []
     for run_dir, model, ckpt in loaded:
         run_dir = run_dir.parent if (run_dir / "meta.json").is_file() else run_dir
@@ -44,7 +45,7 @@ def compare_runs(runs: list[str | Path], n: int = 2000, seed: int = 0, per_row: 
         test = summary.get("test", {})
         seconds = sum(r.get("seconds", 0.0) for r in read_history(run_dir))
         draws = [("prior", model.sample)]
-        if config.model.model_type == "ae":
+        if hasattr(model, "sample_fitted"):          # the autoencoder
             draws.append(("fitted Gaussian", model.sample_fitted))
         for how, sample in draws:
             torch.manual_seed(seed)
@@ -59,10 +60,9 @@ def compare_runs(runs: list[str | Path], n: int = 2000, seed: int = 0, per_row: 
         pictures.append(real[:per_row])
     out_dir = Path(out_dir or ".")
     out_dir.mkdir(parents=True, exist_ok=True)
-    shape = dataset.image_shape
     figure = out_dir / "compare.png"
-    if shape:
-        save_grid(torch.cat(pictures), shape, figure, ncol=per_row)
+    if dataset.is_image:
+        save_grid(torch.cat(pictures), figure, ncol=per_row)
     (out_dir / "compare.json").write_text(json.dumps(rows, indent=1))
     return rows, figure
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .plots import interleave_rows, save_grid
+from .plots import save_grid
 
 
 def _pyplot():
@@ -24,8 +24,8 @@ def _pyplot():
 
 @torch.no_grad()
 def interpolation(model, x_a: torch.Tensor, x_b: torch.Tensor, steps: int = 10) -> torch.Tensor:
-    """Mean images decoded along the straight line between E_q[z|x_a] and E_q[z|x_b]:
-    [pairs * steps, D] for x_a, x_b [pairs, D]."""
+    """Pictures decoded along the straight line between E_q[z|x_a] and E_q[z|x_b]:
+    [pairs * steps, *event] for x_a, x_b [pairs, *event]."""
     z_a, z_b = model.posterior(x_a).mean, model.posterior(x_b).mean
     t = torch.linspace(0, 1, steps).view(1, steps, 1)
     z = (1 - t) * z_a.unsqueeze(1) + t * z_b.unsqueeze(1)            # [pairs, steps, Z]
@@ -35,7 +35,7 @@ def interpolation(model, x_a: torch.Tensor, x_b: torch.Tensor, steps: int = 10) 
 @torch.no_grad()
 def manifold(model, n: int = 15) -> torch.Tensor:
     """For a 2-D Gaussian latent: mean images at z on an n x n grid of N(0, I) quantiles
-    (Kingma & Welling's fig. 4): [n * n, D]."""
+    (Kingma & Welling's fig. 4): [n * n, *event]."""
     q = torch.linspace(0.5 / n, 1 - 0.5 / n, n)
     v = torch.distributions.Normal(0.0, 1.0).icdf(q)
     z = torch.stack(torch.meshgrid(v.flip(0), v, indexing="ij"), -1).reshape(-1, 2)
@@ -102,30 +102,30 @@ def read_history(run_dir: Path) -> list[dict]:
 
 
 def run_figures(model, config, splits, run_dir: Path, seed: int = 0) -> dict[str, Path]:
-    """Every figure that applies to this run, written to RUN/figures/: {title: path}."""
+    """Every figure that applies to this VAE run, written to RUN/figures/: {title: path}."""
+    from .latents import GaussianLatent
+    from .training.vae_step import VAEStep
     out_dir = run_dir / "figures"
     out_dir.mkdir(parents=True, exist_ok=True)
-    shape = config.model.image_shape
     x = splits.test
     figures: dict[str, Path] = {}
     curves = training_curves(read_history(run_dir), out_dir / "training_curves.png")
     if curves:
         figures["Training curves"] = curves
     torch.manual_seed(seed)
-    if shape:
-        figures["Samples from the prior"] = save_grid(model.sample(64), shape,
+    if splits.dataset.is_image:
+        grids = VAEStep.pictures(model, splits)        # the same pictures as after training
+        figures["Samples from the prior"] = save_grid(grids["samples.png"],
                                                       out_dir / "samples.png")
-        shown = torch.from_numpy(splits.dataset.test[:32])
         figures["Test images over their reconstructions"] = save_grid(
-            interleave_rows(shown, model.reconstruct(x[:32]), 8), shape,
-            out_dir / "reconstructions.png")
+            grids["reconstructions.png"], out_dir / "reconstructions.png")
         pairs = min(6, len(x) // 2)
         figures["Latent interpolation between test images"] = save_grid(
-            interpolation(model, x[:pairs], x[pairs:2 * pairs]), shape,
-            out_dir / "interpolation.png", ncol=10)
-        if config.model.latent == "gaussian" and config.model.latent_dim == 2:
-            figures["2-D latent manifold"] = save_grid(manifold(model), shape,
-                                                       out_dir / "manifold.png", ncol=15)
+            interpolation(model, x[:pairs], x[pairs:2 * pairs]), out_dir / "interpolation.png",
+            ncol=10)
+        if isinstance(model.latent, GaussianLatent) and model.latent.z_size == 2:
+            figures["2-D latent manifold"] = save_grid(manifold(model), out_dir / "manifold.png",
+                                                       ncol=15)
     n = min(len(x), 2000)
     labels = splits.test_labels[:n] if splits.test_labels is not None else None
     figures["Latent codes of test data"] = latent_scatter(model, x[:n], labels,

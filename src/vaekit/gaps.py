@@ -18,7 +18,7 @@ import math
 
 import torch
 
-from .evaluation import MAX_ROWS, chunks, log_likelihood
+from .evaluation import MAX_ROWS, chunks, log_likelihood, rows_for
 from .inference import LocalOptimizer, optimize, refine
 from .latents.mixture import EqualMixture
 from .objectives import elbo
@@ -34,7 +34,7 @@ def _summary(values: torch.Tensor) -> dict:
 def elbo_per_example(model, x: torch.Tensor, params: torch.Tensor, samples: int = 100,
                      max_rows: int = MAX_ROWS) -> torch.Tensor:
     """ELBO at q = latent.posterior(params), averaged over `samples` draws of q: [N]."""
-    batch = max(1, max_rows // samples)
+    batch = max(1, rows_for(model, max_rows) // samples)
     out = [elbo(x[r], model.latent.posterior(params[r]), model.prior(), model.observation,
                 n=samples, reparameterized=False).elbo for r in chunks(len(x), batch)]
     return torch.cat(out)
@@ -43,18 +43,19 @@ def elbo_per_example(model, x: torch.Tensor, params: torch.Tensor, samples: int 
 def gap_report(model, x: torch.Tensor, k: int = 5000, elbo_samples: int = 100,
                refine_steps: int | None = None, settings: LocalOptimizer | None = None,
                batch_size: int = 500, max_rows: int = MAX_ROWS) -> dict:
-    """The gap table for `model` on x [N, D] as a dict: for each of log p(x), L[q*],
+    """The gap table for `model` on x [N, *event] as a dict: for each of log p(x), L[q*],
     L[semi], L[q_phi] (the last two only when the model has an encoder) and each gap, its
-    mean and standard error over the N examples."""
+    mean and standard error over the N examples. The E-step and refinement use the model's
+    own step size and steps where its inference scheme has them."""
     model.eval()
-    settings = settings or LocalOptimizer(lr=model.config.local_lr)
-    steps = refine_steps or model.config.refine_steps
+    settings = settings or LocalOptimizer(lr=getattr(model.inference, "lr", LocalOptimizer.lr))
+    steps = refine_steps or getattr(model.inference, "refine_steps", 5)
     amortized, semi, best, iterations, converged = [], [], [], 0, 0
     for rows in chunks(len(x), batch_size):
         xb = x[rows]
         if model.encoder is not None:
             with torch.no_grad():
-                amortized.append(model.encoder(xb))
+                amortized.append(model.encode(xb))
             semi.append(refine(model, xb, amortized[-1], steps, settings.lr))
             start = semi[-1]
         else:

@@ -7,7 +7,8 @@ so it checks the ELBO (= log p(x) exactly when q is the true posterior), importa
 log p(x), and posterior inference. `as_vae` builds the same model as a vaekit VAE: a linear
 decoder with the Gaussian likelihood, and a linear encoder giving the exact posterior mean with
 the posterior's marginal standard deviations (the best diagonal q has other variances; see
-`best_mean_field`).
+`best_mean_field`). Its networks are two plain nn.Linear modules, given to the VAE as your own
+networks would be.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 
 import torch
 from torch.distributions import MultivariateNormal
+
+from torch import nn
 
 from .config import ModelConfig
 from .latents.gaussian import MIN_SCALE
@@ -76,15 +79,20 @@ class LinearGaussian:
         The encoder gives the exact posterior mean and `posterior_std` (default: the
         posterior's marginal standard deviations)."""
         from .model import VAE
+        from .networks import Networks
         D, Z = self.W.shape
-        config = ModelConfig(x_dim=D, image_shape=None, latent_dim=Z, likelihood="gaussian",
-                             min_std=min(1e-3, self.s / 2), encoder_hidden=(), decoder_hidden=())
-        vae = VAE(config).to(self.W.dtype)
+        min_std = min(1e-3, self.s / 2)
+        config = ModelConfig(latent={"name": "gaussian", "dim": Z},
+                             likelihood={"name": "gaussian", "min_std": min_std},
+                             network={"name": "custom", "encoder_class": "Linear",
+                                      "decoder_class": "Linear"})
+        vae = VAE(config, (D,), Networks(nn.Linear(D, 2 * Z), nn.Linear(Z, 2 * D)))
+        vae = vae.to(self.W.dtype)
         Zm = self.W.T @ self.W + self.s ** 2 * torch.eye(Z, dtype=self.W.dtype)
         A = torch.linalg.solve(Zm, self.W.T)                         # [Z, D]: mean = A (x - b)
         if posterior_std is None:
             posterior_std = (self.s ** 2 * torch.linalg.inv(Zm)).diagonal().sqrt()
-        enc, dec = vae.encoder[0], vae.decoder[0]
+        enc, dec = vae.encoder, vae.decoder
         with torch.no_grad():
             enc.weight.zero_()
             enc.weight[:Z] = A
@@ -93,7 +101,7 @@ class LinearGaussian:
             dec.weight.zero_()
             dec.weight[:D] = self.W
             dec.bias[:D] = self.b
-            dec.bias[D:] = _inv_softplus(torch.full((D,), self.s - config.min_std,
+            dec.bias[D:] = _inv_softplus(torch.full((D,), self.s - min_std,
                                                     dtype=self.W.dtype))
         return vae
 

@@ -2,9 +2,15 @@
 
 z ~ p(z), x ~ p(x|z; theta) with the decoder giving the parameters of p(x|z); q(z|x) has
 parameters lambda from the encoder (amortized), from the encoder refined by gradient steps
-(semi), or optimized for each x with no encoder at all (vem); see inference.py. Every method
+(semi), or optimized for each x with no encoder at all (vem); see inference/. Every method
 returns a torch.distributions object, so the objectives (objectives.py) never need to know which
-family, likelihood or scheme is in use.
+family, likelihood, network or scheme is in use.
+
+The networks are any modules with the documented shapes (networks/): x [B, *event_shape] ->
+[B, latent.param_size] and z [B, latent.decoder_size] -> [B, *likelihood.param_shape]. Their
+outputs are brought back to the input's dtype here (under bfloat16 autocast the distributions,
+log-densities and their sums over pixels stay in float32), and samples z with leading sample
+dimensions [S, B, Z] are decoded as one batch [S*B, Z], so a network only ever sees [B, ...].
 """
 
 from __future__ import annotations
@@ -13,37 +19,31 @@ import torch
 from torch import nn
 from torch.distributions import Distribution
 
-from .config import ModelConfig
-from .inference import LocalOptimizer, optimize, refine
-from .latents import build_latent
-from .likelihoods import build_likelihood
-from .networks import mlp
+from .networks import Networks, build_networks
 
 
 class VAE(nn.Module):
-    def __init__(self, config: ModelConfig):
+    def __init__(self, config, event_shape: tuple[int, ...], networks: Networks | None = None):
+        """`config`: a ModelConfig (validated here); `networks`: your own modules instead of
+        the ones `config.network` builds."""
         super().__init__()
         self.config = config.validate()
-        self.latent = build_latent(config)
-        self.likelihood = build_likelihood(config)
-        self.encoder = None if config.inference == "vem" else mlp(
-            config.x_dim, config.encoder_hidden, self.latent.param_size, config.activation)
-        self.decoder = mlp(self.latent.decoder_size, config.decoder_hidden,
-                           self.likelihood.param_size(config.x_dim), config.activation)
-        self.estep = LocalOptimizer(lr=config.local_lr, tol=config.estep_tol,
-                                    max_iter=config.estep_max_iter, window=10, patience=1)
+        self.event_shape = tuple(event_shape)
+        self.inference = config.inference
+        self.latent = config.latent.build()
+        self.likelihood = config.likelihood.build(self.event_shape)
+        self.encoder, self.decoder = build_networks(
+            config.network, self.event_shape, self.latent.param_size, self.latent.decoder_size,
+            self.likelihood.param_shape, networks, encoder=self.inference.encoder)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The encoder's output [B, param_size] in x's dtype."""
+        return _as(self.encoder(x), x)
 
     def posterior_params(self, x: torch.Tensor, init: torch.Tensor | None = None) -> torch.Tensor:
         """lambda(x) [B, param_size] under this model's inference scheme. The E-step of `vem`
         starts from `init` when given (a warm start), else from zeros."""
-        scheme = self.config.inference
-        if scheme == "amortized":
-            return self.encoder(x)
-        if scheme == "semi":
-            return refine(self, x, self.encoder(x), self.config.refine_steps, self.config.local_lr)
-        if init is None:
-            init = x.new_zeros(len(x), self.latent.param_size)
-        return optimize(self, x, init, self.estep).params
+        return self.inference.params(self, x, init)
 
     def posterior(self, x: torch.Tensor) -> Distribution:
         """q(z|x): batch_shape [B], event_shape [z_size]."""
@@ -54,16 +54,25 @@ class VAE(nn.Module):
         return self.latent.prior()
 
     def observation(self, z: torch.Tensor) -> Distribution:
-        """p(x|z): z [..., z_size] -> distribution with batch_shape [...], event_shape [x_dim]."""
-        return self.likelihood(self.decoder(self.latent.decoder_input(z)))
+        """p(x|z): z [..., z_size] -> distribution with batch_shape [...], event_shape the
+        example's."""
+        h = self.latent.decoder_input(z)
+        lead = h.shape[:-1]
+        params = _as(self.decoder(h.reshape(-1, h.shape[-1])), h)
+        return self.likelihood(params.reshape(*lead, *params.shape[1:]))
 
     @torch.no_grad()
     def sample(self, n: int) -> torch.Tensor:
-        """Mean images of p(x|z) for n draws z ~ p(z): [n, x_dim] in [0, 1]."""
+        """Pictures of p(x|z) for n draws z ~ p(z): [n, *event_shape] in [0, 1]."""
         z = self.prior().sample((n,))
         return self.likelihood.mean_image(self.observation(z))
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        """Mean image of p(x|z) at z = E_q[z|x]: [B, x_dim] in [0, 1]."""
+        """Picture of p(x|z) at z = E_q[z|x]: [B, *event_shape] in [0, 1]."""
         return self.likelihood.mean_image(self.observation(self.posterior(x).mean))
+
+
+def _as(out: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """A network's output in its input's dtype (bfloat16 autocast computes in bfloat16)."""
+    return out if out.dtype == like.dtype else out.to(like.dtype)

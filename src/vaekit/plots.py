@@ -1,4 +1,5 @@
-"""Pictures: grids of images, written as PNG with matplotlib (no display needed)."""
+"""Pictures: grids of images [N, C, H, W] in [0, 1] (C = 1 grey, 3 colour), written as PNG with
+Pillow, and the categorical latents' traversal."""
 
 from __future__ import annotations
 
@@ -9,30 +10,32 @@ import torch
 
 
 def tile(images: np.ndarray, ncol: int, pad: int = 1) -> np.ndarray:
-    """[N, H, W] in [0, 1] -> one [rows*(H+pad)+pad, ncol*(W+pad)+pad] picture."""
-    n, h, w = images.shape
+    """[N, C, H, W] -> one [C, rows*(H+pad)+pad, ncol*(W+pad)+pad] picture on a grey ground."""
+    n, c, h, w = images.shape
     nrow = -(-n // ncol)
-    out = np.full((nrow * (h + pad) + pad, ncol * (w + pad) + pad), 0.5, dtype=np.float32)
+    out = np.full((c, nrow * (h + pad) + pad, ncol * (w + pad) + pad), 0.5, dtype=np.float32)
     for i, img in enumerate(images):
-        r, c = divmod(i, ncol)
-        out[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = img
+        r, col = divmod(i, ncol)
+        top, left = pad + r * (h + pad), pad + col * (w + pad)
+        out[:, top:top + h, left:left + w] = img
     return out
 
 
-def save_grid(images: torch.Tensor | np.ndarray, image_shape: tuple[int, ...], path: str | Path,
-              ncol: int = 8, min_pixels: int = 28) -> Path:
-    """Save images [N, D] (D = prod(image_shape), values in [0, 1]) as a grey-scale grid PNG.
-    Small images are enlarged by pixel repetition to at least `min_pixels` on a side."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    arr = np.asarray(images.detach().cpu() if torch.is_tensor(images) else images, dtype=np.float32)
-    arr = arr.reshape(len(arr), *image_shape[-2:])
-    scale = max(1, -(-min_pixels // max(image_shape[-2:])))
-    grid = np.kron(tile(arr, ncol), np.ones((scale, scale), dtype=np.float32))
+def save_grid(images: torch.Tensor | np.ndarray, path: str | Path, ncol: int = 8,
+              min_pixels: int = 64) -> Path:
+    """Save images [N, C, H, W] (values in [0, 1]) as a grid PNG, grey for C = 1 and RGB for
+    C = 3. Small images are enlarged by pixel repetition to at least `min_pixels` on a side."""
+    from PIL import Image
+    arr = np.asarray(images.detach().cpu() if torch.is_tensor(images) else images,
+                     dtype=np.float32)
+    if arr.ndim != 4 or arr.shape[1] not in (1, 3):
+        raise ValueError(f"save_grid takes images [N, C, H, W] with C = 1 or 3, got {arr.shape}")
+    scale = max(1, -(-min_pixels // max(arr.shape[-2:])))
+    grid = tile(arr, ncol).repeat(scale, axis=1).repeat(scale, axis=2)
+    pixels = np.round(np.clip(grid, 0.0, 1.0) * 255).astype(np.uint8).transpose(1, 2, 0)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    plt.imsave(path, 1.0 - grid, cmap="gray", vmin=0.0, vmax=1.0)  # dark ink on white
+    Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(path)
     return path
 
 
@@ -45,10 +48,9 @@ def interleave_rows(top: torch.Tensor, bottom: torch.Tensor, ncol: int) -> torch
 
 
 @torch.no_grad()
-def latent_traversal(model, x: torch.Tensor, image_shape: tuple[int, ...], path: str | Path,
-                     n_vars: int = 10) -> Path:
-    """Categorical latents: start from the mode of q(z|x) for one image x [D]; row i sets
-    variable i to each of the K classes in turn (the rest unchanged) and shows the decoded mean."""
+def latent_traversal(model, x: torch.Tensor, path: str | Path, n_vars: int = 10) -> Path:
+    """Categorical latents: start from the mode of q(z|x) for one image x [*event]; row i sets
+    variable i to each of the K classes in turn (the rest unchanged) and shows the picture."""
     lat = model.latent
     n_vars = min(n_vars, lat.n_vars)
     q = model.posterior(x.unsqueeze(0))
@@ -58,4 +60,4 @@ def latent_traversal(model, x: torch.Tensor, image_shape: tuple[int, ...], path:
         rows = slice(i * lat.n_classes, (i + 1) * lat.n_classes)
         z[rows, i] = torch.eye(lat.n_classes)
     images = model.likelihood.mean_image(model.observation(z.flatten(-2)))
-    return save_grid(images, image_shape, path, ncol=lat.n_classes)
+    return save_grid(images, path, ncol=lat.n_classes)

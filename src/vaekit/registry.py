@@ -19,7 +19,8 @@ from .errors import VaekitError
 class Spec:
     """Base of component settings (subclasses are dataclasses)."""
     name: ClassVar[str] = ""
-    # command-line option (argparse dest) -> field, for `from_options`
+    # command-line options it takes (argparse dest -> field, or None for an option that
+    # `from_options` reads itself)
     options: ClassVar[dict] = {}
 
     def validate(self) -> "Spec":
@@ -31,7 +32,7 @@ class Spec:
     @classmethod
     def from_options(cls, given: dict) -> "Spec":
         """The spec with the command-line options in `given` (dest -> value) that it takes."""
-        return cls(**{cls.options[k]: v for k, v in given.items() if k in cls.options})
+        return cls(**{cls.options[k]: v for k, v in given.items() if cls.options.get(k)})
 
 
 def check(ok: bool, message: str) -> None:

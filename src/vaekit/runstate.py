@@ -22,13 +22,18 @@ class Diverged(Exception):
 class Guard:
     """Skips optimizer steps whose gradient (and so loss) is not finite, and calls for a
     rollback after `patience` in a row. With DistributedDataParallel the gradients are already
-    averaged over processes, so every process takes the same decision."""
+    averaged over processes, so every process takes the same decision. `log(record, message)`
+    reports each skipped step; `at(epoch, step)` says where training is."""
 
-    def __init__(self, patience: int, log):
+    def __init__(self, patience: int, log=None):
         self.patience, self.log, self.in_a_row, self.skipped = patience, log, 0, 0
+        self.epoch = self.step = 0
         self._params: dict = {}     # walking a module tree every step costs ~50 us
 
-    def ok(self, model: torch.nn.Module, loss: torch.Tensor, epoch: int, step: int) -> bool:
+    def at(self, epoch: int, step: int) -> None:
+        self.epoch, self.step = epoch, step
+
+    def ok(self, model: torch.nn.Module, loss: torch.Tensor) -> bool:
         params = self._params.get(id(model))
         if params is None:
             params = self._params[id(model)] = list(model.parameters())
@@ -40,9 +45,11 @@ class Guard:
             return True
         self.in_a_row += 1
         self.skipped += 1
-        self.log({"event": "skipped_step", "epoch": epoch + 1, "step": step + 1,
-                  "loss": loss.item()},
-                 f"step {step + 1}: non-finite gradient (loss {loss.item():.4g}); step skipped")
+        if self.log is not None:
+            self.log({"event": "skipped_step", "epoch": self.epoch + 1, "step": self.step + 1,
+                      "loss": loss.item()},
+                     f"step {self.step + 1}: non-finite gradient (loss {loss.item():.4g}); "
+                     "step skipped")
         if self.in_a_row >= self.patience:
             raise Diverged(f"{self.in_a_row} non-finite steps in a row")
         return False
@@ -88,7 +95,7 @@ class RunState:
         checkpoint.prune(self.run_dir, self.config.keep_checkpoints)
 
     def restore(self, ckpt) -> None:
-        self.model.load_state_dict(ckpt.tensors("model.safetensors"))
+        checkpoint.load_weights(self.model, ckpt.tensors("model.safetensors"), ckpt.path)
         saved = ckpt.load_optimizer(self.optimizer)
         if len(ckpt.rng_states) == distributed.world_size():
             torch.set_rng_state(ckpt.rng_states[distributed.rank()])

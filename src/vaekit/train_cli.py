@@ -1,4 +1,9 @@
-"""The `vaekit train` command: its options, the configuration they build, and its summary."""
+"""The `vaekit train` command: its options, the configuration they build, and its summary.
+
+The model options go to the component they belong to: each spec's `options` (registry.py)
+names the options it takes, so an option the chosen components do not take is refused with
+one line instead of being silently ignored.
+"""
 
 from __future__ import annotations
 
@@ -17,19 +22,12 @@ def _ints(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
 
 
-def add_train(sub):
-    p = sub.add_parser("train", help="train a VAE (default: Gaussian latents on digits)",
-                       description="Train a VAE. With no arguments: the Burda et al. one-layer "
-                       "model on scikit-learn's 8x8 digits, written to runs/<name>/.")
-    p.add_argument("--dataset", default="digits",
-                   help="digits | fashion-mnist | mnist | path to .npy/.npz (default: digits)")
-    p.add_argument("--name", help="run name under --runs (default: <dataset>-<time>)")
-    p.add_argument("--runs", default="runs", help="folder for runs (default: runs)")
-    p.add_argument("--resume", metavar="RUN", help="continue the run in this folder")
+def _model_options(p) -> None:
     m = p.add_argument_group("model")
     m.add_argument("--latent", "--model", dest="latent", default="gaussian",
-                   help="latent family of a VAE: gaussian | hierarchical | categorical (default: "
-                   "gaussian); or a baseline on the same networks: ae (plain autoencoder) | gan")
+                   help="latent family of a VAE: gaussian | hierarchical | categorical (Gumbel-"
+                   "softmax) (default: gaussian); or a baseline on the same networks: ae "
+                   "(plain autoencoder) | gan")
     m.add_argument("--latent-dim", type=int, help="latent size (default 50; z_1 of a hierarchy)")
     m.add_argument("--latent-dims", type=_ints, metavar="D1,D2,...",
                    help="hierarchical: sizes of z_1..z_L (default 100,50: Burda et al.)")
@@ -50,25 +48,57 @@ def add_train(sub):
     m.add_argument("--anneal-rate", type=float,
                    help="categorical: tau = max(tau_min, tau exp(-rate step)) (default 3e-5)")
     m.add_argument("--anneal-every", type=int, help="categorical: steps per update (default 500)")
-    m.add_argument("--likelihood", help="bernoulli | gaussian (default bernoulli)")
+    m.add_argument("--likelihood", help="bernoulli | gaussian (default: bernoulli for grey "
+                   "images, gaussian for colour)")
     m.add_argument("--min-std", type=float, help="gaussian likelihood sigma floor (default 1e-3)")
     m.add_argument("--gaussian-variance", choices=("decoder", "pixel", "shared"),
                    help="gaussian likelihood: variance from the decoder (default), one per "
                    "pixel, or one shared")
+    n = p.add_argument_group("networks")
+    n.add_argument("--network", default="mlp",
+                   help="mlp (default; Burda et al.'s sizes) | conv (strided convolutions, "
+                   "DCGAN-like) | resnet (residual blocks)")
+    n.add_argument("--encoder-hidden", type=_ints, metavar="H1,H2,...",
+                   help="mlp: encoder hidden sizes (default 200,200)")
+    n.add_argument("--decoder-hidden", type=_ints, metavar="H1,H2,...",
+                   help="mlp: decoder hidden sizes (default 200,200)")
+    n.add_argument("--channels", type=_ints, metavar="C1,C2,...",
+                   help="conv, resnet: widths, one per halving of the image (default 32,64)")
+    n.add_argument("--blocks", type=int, help="resnet: residual blocks per stage (default 1)")
+    n.add_argument("--activation",
+                   help="default tanh (mlp), leaky_relu (conv, resnet)")
     i = p.add_argument_group("inference")
-    i.add_argument("--inference", choices=("amortized", "vem", "semi"),
-                   help="amortized encoder (default), variational EM (no encoder: q optimized "
-                   "per example), or semi-amortized (encoder + refinement steps)")
+    i.add_argument("--inference", default="amortized",
+                   help="amortized encoder (default), vem (variational EM: no encoder, q "
+                   "optimized per example), or semi (encoder + refinement steps)")
     i.add_argument("--refine-steps", type=int, help="semi: refinement steps S (default 5)")
     i.add_argument("--local-lr", type=float, help="semi, vem: Adam step on q (default 0.02)")
-    i.add_argument("--mstep-steps", type=int, default=1,
+    i.add_argument("--mstep-steps", type=int,
                    help="vem: optimizer steps on the decoder per E-step (default 1)")
     i.add_argument("--estep-max-iter", type=int, help="vem: E-step iteration cap (default 300)")
     i.add_argument("--estep-tol", type=float,
                    help="vem: relative ELBO rise per window that counts as progress (1e-3)")
-    m.add_argument("--encoder-hidden", type=_ints, metavar="H1,H2,...", help="default 200,200")
-    m.add_argument("--decoder-hidden", type=_ints, metavar="H1,H2,...", help="default 200,200")
-    m.add_argument("--activation", help="default tanh")
+
+
+MODEL_OPTIONS = ("latent_dim", "latent_dims", "q_upper_hidden", "p_upper_hidden",
+                 "decoder_sees", "posterior_path", "categorical_vars", "categorical_classes",
+                 "straight_through", "tau", "tau_min", "anneal_rate", "anneal_every", "min_std",
+                 "gaussian_variance", "encoder_hidden", "decoder_hidden", "channels", "blocks",
+                 "activation", "refine_steps", "local_lr", "mstep_steps", "estep_max_iter",
+                 "estep_tol")
+
+
+def add_train(sub):
+    p = sub.add_parser("train", help="train a VAE (default: Gaussian latents on digits)",
+                       description="Train a VAE. With no arguments: the Burda et al. one-layer "
+                       "model on scikit-learn's 8x8 digits, written to runs/<name>/.")
+    p.add_argument("--dataset", default="digits",
+                   help="digits | photo-patches (colour) | fashion-mnist | mnist | cifar10 | "
+                   "path to .npy/.npz | folder of PNG/JPEG images (default: digits)")
+    p.add_argument("--name", help="run name under --runs (default: <dataset>-<time>)")
+    p.add_argument("--runs", default="runs", help="folder for runs (default: runs)")
+    p.add_argument("--resume", metavar="RUN", help="continue the run in this folder")
+    _model_options(p)
     o = p.add_argument_group("objective and optimization")
     o.add_argument("--objective", default="elbo", help="elbo | iwae")
     o.add_argument("--k", type=int, default=1, help="samples for the iwae objective")
@@ -92,6 +122,8 @@ def add_train(sub):
     f.add_argument("--max-rollbacks", type=int, default=3,
                    help="rollbacks, each halving the learning rate, before giving up (default 3)")
     d = p.add_argument_group("data and evaluation")
+    d.add_argument("--image-size", type=int,
+                   help="image folders: centre-crop and resize every image to S x S")
     d.add_argument("--preprocess", default="auto", help="auto | binarize | dequantize | none")
     d.add_argument("--valid-fraction", type=float, default=0.1)
     d.add_argument("--eval-k", type=int, default=5000, help="importance samples for test log p(x)")
@@ -101,71 +133,85 @@ def add_train(sub):
 
 
 def model_config(args):
-    """The ModelConfig the train options ask for: the family's defaults, then each option given."""
-    import dataclasses
-    from .config import ModelConfig
-    base = ModelConfig.two_layer() if args.latent == "hierarchical" else ModelConfig()
-    if args.latent in ("vae", "ae", "gan"):
-        base = dataclasses.replace(base, model_type=args.latent)
-        args.latent = "gaussian"
-    given = {name: getattr(args, name) for name in (
-        "latent", "latent_dim", "likelihood", "min_std", "encoder_hidden", "decoder_hidden",
-        "activation", "decoder_sees", "posterior_path", "categorical_vars", "categorical_classes",
-        "straight_through", "tau", "tau_min", "anneal_rate", "anneal_every", "gaussian_variance",
-        "inference", "refine_steps", "local_lr", "estep_max_iter", "estep_tol")
-        if getattr(args, name) is not None}
-    config = dataclasses.replace(base, **given)
-    dims = args.latent_dims or (config.latent_dim, *config.upper_dims)
-    n_upper = len(dims) - 1
-    q_hidden = args.q_upper_hidden or (config.q_upper_hidden[:1] or ((100, 100),))[0]
-    p_hidden = args.p_upper_hidden or (config.p_upper_hidden[:1] or ((100, 100),))[0]
-    return dataclasses.replace(config, latent_dim=dims[0], upper_dims=tuple(dims[1:]),
-                               q_upper_hidden=(tuple(q_hidden),) * n_upper,
-                               p_upper_hidden=(tuple(p_hidden),) * n_upper)
+    """The ModelConfig the train options ask for: each component's defaults, then each option
+    it takes; an option that no chosen component takes is refused."""
+    from .config import KINDS, ModelConfig
+    from .inference import INFERENCE
+    from .latents import LATENTS
+    from .likelihoods import LIKELIHOODS
+    from .networks import NETWORKS
+    kind, latent = (args.latent, "gaussian") if args.latent in KINDS else ("vae", args.latent)
+    given = {k: getattr(args, k) for k in MODEL_OPTIONS if getattr(args, k) is not None}
+    specs, taken = {}, set()
+    for axis, registry, name in (("latent", LATENTS, latent),
+                                 ("likelihood", LIKELIHOODS, args.likelihood),
+                                 ("network", NETWORKS, args.network),
+                                 ("inference", INFERENCE, args.inference)):
+        if name is None:            # the likelihood follows the data
+            specs[axis] = None
+            continue
+        cls = registry[name]
+        specs[axis] = cls.from_options(given)
+        taken |= set(cls.options)
+    unused = sorted(set(given) - taken)
+    if unused:
+        flag = "--" + unused[0].replace("_", "-")
+        raise VaekitError(f"{flag} does not apply to this model (latent {latent}, likelihood "
+                          f"{args.likelihood or 'from the data'}, network {args.network}, "
+                          f"inference {args.inference})")
+    return ModelConfig(kind=kind, **specs).validate()
+
+
+def train_config(args):
+    from .config import DataConfig, TrainConfig
+    return TrainConfig(
+        model=model_config(args),
+        data=DataConfig(dataset=args.dataset, preprocess=args.preprocess,
+                        valid_fraction=args.valid_fraction, seed=args.seed,
+                        image_size=args.image_size),
+        objective=args.objective, k=args.k, beta=args.beta, warmup_epochs=args.warmup_epochs,
+        epochs=args.epochs if args.epochs is not None else (300 if args.dataset == "digits"
+                                                            else 100),
+        batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,
+        lr_decay=args.lr_decay, seed=args.seed, threads=args.threads,
+        precision=args.precision, eval_k=args.eval_k, keep_checkpoints=args.keep_checkpoints,
+        nan_patience=args.nan_patience, max_rollbacks=args.max_rollbacks,
+        eval_n=args.eval_n or None).validate()  # 0 = all
 
 
 def cmd_train(args) -> int:
-    from .config import DataConfig, TrainConfig
     from .training import train
     if args.resume:
         result = train(None, args.resume, resume=True, epochs=args.epochs,
                        progress=False if args.no_progress else None)
     else:
-        config = TrainConfig(
-            model=model_config(args),
-            data=DataConfig(dataset=args.dataset, preprocess=args.preprocess,
-                            valid_fraction=args.valid_fraction, seed=args.seed),
-            objective=args.objective, k=args.k, beta=args.beta, warmup_epochs=args.warmup_epochs,
-            mstep_steps=args.mstep_steps,
-            epochs=args.epochs if args.epochs is not None else (300 if args.dataset == "digits" else 100),
-            batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,
-            lr_decay=args.lr_decay, seed=args.seed, threads=args.threads,
-            precision=args.precision, eval_k=args.eval_k,
-            keep_checkpoints=args.keep_checkpoints, nan_patience=args.nan_patience,
-            max_rollbacks=args.max_rollbacks,
-            eval_n=args.eval_n or None).validate()  # 0 = all
+        config = train_config(args)
         if not args.name and int(os.environ.get("WORLD_SIZE", "1")) > 1:
             raise VaekitError("under torchrun give the run a --name (every process must "
                               "agree on its folder)")
         name = args.name or f"{Path(args.dataset).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
         result = train(config, Path(args.runs) / name,
                        progress=False if args.no_progress else None)
-    t = result.test
     from . import distributed
-    if not distributed.is_main():
-        return 0
-    print(f"run: {result.run_dir}")
-    if result.config.model.model_type != "vae":
-        extra = f"; test reconstruction log p(x|z=f(x)) {t['log_lik']:.3f}" if "log_lik" in t else ""
-        print(f"{result.config.model.model_type} trained (no likelihood of x){extra}; "
-              f"{result.examples_per_s:,.0f} examples/s")
-        return 0
-    print(f"test ELBO {t['elbo']:.3f} nats (log p(x|z) {t['log_lik']:.3f}, KL {t['kl']:.3f}); "
-          f"log p(x) {-t['nll']:.3f} +- {t['nll_se']:.3f} (K={t['nll_k']}, n={t['nll_n']}); "
-          f"{t['nll_bits_per_dim']:.4f} bits/dim; active units {t['active_units']}/{t['latent_dim']}")
-    if len(t["kl_layers"]) > 1:
-        print("per layer (z_1 first): KL " + ", ".join(f"{v:.3f}" for v in t["kl_layers"]) +
-              "; active units " + ", ".join(f"{a}/{d}" for a, d in
-                                              zip(t["active_units_layers"], t["latent_dims"])))
-    print(f"training speed {result.examples_per_s:,.0f} examples/s")
+    if distributed.is_main():
+        print(summary(result))
     return 0
+
+
+def summary(result) -> str:
+    t, kind = result.test, result.config.model.kind
+    lines = [f"run: {result.run_dir}"]
+    if kind != "vae":
+        extra = f"; test reconstruction log p(x|z=f(x)) {t['log_lik']:.3f}" if "log_lik" in t else ""
+        return "\n".join(lines + [f"{kind} trained (no likelihood of x){extra}; "
+                                  f"{result.examples_per_s:,.0f} examples/s"])
+    lines.append(f"test ELBO {t['elbo']:.3f} nats (log p(x|z) {t['log_lik']:.3f}, KL "
+                 f"{t['kl']:.3f}); log p(x) {-t['nll']:.3f} +- {t['nll_se']:.3f} "
+                 f"(K={t['nll_k']}, n={t['nll_n']}); {t['nll_bits_per_dim']:.4f} bits/dim; "
+                 f"active units {t['active_units']}/{t['latent_dim']}")
+    if len(t["kl_layers"]) > 1:
+        lines.append("per layer (z_1 first): KL " + ", ".join(f"{v:.3f}" for v in t["kl_layers"])
+                     + "; active units " + ", ".join(f"{a}/{d}" for a, d in
+                                                     zip(t["active_units_layers"], t["latent_dims"])))
+    lines.append(f"training speed {result.examples_per_s:,.0f} examples/s")
+    return "\n".join(lines)

@@ -1,20 +1,22 @@
-"""Batches of in-memory data as tensors, with the preprocessing that a likelihood needs.
+"""Batches of in-memory data as float32 tensors, with the preprocessing a likelihood needs.
 
 - binarize: x_bin ~ Bernoulli(x). Training draws afresh each time a batch is used (dynamic
   binarization); evaluation uses one fixed, seeded draw.
-- dequantize: x = (k + u) / L for k in 0..L-1 grey levels and u ~ U(0, 1) (uniform
-  dequantization, so a continuous density is a bound on the discrete likelihood).
+- dequantize: x = (k + u) / L for levels k in 0..L-1 and u ~ U(0, 1) (uniform dequantization,
+  so a continuous density is a bound on the discrete likelihood).
+- none: x = k / (L - 1) for levels, the data themselves for continuous data.
 
 Random numbers come from numpy's PCG64 generator: here it is several times faster than
-torch.bernoulli, and its state is plain JSON, so a resumed run draws the same batches.
-Data with a known number of grey levels (8-bit images, the 17-level digits) are binarized from
-one random byte per pixel, exactly: see `binarize_levels`.
+torch.bernoulli, and its state is plain JSON, so a resumed run draws the same batches. Levels
+(uint8) are binarized from one random byte per pixel, exactly: see `binarize_levels`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+
+PREPROCESSING = ("binarize", "dequantize", "none")
 
 
 def binarize(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -38,32 +40,33 @@ def binarize_levels(k: np.ndarray, m: int, rng: np.random.Generator) -> np.ndarr
     return (r < k).astype(np.float32)
 
 
-def grey_levels(x: np.ndarray, levels: int | None) -> np.ndarray | None:
-    """Integer grey levels k = x * (levels - 1) as uint8, when the data have 2..256 levels
-    (k <= 255 must fit in a byte; otherwise binarization compares float uniforms)."""
-    if levels is None or not 2 <= levels <= 256:
-        return None
-    return np.round(x * (levels - 1)).astype(np.uint8)
+def dequantize(k: np.ndarray, levels: int, rng: np.random.Generator) -> np.ndarray:
+    """(k + u) / L for integer levels k (any dtype holding integers)."""
+    return ((k.astype(np.float32) + rng.random(k.shape, dtype=np.float32)) / levels
+            ).astype(np.float32)
 
 
-def dequantize(x: np.ndarray, levels: int, rng: np.random.Generator) -> np.ndarray:
-    k = np.round(x * (levels - 1))
-    return ((k + rng.random(x.shape, dtype=np.float32)) / levels).astype(np.float32)
+def unit(a: np.ndarray, levels: int | None) -> np.ndarray:
+    return a.astype(np.float32) / np.float32(levels - 1) if levels else a.astype(np.float32)
 
 
-def apply(x: np.ndarray, preprocess: str, levels: int | None,
+def fixed(a: np.ndarray, preprocess: str, levels: int | None,
           rng: np.random.Generator) -> np.ndarray:
+    """One seeded preprocessing of a whole split (validation and test data). Binarization
+    compares float uniforms with k / (L - 1), as vaekit always has, so that test sets and
+    their NLLs stay comparable across versions."""
     if preprocess == "binarize":
-        return binarize(x, rng)
+        return binarize(unit(a, levels), rng)
     if preprocess == "dequantize":
-        return dequantize(x, levels, rng)
-    return x
+        return dequantize(a, levels, rng)
+    return unit(a, levels)
 
 
 class Batches:
-    """Shuffled minibatches of `x` [N, D], freshly preprocessed each epoch.
+    """Shuffled minibatches of `x` [N, *event] (uint8 levels, or float in [0, 1]), freshly
+    preprocessed each epoch.
 
-    Iterating yields float32 tensors [batch_size, D] (the last one may be smaller). With
+    Iterating yields float32 tensors [batch_size, *event] (the last one may be smaller). With
     `shard` (a data-parallel process's rows, e.g. slice(rank, None, world_size)) each global
     batch is drawn and preprocessed whole, from the same RNG in every process, and only the
     shard's rows are yielded: the processes stay in step and together see the global batch.
@@ -73,7 +76,6 @@ class Batches:
                  rng: np.random.Generator, shard: slice = slice(None)):
         self.x, self.batch_size, self.shard = x, batch_size, shard
         self.preprocess, self.levels, self.rng = preprocess, levels, rng
-        self.k = grey_levels(x, levels) if preprocess == "binarize" else None
 
     def __len__(self) -> int:
         return -(-len(self.x) // self.batch_size)
@@ -81,13 +83,20 @@ class Batches:
     def __iter__(self):
         return (xb for _, xb in self.with_rows())
 
+    def draw(self, a: np.ndarray) -> np.ndarray:
+        """One batch's preprocessing, from the data RNG."""
+        if self.levels is None:
+            return binarize(a, self.rng) if self.preprocess == "binarize" else a
+        if self.preprocess == "binarize":
+            return binarize_levels(a, self.levels - 1, self.rng)
+        if self.preprocess == "dequantize":
+            return dequantize(a, self.levels, self.rng)
+        return unit(a, self.levels)
+
     def with_rows(self):
         """(row indices into x, batch) pairs: for state kept per data point."""
         perm = self.rng.permutation(len(self.x))
         for i in range(0, len(self.x), self.batch_size):
             rows = perm[i:i + self.batch_size]
-            if self.k is not None:
-                xb = binarize_levels(self.k[rows], self.levels - 1, self.rng)
-            else:
-                xb = apply(self.x[rows], self.preprocess, self.levels, self.rng)
+            xb = self.draw(self.x[rows])
             yield rows[self.shard], torch.from_numpy(xb[self.shard])

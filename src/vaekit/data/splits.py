@@ -1,4 +1,10 @@
-"""From a Dataset and a DataConfig to train / validation / test data ready for a model."""
+"""From a Dataset and a DataConfig to train / validation / test data ready for a model.
+
+What preprocessing the data get follows what the model needs (its likelihood declares it; a
+GAN learns the images themselves):
+    binary -> binarize,  continuous -> dequantize (levels) or none,  levels / raw -> none
+unless DataConfig.preprocess names one.
+"""
 
 from __future__ import annotations
 
@@ -7,34 +13,54 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..config import DataConfig
 from ..errors import VaekitError
-from .batching import apply
-from .sources import Dataset, load_dataset
+from .batching import fixed
+from .dataset import Dataset
+from .sources import load_dataset
+
+FOR_NEED = {"binary": "binarize", "continuous": "dequantize", "levels": "none", "raw": "none"}
 
 
 @dataclass
 class Splits:
     dataset: Dataset
     preprocess: str             # binarize | dequantize | none
-    train: np.ndarray           # [N, D] in [0, 1], raw: preprocessed afresh per batch
-    valid: torch.Tensor         # fixed preprocessing, seeded
-    test: torch.Tensor          # fixed preprocessing, seeded
+    train: np.ndarray           # [N, *event] as the source gives it: preprocessed per batch
+    valid: torch.Tensor         # [V, *event] float32, fixed preprocessing, seeded
+    test: torch.Tensor          # [M, *event] float32, fixed preprocessing, seeded
     test_labels: np.ndarray | None
 
     @property
     def levels(self) -> int | None:
         return self.dataset.levels
 
+    @property
+    def event_shape(self) -> tuple[int, ...]:
+        return self.dataset.event_shape
 
-def prepare(config: DataConfig, likelihood: str, dataset: Dataset | None = None) -> Splits:
-    dataset = dataset or load_dataset(config.dataset)
-    preprocess = config.resolved_preprocess(likelihood)
-    if preprocess == "dequantize" and dataset.levels is None:
-        if config.preprocess == "dequantize":
-            raise VaekitError(f"{dataset.name}: continuous data cannot be dequantized; "
-                              "use --preprocess none")
-        preprocess = "none"
+
+def resolve_preprocess(requested: str, need: str, dataset: Dataset) -> str:
+    if requested == "dequantize" and dataset.levels is None:
+        raise VaekitError(f"{dataset.name}: continuous data cannot be dequantized; "
+                          "use --preprocess none")
+    if requested != "auto":
+        return requested
+    chosen = FOR_NEED[need]
+    return "none" if chosen == "dequantize" and dataset.levels is None else chosen
+
+
+def _need(need) -> str:
+    """A data need, or the need of a likelihood given by name or spec."""
+    if isinstance(need, str) and need in FOR_NEED:
+        return need
+    from ..likelihoods import LIKELIHOODS
+    return LIKELIHOODS.spec(need).data
+
+
+def prepare(config, need="binary", dataset: Dataset | None = None) -> Splits:
+    """`need`: binary | continuous | levels | raw, or a likelihood (name or spec)."""
+    dataset = dataset or load_dataset(config.dataset, config.image_size)
+    preprocess = resolve_preprocess(config.preprocess, _need(need), dataset)
     rng = np.random.default_rng(config.seed)
     perm = rng.permutation(len(dataset.train))
     n_valid = int(round(config.valid_fraction * len(dataset.train)))
@@ -44,9 +70,9 @@ def prepare(config: DataConfig, likelihood: str, dataset: Dataset | None = None)
     if n_valid == 0:  # no validation split asked for: validate on a fixed slice of train
         valid_raw = train[: min(len(train), 1000)]
 
-    def fixed(x: np.ndarray, offset: int) -> torch.Tensor:
-        return torch.from_numpy(apply(x, preprocess, dataset.levels,
+    def seeded(a: np.ndarray, offset: int) -> torch.Tensor:
+        return torch.from_numpy(fixed(a, preprocess, dataset.levels,
                                       np.random.default_rng(config.seed + offset)))
 
-    return Splits(dataset, preprocess, train, fixed(valid_raw, 1), fixed(dataset.test, 2),
+    return Splits(dataset, preprocess, train, seeded(valid_raw, 1), seeded(dataset.test, 2),
                   dataset.test_labels)

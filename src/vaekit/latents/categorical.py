@@ -15,12 +15,15 @@ tau = max(tau_min, tau_0 exp(-rate * step)), updated every `anneal_every` steps.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.distributions import (Distribution, Independent, OneHotCategorical,
                                  RelaxedOneHotCategorical, constraints, kl_divergence, register_kl)
+
+from ..registry import Spec, check
 
 
 class CategoricalPosterior(Distribution):
@@ -94,12 +97,6 @@ class CategoricalLatent(nn.Module):
         self.register_buffer("tau", torch.tensor(float(tau)))           # saved with the weights
         self.register_buffer("_logits", torch.zeros(n_vars, n_classes), persistent=False)
 
-    @classmethod
-    def from_config(cls, config) -> "CategoricalLatent":
-        return cls(config.categorical_vars, config.categorical_classes, config.tau,
-                   config.tau_min, config.anneal_rate, config.anneal_every,
-                   config.straight_through)
-
     def anneal(self, step: int) -> None:
         """Called by the trainer before each step."""
         if step % self.anneal_every == 0:
@@ -115,3 +112,34 @@ class CategoricalLatent(nn.Module):
     @staticmethod
     def decoder_input(z: torch.Tensor) -> torch.Tensor:
         return z
+
+
+@dataclass
+class Categorical(Spec):
+    """N categorical variables of K classes, trained with the Gumbel-softmax relaxation."""
+    name = "categorical"
+    # the IWAE weights of a relaxed sample would need the relaxed densities: not offered
+    iwae = False
+    options = {"categorical_vars": "vars", "categorical_classes": "classes", "tau": "tau",
+               "tau_min": "tau_min", "anneal_rate": "anneal_rate",
+               "anneal_every": "anneal_every", "straight_through": "straight_through"}
+    vars: int = 20
+    classes: int = 10
+    tau: float = 1.0              # initial temperature tau_0
+    tau_min: float = 0.5
+    anneal_rate: float = 3e-5     # tau = max(tau_min, tau_0 exp(-rate * step))
+    anneal_every: int = 500       # steps between temperature updates
+    straight_through: bool = False
+
+    def validate(self) -> "Categorical":
+        check(self.vars >= 1 and self.classes >= 2,
+              "categorical latents need >= 1 variable of >= 2 classes")
+        check(0 < self.tau_min <= self.tau,
+              f"need 0 < tau_min <= tau, got {self.tau_min}, {self.tau}")
+        check(self.anneal_rate >= 0 and self.anneal_every >= 1,
+              "anneal_rate must be >= 0 and anneal_every >= 1")
+        return self
+
+    def build(self) -> CategoricalLatent:
+        return CategoricalLatent(self.vars, self.classes, self.tau, self.tau_min,
+                                 self.anneal_rate, self.anneal_every, self.straight_through)

@@ -5,11 +5,14 @@ Sampling is `rsample`, the reparameterization z = mu + sigma * eps (Kingma & Wel
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.distributions import Independent, Normal
 
+from ..registry import Spec, check
 from .standard_normal import StandardNormal
 
 MIN_SCALE = 1e-5  # keeps log sigma finite when softplus underflows
@@ -36,10 +39,6 @@ class GaussianLatent(nn.Module):
         self.register_buffer("_zero", torch.zeros(dim), persistent=False)
         self.register_buffer("_one", torch.ones(dim), persistent=False)
 
-    @classmethod
-    def from_config(cls, config) -> "GaussianLatent":
-        return cls(config.latent_dim)
-
     def posterior(self, params: torch.Tensor) -> Independent:
         return diagonal_gaussian(params)
 
@@ -49,3 +48,19 @@ class GaussianLatent(nn.Module):
     @staticmethod
     def decoder_input(z: torch.Tensor) -> torch.Tensor:
         return z
+
+
+@dataclass
+class Gaussian(Spec):
+    """z ~ N(0, I) of `dim` dimensions; q(z|x) a diagonal Gaussian."""
+    name = "gaussian"
+    iwae = True                   # the IWAE objective applies
+    options = {"latent_dim": "dim"}
+    dim: int = 50
+
+    def validate(self) -> "Gaussian":
+        check(self.dim >= 1, f"latent_dim must be >= 1, got {self.dim}")
+        return self
+
+    def build(self) -> GaussianLatent:
+        return GaussianLatent(self.dim)

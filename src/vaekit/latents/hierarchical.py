@@ -19,12 +19,16 @@ on the sample, is exact. Default sizes: Burda et al.'s two-layer model.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.distributions import Distribution, Independent, Normal, constraints, kl_divergence
 
-from ..networks import mlp
+from ..networks.activations import ACTIVATIONS
+from ..networks.mlp import mlp
+from ..registry import Spec, check
 from .gaussian import MIN_SCALE, diagonal_gaussian, standard_normal
 
 MEAN_SAMPLES = 512   # Monte Carlo samples for E_q[z] where it has no closed form
@@ -51,12 +55,6 @@ class HierarchicalLatent(nn.Module):
                                   for l in range(L - 1))   # z_{l+1} -> p(z_l | z_{l+1})
         self.register_buffer("_zero", torch.zeros(dims[-1]), persistent=False)
         self.register_buffer("_one", torch.ones(dims[-1]), persistent=False)
-
-    @classmethod
-    def from_config(cls, config) -> "HierarchicalLatent":
-        return cls((config.latent_dim, *config.upper_dims), config.q_upper_hidden,
-                   config.p_upper_hidden, config.activation, config.decoder_sees,
-                   config.posterior_path)
 
     def top_prior(self) -> Independent:
         return standard_normal(self._zero, self._one)
@@ -180,3 +178,52 @@ class HierarchicalPosterior(Distribution):
             first = 0 if self.latent.path == "bottom-up" else len(parts) - 1
             parts[first] = self._layer(first, [None] * len(parts)).mean
         return torch.cat(parts, dim=-1)
+
+
+@dataclass
+class Hierarchical(Spec):
+    """Layers z_1..z_L (default: Burda et al.'s two-layer model, [100, 50])."""
+    name = "hierarchical"
+    iwae = True
+    options = {"decoder_sees": "decoder_sees", "posterior_path": "path",
+               "activation": "activation", "latent_dim": None, "latent_dims": None,
+               "q_upper_hidden": None, "p_upper_hidden": None}
+    dims: tuple[int, ...] = (100, 50)
+    q_hidden: tuple[tuple[int, ...], ...] = ((100, 100),)   # q(z_{l+1} | z_l), l = 1..L-1
+    p_hidden: tuple[tuple[int, ...], ...] = ((100, 100),)   # p(z_l | z_{l+1}), l = 1..L-1
+    activation: str = "tanh"
+    decoder_sees: str = "z1"          # z1 | all: p(x | z_1) or p(x | z_1, ..., z_L)
+    path: str = "bottom-up"           # bottom-up | top-down (ladder)
+
+    @classmethod
+    def from_options(cls, given: dict) -> "Hierarchical":
+        """--latent-dims D1,..,DL (or --latent-dim D1 over the default z_2), and one
+        --q-upper-hidden / --p-upper-hidden for every upper layer."""
+        spec = super().from_options(given)
+        dims = given.get("latent_dims") or (given.get("latent_dim") or spec.dims[0],
+                                            *spec.dims[1:])
+        q = given.get("q_upper_hidden") or spec.q_hidden[0]
+        p = given.get("p_upper_hidden") or spec.p_hidden[0]
+        n = len(dims) - 1
+        spec.dims, spec.q_hidden, spec.p_hidden = tuple(dims), (tuple(q),) * n, (tuple(p),) * n
+        return spec
+
+    def validate(self) -> "Hierarchical":
+        check(len(self.dims) >= 1 and all(d >= 1 for d in self.dims),
+              "latent layer sizes must be >= 1")
+        n = len(self.dims) - 1
+        check(len(self.q_hidden) == n and len(self.p_hidden) == n,
+              f"{n} upper latent layers need {n} q_hidden and p_hidden entries")
+        check(all(h >= 1 for h in sum(self.q_hidden + self.p_hidden, ())),
+              "hidden layer sizes must be >= 1")
+        check(self.activation in ACTIVATIONS,
+              f"unknown activation {self.activation!r}; choose from {sorted(ACTIVATIONS)}")
+        check(self.decoder_sees in ("z1", "all"),
+              f"decoder_sees must be z1 or all, got {self.decoder_sees!r}")
+        check(self.path in ("bottom-up", "top-down"),
+              f"posterior path must be bottom-up or top-down, got {self.path!r}")
+        return self
+
+    def build(self) -> HierarchicalLatent:
+        return HierarchicalLatent(self.dims, self.q_hidden, self.p_hidden, self.activation,
+                                  self.decoder_sees, self.path)

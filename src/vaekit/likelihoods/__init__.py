@@ -1,16 +1,26 @@
 """Likelihoods p(x|z): the decoder's outputs are the parameters of a distribution over x.
 
-A likelihood is an `nn.Module` with
-- `param_size(x_dim)`: how many decoder outputs it needs,
-- `forward(params) -> Distribution` over x (event_shape [x_dim]),
-- `mean_image(dist)`: what to draw for a picture, in [0, 1].
+A likelihood is a registered spec (`LIKELIHOODS`) that declares the data it needs and builds a
+`Likelihood` module for an example shape (base.py): its parameter shape, the distribution,
+what a picture shows, a per-pixel baseline, and the data it refuses. Adding one is a module
+here and its line below.
 """
 
-from .bernoulli import BernoulliLikelihood
-from .gaussian import GaussianLikelihood
+from ..registry import Registry
+from .base import Likelihood
+from .bernoulli import Bernoulli, BernoulliLikelihood, IndependentBernoulli
+from .gaussian import Gaussian, GaussianLikelihood
 
-LIKELIHOODS = {"bernoulli": BernoulliLikelihood, "gaussian": GaussianLikelihood}
+LIKELIHOODS = Registry("likelihood")
+for _spec in (Bernoulli, Gaussian):
+    LIKELIHOODS.register(_spec)
 
 
-def build_likelihood(config):
-    return LIKELIHOODS[config.likelihood].from_config(config)
+def default_for(event_shape: tuple[int, ...]) -> str:
+    """The likelihood of a run that names none: Bernoulli for grey or vector data (binarized,
+    as in the lecture), Gaussian for colour images."""
+    return "gaussian" if len(event_shape) == 3 and event_shape[0] == 3 else "bernoulli"
+
+
+__all__ = ["LIKELIHOODS", "Likelihood", "Bernoulli", "BernoulliLikelihood",
+           "IndependentBernoulli", "Gaussian", "GaussianLikelihood", "default_for"]

@@ -1,44 +1,66 @@
-"""Bernoulli likelihood for binary data, parameterized by logits."""
+"""Bernoulli likelihood for binary data, parameterized by logits (one per pixel)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
-from torch import nn
-from torch.distributions import Bernoulli, Independent
+from torch.distributions import Bernoulli as TorchBernoulli
+from torch.distributions import Independent
+
+from ..errors import VaekitError
+from ..registry import Spec
+from .base import Likelihood
 
 
 class IndependentBernoulli(Independent):
-    """Independent(Bernoulli(logits=...), 1) whose log_prob sums before it negates: the same
-    value as torch's, with one pass fewer over the [..., D] pixels forward and backward.
+    """Independent(Bernoulli(logits=...), event_dims) whose log_prob sums before it negates:
+    the same value as torch's, with one pass fewer over the pixels forward and backward.
 
-    When the logits carry sample dimensions that x lacks ([K, B, D] against [B, D], as in
-    importance sampling), log p(x|z) = sum_d x_d l_d - softplus(l_d) is computed without first
-    copying x out to the logits' shape."""
+    When the logits carry sample dimensions that x lacks ([K, B, *event] against [B, *event],
+    as in importance sampling), log p(x|z) = sum_d x_d l_d - softplus(l_d) is computed without
+    first copying x out to the logits' shape."""
 
-    def __init__(self, logits: torch.Tensor):
-        super().__init__(Bernoulli(logits=logits, validate_args=False), 1, validate_args=False)
+    def __init__(self, logits: torch.Tensor, event_dims: int = 1):
+        super().__init__(TorchBernoulli(logits=logits, validate_args=False), event_dims,
+                         validate_args=False)
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
+        n = self.reinterpreted_batch_ndims
         logits = self.base_dist.logits
         if value.shape != logits.shape and value.dim() <= logits.dim():
-            return (logits * value).sum(-1) - F.softplus(logits).sum(-1)
+            return ((logits * value).flatten(-n).sum(-1)
+                    - F.softplus(logits).flatten(-n).sum(-1))
         logits, value = torch.broadcast_tensors(logits, value)
-        return -F.binary_cross_entropy_with_logits(logits, value, reduction="none").sum(-1)
+        return -F.binary_cross_entropy_with_logits(logits, value, reduction="none"
+                                                   ).flatten(-n).sum(-1)
 
 
-class BernoulliLikelihood(nn.Module):
-    @classmethod
-    def from_config(cls, config) -> "BernoulliLikelihood":
-        return cls()
-
-    @staticmethod
-    def param_size(x_dim: int) -> int:
-        return x_dim
+class BernoulliLikelihood(Likelihood):
+    @property
+    def param_shape(self) -> tuple[int, ...]:
+        return self.event_shape
 
     def forward(self, logits: torch.Tensor) -> IndependentBernoulli:
-        return IndependentBernoulli(logits)
+        return IndependentBernoulli(logits, self.event_dims)
 
-    @staticmethod
-    def mean_image(dist: Independent) -> torch.Tensor:
+    def mean_image(self, dist: Independent) -> torch.Tensor:
         return dist.mean
+
+    def baseline(self, mean: torch.Tensor, std: torch.Tensor) -> TorchBernoulli:
+        return TorchBernoulli(probs=mean.clamp(1e-3, 1 - 1e-3))
+
+    def check(self, x: torch.Tensor) -> None:
+        if not ((x == 0) | (x == 1)).all():
+            raise VaekitError("a Bernoulli likelihood needs binary data (0 or 1): binarize it first")
+
+
+@dataclass
+class Bernoulli(Spec):
+    """p(x|z) = prod Bernoulli(x_d; sigmoid(logit_d(z))), for binary (binarized) data."""
+    name = "bernoulli"
+    data = "binary"
+
+    def build(self, event_shape: tuple[int, ...]) -> BernoulliLikelihood:
+        return BernoulliLikelihood(event_shape)

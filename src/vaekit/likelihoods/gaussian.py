@@ -4,45 +4,75 @@ sigma = min_std + softplus(raw): the floor keeps log p(x|z) bounded (at most
 -log(min_std * sqrt(2 pi)) nats per pixel), so the likelihood cannot run off to infinity on
 pixels that are constant across the data set.
 
-`variance` chooses where raw comes from: "decoder" (default: a function of z, f_v), "pixel" (one
-learned parameter per pixel, not a function of z) or "shared" (one learned parameter for every
-pixel: with a linear decoder this is exactly probabilistic PCA).
+`variance` chooses where raw comes from: "decoder" (default: a function of z, f_v; the decoder
+gives [2C, H, W], means first), "pixel" (one learned parameter per pixel, not a function of z)
+or "shared" (one learned parameter for every pixel: with a linear decoder this is exactly
+probabilistic PCA).
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
-from torch import nn
 from torch.distributions import Independent, Normal
 
+from ..registry import Spec, check
+from .base import Likelihood
 
 VARIANCES = ("decoder", "pixel", "shared")
 
 
-class GaussianLikelihood(nn.Module):
-    def __init__(self, min_std: float = 1e-3, variance: str = "decoder", x_dim: int = 1):
-        super().__init__()
+class GaussianLikelihood(Likelihood):
+    def __init__(self, event_shape: tuple[int, ...], min_std: float = 1e-3,
+                 variance: str = "decoder"):
+        super().__init__(event_shape)
         self.min_std, self.variance = min_std, variance
-        if variance != "decoder":
-            self.raw_std = nn.Parameter(torch.zeros(x_dim if variance == "pixel" else 1))
+        if variance != "decoder":   # flat, so that its name and shape never depend on layout
+            self.raw_std = torch.nn.Parameter(torch.zeros(self.dim if variance == "pixel" else 1))
 
-    @classmethod
-    def from_config(cls, config) -> "GaussianLikelihood":
-        return cls(config.min_std, config.gaussian_variance, config.x_dim)
-
-    def param_size(self, x_dim: int) -> int:
-        # (mean f_c, pre-softplus std f_v), or the mean alone
-        return 2 * x_dim if self.variance == "decoder" else x_dim
+    @property
+    def param_shape(self) -> tuple[int, ...]:
+        if self.variance != "decoder":
+            return self.event_shape                       # the mean f_c alone
+        first, *rest = self.event_shape                   # (mean f_c, pre-softplus std f_v)
+        return (2 * first, *rest)
 
     def forward(self, params: torch.Tensor) -> Independent:
         if self.variance == "decoder":
-            loc, raw = params.chunk(2, dim=-1)
+            loc, raw = params.chunk(2, dim=-self.event_dims)
         else:
-            loc, raw = params, self.raw_std.expand_as(params)
+            raw_std = self.raw_std.view(self.event_shape) if self.variance == "pixel" \
+                else self.raw_std
+            loc, raw = params, raw_std.expand_as(params)
         scale = self.min_std + F.softplus(raw)
-        return Independent(Normal(loc, scale, validate_args=False), 1, validate_args=False)
+        return Independent(Normal(loc, scale, validate_args=False), self.event_dims,
+                           validate_args=False)
 
-    @staticmethod
-    def mean_image(dist: Independent) -> torch.Tensor:
+    def mean_image(self, dist: Independent) -> torch.Tensor:
         return dist.mean.clamp(0.0, 1.0)
+
+    def baseline(self, mean: torch.Tensor, std: torch.Tensor) -> Normal:
+        return Normal(mean, std.clamp_min(1e-2))
+
+
+@dataclass
+class Gaussian(Spec):
+    """p(x|z) = prod N(x_d; f_c(z)_d, sigma_d^2), for continuous (dequantized) data."""
+    name = "gaussian"
+    data = "continuous"
+    options = {"min_std": "min_std", "gaussian_variance": "variance"}
+    min_std: float = 1e-3
+    variance: str = "decoder"
+
+    def validate(self) -> "Gaussian":
+        check(self.min_std > 0 and math.isfinite(self.min_std),
+              f"min_std must be > 0, got {self.min_std}")
+        check(self.variance in VARIANCES,
+              f"gaussian variance must be decoder, pixel or shared, got {self.variance!r}")
+        return self
+
+    def build(self, event_shape: tuple[int, ...]) -> GaussianLikelihood:
+        return GaussianLikelihood(event_shape, self.min_std, self.variance)

@@ -1,12 +1,8 @@
-"""Inference schemes: how q(z|x) is found, independent of the latent family and the likelihood.
+"""Optimizing q's parameters for each example: the E-step of variational EM (`optimize`) and
+the refinement of semi-amortized inference (`refine`).
 
-- amortized: lambda = encoder(x), one network for every x (Kingma & Welling 2014);
-- optimized (non-amortized, the E-step of variational EM): free parameters lambda_i for each
-  data point, each maximising its own ELBO(x_i, lambda_i) until a stopping rule holds;
-- semi-amortized: lambda_i = encoder(x_i), then S gradient steps on ELBO(x_i, lambda_i)
-  (Kim et al. 2018).
-In each scheme lambda lives in the latent family's own parameterization (what an encoder would
-output), and q = latent.posterior(lambda), so every family works with every scheme.
+lambda lives in the latent family's own parameterization (what an encoder would output), and
+q = latent.posterior(lambda), so every family works with every scheme.
 
 The optimizer is Adam on the per-example ELBO with reparameterized samples (the examples are
 independent, so one Adam over the batch is one Adam per example). The stopping rule of
@@ -25,7 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .objectives import elbo
+from ..objectives import elbo
 
 
 @dataclass

@@ -1,0 +1,61 @@
+"""A plain autoencoder: the same networks and likelihood as the VAE, no prior, no KL.
+
+The encoder gives the code z = f(x) (latent size outputs); the decoder and likelihood are the
+VAE's; training maximises the reconstruction term log p(x | z = f(x)) alone. There is no
+prior, so "sampling" means decoding some z: `sample` decodes z ~ N(0, I) (the lecture's
+question: what happens?) and `sample_fitted` decodes z from a Gaussian fitted to the codes of
+validation data (the usual repair).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..networks import Networks, build_networks
+
+
+class Autoencoder(nn.Module):
+    def __init__(self, config, event_shape: tuple[int, ...], networks: Networks | None = None):
+        super().__init__()
+        self.config = config.validate()
+        self.event_shape = tuple(event_shape)
+        self.likelihood = config.likelihood.build(self.event_shape)
+        d = self.code_size = config.latent.dim
+        self.encoder, self.decoder = build_networks(config.network, self.event_shape, d, d,
+                                                    self.likelihood.param_shape, networks)
+        self.register_buffer("code_mean", torch.zeros(d))
+        self.register_buffer("code_chol", torch.eye(d))
+
+    def codes(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x).to(x.dtype)
+
+    def observation(self, z: torch.Tensor):
+        return self.likelihood(self.decoder(z).to(z.dtype))
+
+    def log_lik(self, x: torch.Tensor) -> torch.Tensor:
+        """log p(x | z = f(x)) per example: [B]."""
+        return self.observation(self.codes(x)).log_prob(x)
+
+    @torch.no_grad()
+    def fit_codes(self, x: torch.Tensor) -> None:
+        """The Gaussian of the codes of x, for `sample_fitted`."""
+        z = self.codes(x).double()
+        cov = torch.cov(z.T).reshape(z.shape[1], z.shape[1])
+        cov += 1e-6 * torch.eye(len(cov), dtype=cov.dtype)
+        self.code_mean.copy_(z.mean(0))
+        self.code_chol.copy_(torch.linalg.cholesky(cov))
+
+    @torch.no_grad()
+    def sample(self, n: int) -> torch.Tensor:
+        z = torch.randn(n, self.code_size)
+        return self.likelihood.mean_image(self.observation(z))
+
+    @torch.no_grad()
+    def sample_fitted(self, n: int) -> torch.Tensor:
+        z = self.code_mean + torch.randn(n, self.code_size) @ self.code_chol.T
+        return self.likelihood.mean_image(self.observation(z))
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        return self.likelihood.mean_image(self.observation(self.codes(x)))

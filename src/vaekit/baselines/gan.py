@@ -1,0 +1,48 @@
+"""A GAN (Goodfellow et al. 2014) on the VAE's networks: the generator is the decoder network,
+x = sigmoid(G(z)), z ~ N(0, I); the discriminator is the encoder network with one output (a
+convolutional discriminator for images when the network is conv or resnet). The generator's
+loss is the non-saturating -log D(G(z)). It has samples but no likelihood, so it gets no ELBO
+and no log p(x); it learns the [0, 1] images themselves, not binarized ones.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..networks import Networks, build_networks
+
+
+class GAN(nn.Module):
+    def __init__(self, config, event_shape: tuple[int, ...], networks: Networks | None = None):
+        """`networks`: your own (discriminator x -> [B, 1], generator z -> [B, *event_shape])."""
+        super().__init__()
+        self.config = config.validate()
+        self.event_shape = tuple(event_shape)
+        d = self.code_size = config.latent.dim
+        self.discriminator, self.decoder = build_networks(
+            config.network, self.event_shape, 1, d, self.event_shape, networks)
+
+    def generate(self, n: int) -> torch.Tensor:
+        return torch.sigmoid(self.decoder(torch.randn(n, self.code_size)))
+
+    def discriminator_loss(self, x: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        real, fake = self.discriminator(x).float(), self.discriminator(fake.detach()).float()
+        return (F.binary_cross_entropy_with_logits(real, torch.ones_like(real)) +
+                F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
+
+    def generator_loss(self, fake: torch.Tensor) -> torch.Tensor:
+        score = self.discriminator(fake).float()
+        return F.binary_cross_entropy_with_logits(score, torch.ones_like(score))  # -log D(G(z))
+
+    @torch.no_grad()
+    def accuracy(self, x: torch.Tensor) -> float:
+        """Discriminator accuracy on real x and as many fakes (0.5: it cannot tell)."""
+        real = self.discriminator(x) > 0
+        fake = self.discriminator(self.generate(len(x))) > 0
+        return (real.double().mean() + (~fake).double().mean()).item() / 2
+
+    @torch.no_grad()
+    def sample(self, n: int) -> torch.Tensor:
+        return self.generate(n)

@@ -1,0 +1,65 @@
+"""Colour patches of two photographs, embedded (no download): uint8 [N, 3, 32, 32], 256 levels.
+
+The photographs are scikit-learn's bundled samples (`load_sample_images`): china.jpg (label 0)
+and flower.jpg (label 1), each 427 x 640 RGB. They give a small colour data set that needs no
+network, for trying colour models and likelihoods.
+
+Geometry (fixed, no randomness): a patch is 32 x 32 and is named by its top-left origin
+(row, column). The test split must not share pixels with the train split, so each photo's
+columns are cut in two: train patches lie wholly in columns [0, 480) and test patches wholly in
+columns [480, 640), both over all 427 rows. Train origins are a grid with stride 8 (rows
+0, 8, .., 392; columns 0, 8, .., 448: 50 x 57 = 2850 overlapping patches per photo), test
+origins a grid with stride 16 (rows 0, 16, .., 384; columns 480, 496, .., 608: 25 x 9 = 225 per
+photo). That makes 5700 train and 450 test patches, china's first, each photo's in row-major
+order of their origins (see `patch_origins`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .dataset import Dataset
+
+PATCH = 32
+TRAIN_COLUMNS = (0, 480)        # [start, stop): train patches lie wholly inside
+TEST_COLUMNS = (480, 640)
+TRAIN_STRIDE = 8
+TEST_STRIDE = 16
+
+
+def patch_origins(height: int, columns: tuple[int, int], stride: int) -> np.ndarray:
+    """Top-left corners [n, 2] (row, column) of the 32 x 32 patches on a grid with `stride`
+    that lie wholly inside rows [0, height) and `columns`, in row-major order."""
+    rows = np.arange(0, height - PATCH + 1, stride)
+    cols = np.arange(columns[0], columns[1] - PATCH + 1, stride)
+    r, c = np.meshgrid(rows, cols, indexing="ij")
+    return np.stack([r.ravel(), c.ravel()], axis=1)
+
+
+def _patches(photo: np.ndarray, origins: np.ndarray) -> np.ndarray:
+    """The patches of an [H, W, 3] photo at `origins`, as uint8 [n, 3, 32, 32]."""
+    out = np.stack([photo[r:r + PATCH, c:c + PATCH] for r, c in origins])
+    return np.ascontiguousarray(out.transpose(0, 3, 1, 2))
+
+
+def sample_photos() -> list[np.ndarray]:
+    """scikit-learn's sample photographs, china then flower, each uint8 [427, 640, 3]."""
+    from sklearn.datasets import load_sample_images
+    bunch = load_sample_images()
+    order = [next(i for i, f in enumerate(bunch.filenames) if f.endswith(name))
+             for name in ("china.jpg", "flower.jpg")]
+    return [np.asarray(bunch.images[i], dtype=np.uint8) for i in order]
+
+
+def load_photo_patches() -> Dataset:
+    """Train and test patches of the two photographs (see the module docstring)."""
+    parts = {"train": ([], []), "test": ([], [])}
+    for label, photo in enumerate(sample_photos()):
+        for split, columns, stride in (("train", TRAIN_COLUMNS, TRAIN_STRIDE),
+                                       ("test", TEST_COLUMNS, TEST_STRIDE)):
+            x = _patches(photo, patch_origins(photo.shape[0], columns, stride))
+            parts[split][0].append(x)
+            parts[split][1].append(np.full(len(x), label, dtype=np.int64))
+    (train_x, train_y), (test_x, test_y) = ([np.concatenate(a) for a in parts[s]]
+                                            for s in ("train", "test"))
+    return Dataset("photo-patches", train_x, test_x, train_y, test_y, 256)

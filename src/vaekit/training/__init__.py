@@ -1,0 +1,9 @@
+"""Training (loop.py: one loop for every model kind; step.py and its kinds' steps;
+precision.py: autocast and the optimizer)."""
+
+from .loop import Throughput, TrainResult, train
+from .precision import autocast, make_optimizer, make_scheduler
+from .vae_step import LossModule, bound, loss_fn
+
+__all__ = ["Throughput", "TrainResult", "train", "autocast", "make_optimizer",
+           "make_scheduler", "LossModule", "bound", "loss_fn"]

@@ -1,0 +1,79 @@
+"""Training steps of the lecture's contrasts (baselines/): the autoencoder maximises the
+reconstruction term alone; the GAN alternates a discriminator step and a generator step."""
+
+from __future__ import annotations
+
+import torch
+
+from ..plots import interleave_rows
+from .precision import make_optimizer
+from .step import Step
+
+
+class AutoencoderStep(Step):
+    def __init__(self, model, config, n_train, n_batches, guard, parallel):
+        super().__init__(model, config, n_train, n_batches, guard, parallel)
+        self.optimizer = self.optimizers[""] = make_optimizer(model, config.lr)
+        self.schedule(self.optimizer)
+
+    def __call__(self, rows, xb, step):
+        with self.precision:
+            log_lik = self.model.log_lik(xb)
+        if not self.descend(-log_lik.mean(), self.model, self.optimizer):
+            return None
+        return log_lik.detach().sum().reshape(1), len(xb)
+
+    def record(self, means):
+        return {"train_log_lik": means[0]}
+
+    def validate(self, splits):
+        self.model.fit_codes(splits.valid)
+        with torch.no_grad():
+            value = self.model.log_lik(splits.valid).double().mean().item()
+        return {"valid_log_lik": value}, value
+
+    @staticmethod
+    def evaluate(model, splits, config):
+        with torch.no_grad():
+            return {"n": len(splits.test), "log_lik": model.log_lik(splits.test).double()
+                    .mean().item()}
+
+    @staticmethod
+    def pictures(model, splits):
+        shown = torch.from_numpy(splits.dataset.unit(splits.dataset.test[:32]))
+        return {"samples.png": model.sample(64), "samples_fitted.png": model.sample_fitted(64),
+                "reconstructions.png": interleave_rows(shown, model.reconstruct(splits.test[:32]),
+                                                       8)}
+
+
+class GANStep(Step):
+    always_best = True
+
+    def __init__(self, model, config, n_train, n_batches, guard, parallel):
+        super().__init__(model, config, n_train, n_batches, guard, parallel)
+        betas = (0.5, 0.999)                    # Radford et al.'s DCGAN settings
+        self.optimizers["discriminator"] = make_optimizer(model.discriminator, config.lr,
+                                                          betas=betas)
+        self.optimizers["generator"] = make_optimizer(model.decoder, config.lr, betas=betas)
+
+    def __call__(self, rows, xb, step):
+        model, opt = self.model, self.optimizers
+        with self.precision:
+            fake = model.generate(len(xb))
+            d_loss = model.discriminator_loss(xb, fake)
+        # a skipped discriminator step skips the generator's too, so that the two stay in
+        # turn and bad batches in a row count towards a rollback
+        if not self.descend(d_loss, model.discriminator, opt["discriminator"]):
+            return None
+        with self.precision:
+            g_loss = model.generator_loss(fake)      # the same fakes, against the new D
+        if not self.descend(g_loss, model.decoder, opt["generator"]):
+            return None
+        return torch.stack([d_loss.detach(), g_loss.detach()]) * len(xb), len(xb)
+
+    def record(self, means):
+        return {"train_d_loss": means[0], "train_g_loss": means[1]}
+
+    def validate(self, splits):
+        accuracy = self.model.accuracy(splits.valid)
+        return {"valid_discriminator_accuracy": accuracy}, -abs(accuracy - 0.5)

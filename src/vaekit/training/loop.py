@@ -1,0 +1,217 @@
+"""Training: one loop for every model kind, validation every epoch, checkpoints.
+
+A run folder holds `checkpoints/epoch-NNNNNN/` (resumable: weights, optimizer, RNG states; the
+newest few), `best/` (the weights with the best validation score), `metrics.jsonl` (one line
+per epoch), `events.jsonl` (skipped steps and rollbacks, if any; see runstate.py), and after
+training `metrics.json` (test evaluation of the best weights) and its pictures (samples.png,
+reconstructions.png, ...). Under torchrun, data-parallel (distributed.py).
+
+What differs between the VAE, the autoencoder and the GAN is their step (step.py).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .. import checkpoint, distributed, kinds
+from ..config import TrainConfig
+from ..data import Batches, Splits, load_dataset, prepare
+from ..errors import VaekitError
+from ..networks import Custom, Networks
+from ..plots import save_grid
+from ..runstate import Diverged, Guard, RunState, weights_finite
+
+
+class Throughput:
+    """Examples per second over the training steps only, after `warmup` steps."""
+
+    def __init__(self, warmup: int = 20):
+        self.warmup, self.steps, self.examples, self.seconds, self.start = warmup, 0, 0, 0.0, None
+
+    def resume(self):
+        if self.steps >= self.warmup:
+            self.start = time.perf_counter()
+
+    def tick(self, n: int):
+        self.steps += 1
+        if self.steps == self.warmup:
+            self.start = time.perf_counter()
+        elif self.steps > self.warmup:
+            self.examples += n
+
+    def pause(self):
+        if self.start is not None:
+            self.seconds += time.perf_counter() - self.start
+            self.start = None
+
+    @property
+    def rate(self) -> float:
+        return self.examples / self.seconds if self.seconds > 0 else float("nan")
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    config: TrainConfig
+    model: torch.nn.Module
+    splits: Splits
+    history: list = field(default_factory=list)
+    test: dict = field(default_factory=dict)
+    examples_per_s: float = float("nan")
+
+
+def _new_run(run_dir: Path) -> None:
+    if checkpoint.candidates(run_dir) or (run_dir / "metrics.jsonl").exists() \
+            or (run_dir / "best").exists():
+        raise VaekitError(f"{run_dir} already holds a run; use --resume to continue it or "
+                          "choose another --name")
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _setup(config, run_dir, resume, epochs, splits, networks):
+    """(config resolved for the data, checkpoint to resume or None, splits)."""
+    ckpt = checkpoint.latest(run_dir) if resume else None
+    config = copy.deepcopy(ckpt.config if resume else config).validate()
+    if epochs is not None:
+        config.epochs = epochs
+    if networks is not None:
+        config.model.network = Custom.of(Networks(*networks))
+    dataset = splits.dataset if splits else load_dataset(config.data.dataset,
+                                                         config.data.image_size)
+    config.model = config.model.resolved(dataset.event_shape)
+    kind = kinds.KINDS[config.model.kind]
+    splits = splits or prepare(config.data, kind.data(config.model), dataset)
+    if distributed.world_size() > 1 and not (kind.distributed and
+                                             config.model.inference.distributed):
+        raise VaekitError("distributed training is available for VAEs with amortized inference")
+    return config.validate(), ckpt, splits
+
+
+def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
+          epochs: int | None = None, progress: bool | None = None,
+          splits: Splits | None = None, final_eval: bool = True,
+          networks: Networks | tuple | None = None) -> TrainResult:
+    """Train (or with `resume`, continue from its newest complete checkpoint) the run in
+    `run_dir`; returns the best model. `networks`: your own (encoder, decoder) modules (see
+    networks/custom.py), again on resume. Under torchrun, data-parallel (distributed.py)."""
+    run_dir = Path(run_dir)
+    parallel = distributed.init()
+    config, ckpt, splits = _setup(config, run_dir, resume, epochs, splits, networks)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    # Logits of always-blank pixels drift far negative and their gradients underflow into
+    # subnormal floats, which elementwise CPU kernels handle slowly: Fashion-MNIST training
+    # ran up to 1.5x slower without this.
+    torch.set_flush_denormal(True)
+    if not resume and distributed.is_main():
+        _new_run(run_dir)
+    distributed.barrier()
+    torch.manual_seed(config.seed)
+    model = kinds.build_model(config.model, splits.event_shape, networks)
+    if distributed.rank():          # the same initial weights, each process its own noise
+        torch.manual_seed(config.seed + 7919 * distributed.rank())
+    data_rng = np.random.default_rng(config.seed)
+    batches = Batches(splits.train, config.batch_size, splits.preprocess, splits.levels,
+                      data_rng, shard=distributed.rows(config.batch_size))
+    guard = Guard(config.nan_patience)
+    step = kinds.KINDS[config.model.kind].step(model, config, len(splits.train), len(batches), guard,
+                                         parallel)
+    optimizers = step.optimizers.get("", step.optimizers)
+    run = RunState(run_dir, config, model, optimizers, step.scheduler, data_rng, step.local)
+    guard.log = run.event
+    run.start(ckpt)
+    distributed.barrier()
+    show = distributed.is_main() and (progress is None or progress)
+    timer = Throughput()
+    history = _fit(run, step, batches, splits, timer, show, ckpt)
+    rate = timer.rate * distributed.world_size()
+    result = TrainResult(run_dir, config, model, splits, history, examples_per_s=rate)
+    if final_eval:
+        result.model, _ = checkpoint.load_model(run_dir, networks=networks)
+        result.test = finish(step, result)
+    return result
+
+
+def _epoch(run, step, bar, timer) -> tuple[torch.Tensor, int]:
+    """One pass over the training data: (sums of the logged values [V], examples counted)."""
+    sums, n = 0.0, 0
+    for rows, xb in bar:
+        step.guard.at(run.epoch, run.step)
+        counted = step(rows, xb, run.step)
+        if counted is not None:
+            sums, n = sums + counted[0], n + counted[1]
+        run.step += 1
+        timer.tick(len(xb))
+        if run.step % 25 == 0 and n:
+            bar.set_postfix(value=f"{float(sums[0]) / n:.2f}", refresh=False)
+    if not weights_finite(step.model):
+        raise Diverged("non-finite weights at the end of the epoch")
+    return torch.as_tensor(sums, dtype=torch.float64).reshape(-1), n
+
+
+def _fit(run, step, batches, splits, timer, show, ckpt) -> list[dict]:
+    """Epochs until config.epochs: train, validate, log, checkpoint; roll back on divergence."""
+    config, history = run.config, []
+    while run.epoch < config.epochs:
+        epoch, t0, skipped = run.epoch, time.perf_counter(), step.guard.skipped
+        step.model.train()
+        bar = tqdm(batches.with_rows(), total=len(batches), leave=False, dynamic_ncols=True,
+                   desc=f"epoch {epoch + 1}/{config.epochs}", disable=None if show else True)
+        timer.resume()
+        try:
+            sums, n = _epoch(run, step, bar, timer)
+        except Diverged as why:
+            run.roll_back(str(why))
+            step.guard.in_a_row = 0
+            continue
+        finally:
+            timer.pause()
+            bar.close()
+        if step.scheduler is not None:
+            step.scheduler.step()
+        totals = distributed.sum_all(torch.cat([sums, torch.tensor([float(n)])]))
+        step.model.eval()
+        record = {"epoch": epoch + 1, "step": run.step,
+                  "lr": next(iter(step.optimizers.values())).param_groups[0]["lr"],
+                  **step.record((totals[:-1] / max(totals[-1].item(), 1.0)).tolist())}
+        valid, score = step.validate(splits)
+        record.update(valid, seconds=round(time.perf_counter() - t0, 3))
+        if step.guard.skipped > skipped:
+            record["skipped_steps"] = step.guard.skipped - skipped
+        history.append(record)
+        run.epoch += 1
+        run.end_epoch(record, score, always_best=step.always_best)
+        every = max(1, config.epochs // 20)
+        if show and ((epoch + 1) % every == 0 or epoch + 1 in (1, config.epochs)
+                     or (ckpt is not None and epoch == ckpt.meta["epoch"])):
+            tqdm.write(step.summary(record))
+    return history
+
+
+def finish(step, result: TrainResult) -> dict:
+    """Test evaluation of the best weights, metrics.json and the kind's pictures."""
+    model, config, splits, run_dir = result.model, result.config, result.splits, result.run_dir
+    test = step.evaluate(model, splits, config)
+    if not distributed.is_main():
+        return test
+    rate = result.examples_per_s
+    summary = {"dataset": splits.dataset.name, "model_type": config.model.kind,
+               "best_epoch": checkpoint.read(run_dir / "best").meta["epoch"],
+               "train_examples_per_s": rate if math.isfinite(rate) else None,
+               "train_seconds": round(sum(r["seconds"] for r in result.history), 3),
+               "test": test}
+    (run_dir / "metrics.json").write_text(json.dumps(summary, indent=1))
+    if splits.dataset.is_image:
+        torch.manual_seed(config.seed)
+        for name, images in step.pictures(model, splits).items():
+            save_grid(images, run_dir / name)
+    return test

@@ -1,0 +1,116 @@
+"""The VAE's training step: the inference scheme's loss for the objective, then Adam.
+
+A step goes down the layers once: Step -> inference scheme's `loss` -> `bound` (the objective
+at q = latent.posterior(lambda)) -> objectives.elbo / iwae over the model's distributions.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..evaluation import elbo_report, evaluate
+from ..objectives import elbo, iwae
+from ..plots import interleave_rows
+from .precision import make_optimizer
+from .step import Step
+
+
+def bound(model, x: torch.Tensor, params: torch.Tensor, config, beta: float):
+    """(negative bound at q = latent.posterior(params), per-example values to log: [B, 1 + L]
+    (log p(x|z), then the KL of each layer) for the ELBO, [B, 1] (the bound) for IWAE)."""
+    q, prior = model.latent.posterior(params), model.prior()
+    if config.objective == "iwae":
+        value = iwae(x, q, prior, model.observation, config.k, beta)
+        return -value.mean(), value.detach().unsqueeze(1)
+    terms = elbo(x, q, prior, model.observation)
+    loss = -(terms.log_lik - beta * terms.kl).mean()
+    return loss, torch.cat([terms.log_lik.unsqueeze(1), terms.kl_layers], 1).detach()
+
+
+def loss_fn(model, x: torch.Tensor, config, beta: float, init: torch.Tensor | None = None):
+    """(loss, values to log, lambda to keep or None) of the model's inference scheme."""
+    return model.inference.loss(model, x, lambda params: bound(model, x, params, config, beta),
+                                init)
+
+
+class LossModule(torch.nn.Module):
+    """loss_fn as a module's forward, so that DistributedDataParallel can wrap it."""
+
+    def __init__(self, model, config):
+        super().__init__()
+        self.model, self.config = model, config
+
+    def forward(self, x, beta, init=None):
+        return loss_fn(self.model, x, self.config, beta, init)
+
+
+class VAEStep(Step):
+    def __init__(self, model, config, n_train, n_batches, guard, parallel):
+        super().__init__(model, config, n_train, n_batches, guard, parallel)
+        self.optimizer = self.optimizers[""] = make_optimizer(model, config.lr)
+        self.schedule(self.optimizer)
+        if model.inference.local_state:   # variational EM warm-starts each example's E-step
+            self.local = torch.zeros(n_train, model.latent.param_size)
+        self.loss = LossModule(model, config)
+        if parallel:
+            self.loss = torch.nn.parallel.DistributedDataParallel(self.loss)
+        self.anneal = getattr(model.latent, "anneal", None)   # e.g. Gumbel-softmax temperature
+        self.warmup_steps, self.beta = config.warmup_epochs * n_batches, config.beta
+
+    def __call__(self, rows, xb, step):
+        config = self.config
+        self.beta = (config.beta * min(1.0, step / self.warmup_steps) if self.warmup_steps
+                     else config.beta)
+        if self.anneal is not None:
+            self.anneal(step)
+        init = None if self.local is None else self.local[rows]
+        with self.precision:
+            loss, values, params = self.loss(xb, self.beta, init)
+        if self.local is not None:
+            self.local[rows] = params
+        counted = None
+        for m in range(self.model.inference.mstep_steps):     # more than one: variational EM
+            if m:
+                with self.precision:
+                    loss, values = bound(self.model, xb, params, config, self.beta)
+            if self.descend(loss, self.model, self.optimizer) and m == 0:
+                counted = (values.sum(0), len(xb))
+        return counted
+
+    def record(self, means):
+        out = {"beta": self.beta}
+        if self.anneal is not None:
+            out["tau"] = self.model.latent.tau.item()
+        if self.config.objective == "iwae":
+            return {**out, f"train_iwae{self.config.k}": means[0]}
+        log_lik, layers = means[0], means[1:]
+        out.update(train_elbo=log_lik - sum(layers), train_log_lik=log_lik, train_kl=sum(layers))
+        return {**out, "train_kl_layers": layers} if len(layers) > 1 else out
+
+    def validate(self, splits):
+        valid = elbo_report(self.model, splits.valid)
+        out = {"valid_elbo": valid.elbo, "valid_log_lik": valid.log_lik, "valid_kl": valid.kl}
+        if len(valid.kl_layers) > 1:
+            out["valid_kl_layers"] = valid.kl_layers
+        return out, valid.elbo
+
+    @staticmethod
+    def summary(record):
+        train = record.get("train_elbo", next((v for k, v in record.items()
+                                               if k.startswith("train_iwae")), float("nan")))
+        return (f"epoch {record['epoch']:4d}  train {train:9.3f}  valid elbo "
+                f"{record['valid_elbo']:9.3f}  (log p(x|z) {record['valid_log_lik']:9.3f}, "
+                f"kl {record['valid_kl']:7.3f})  {record['seconds']:.1f}s")
+
+    @staticmethod
+    def evaluate(model, splits, config):
+        levels = splits.levels if splits.preprocess == "dequantize" else None
+        return evaluate(model, splits.test, k=config.eval_k, n_loglik=config.eval_n,
+                        levels=levels)
+
+    @staticmethod
+    def pictures(model, splits):
+        shown = torch.from_numpy(splits.dataset.unit(splits.dataset.test[:32]))  # the model
+        recon = model.reconstruct(splits.test[:32])       # sees their preprocessed versions
+        return {"samples.png": model.sample(64),
+                "reconstructions.png": interleave_rows(shown, recon, 8)}
