@@ -59,6 +59,21 @@ def cases(tmp_path, run):
     empty_run = tmp_path / "empty-run"
     (empty_run / "checkpoints").mkdir(parents=True)
 
+    good = [(f"{i:02d}.png", (8, 8)) for i in range(11)]
+    folders = {"corrupt": good + [("a.png", b"\x89PNG not really")],
+               "mixed": good + [("b.png", (12, 10))]}
+    from PIL import Image
+    for name, files in folders.items():
+        (tmp_path / name).mkdir()
+        for fname, content in files:
+            if isinstance(content, bytes):
+                (tmp_path / name / fname).write_bytes(content)
+            else:
+                Image.new("RGB", content, (200, 10, 10)).save(tmp_path / name / fname)
+    cifar = tmp_path / "cifar"
+    cifar.mkdir()
+    (cifar / "cifar-10-binary.tar.gz").write_bytes(b"\x1f\x8b\x08\x00 cut short")
+
     p = str(tmp_path)
     return [
         (["train", "--dataset", f"{p}/missing.npy"], None, "no such file"),
@@ -98,4 +113,18 @@ def cases(tmp_path, run):
         (["evaluate", str(run), "--split", "train"], None, "invalid choice: 'train'"),
         (["sample", str(run), "--n", "0"], None, "--n must be >= 1"),
         (["bogus-command"], None, "invalid choice: 'bogus-command'"),
+        (["train", "--network", "transformer"], None, "unknown network 'transformer'"),
+        (["train", "--channels", "8,16"], None, "--channels does not apply to this model"),
+        (["train", "--network", "conv", "--encoder-hidden", "8"], None,
+         "--encoder-hidden does not apply"),
+        (["train", "--network", "conv", "--dataset", f"{p}/d16.npy"], None,
+         "--network conv needs images [C, H, W]"),
+        (["train", "--network", "resnet", "--channels", "4,4,4,4"], None,
+         "images 8x8 are too small for 4 down-sampling layers"),
+        (["train", "--dataset", f"{p}/corrupt"], None, "a.png: not a readable image"),
+        (["train", "--dataset", f"{p}/mixed"], None, "--image-size"),
+        (["train", "--image-size", "16"], None, "--image-size is for image folders"),
+        (["train", "--dataset", "cifar10"], {"VAEKIT_CIFAR10_DIR": str(cifar)},
+         "not a complete CIFAR-10 archive"),
+        (["train", "--model", "gan", "--latent-dims", "4,2"], None, "--latent-dims does not apply"),
     ]

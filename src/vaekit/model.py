@@ -57,9 +57,10 @@ class VAE(nn.Module):
         """p(x|z): z [..., z_size] -> distribution with batch_shape [...], event_shape the
         example's."""
         h = self.latent.decoder_input(z)
-        lead = h.shape[:-1]
-        params = _as(self.decoder(h.reshape(-1, h.shape[-1])), h)
-        return self.likelihood(params.reshape(*lead, *params.shape[1:]))
+        if h.dim() == 2:
+            return self.likelihood(_as(self.decoder(h), h))
+        params = _as(self.decoder(h.reshape(-1, h.shape[-1])), h)          # [S*B, ...]
+        return self.likelihood(params.reshape(*h.shape[:-1], *params.shape[1:]))
 
     @torch.no_grad()
     def sample(self, n: int) -> torch.Tensor:

@@ -25,16 +25,15 @@ class IndependentBernoulli(Independent):
     def __init__(self, logits: torch.Tensor, event_dims: int = 1):
         super().__init__(TorchBernoulli(logits=logits, validate_args=False), event_dims,
                          validate_args=False)
+        self.event_dims = tuple(range(-event_dims, 0))        # the dims log_prob sums over
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
-        n = self.reinterpreted_batch_ndims
+        dims = self.event_dims
         logits = self.base_dist.logits
         if value.shape != logits.shape and value.dim() <= logits.dim():
-            return ((logits * value).flatten(-n).sum(-1)
-                    - F.softplus(logits).flatten(-n).sum(-1))
+            return (logits * value).sum(dims) - F.softplus(logits).sum(dims)
         logits, value = torch.broadcast_tensors(logits, value)
-        return -F.binary_cross_entropy_with_logits(logits, value, reduction="none"
-                                                   ).flatten(-n).sum(-1)
+        return -F.binary_cross_entropy_with_logits(logits, value, reduction="none").sum(dims)
 
 
 class BernoulliLikelihood(Likelihood):

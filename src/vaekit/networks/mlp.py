@@ -32,13 +32,14 @@ class MLPNet(nn.Sequential):
         layers.append(nn.Linear(width, math.prod(out_shape)))
         super().__init__(*layers)
         self.in_shape, self.out_shape = tuple(in_shape), tuple(out_shape)
+        self.flat_in, self.shaped_out = len(in_shape) > 1, len(out_shape) > 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if len(self.in_shape) > 1:
+        if self.flat_in:
             x = x.flatten(-len(self.in_shape))
         out = super().forward(x)
         out = out if out.dtype == x.dtype else out.to(x.dtype)   # bf16 autocast -> x's dtype
-        return out.unflatten(-1, self.out_shape) if len(self.out_shape) > 1 else out
+        return out.unflatten(-1, self.out_shape) if self.shaped_out else out
 
 
 def mlp(in_features: int, hidden: tuple[int, ...], out_features: int,
