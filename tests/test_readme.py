@@ -15,3 +15,16 @@ def test_readme_python_example_runs(tmp_path, monkeypatch):
     namespace: dict = {}
     exec(compile(code, "README.md", "exec"), namespace)
     assert namespace["ll"].k == 5000 and (tmp_path / "runs/api-demo/samples.png").is_file()
+
+
+def test_readme_own_networks_example_runs(tmp_path, monkeypatch):
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    code = next(b for b in blocks if "vaekit.Networks(" in b).replace("epochs=50", "epochs=2")
+    assert "epochs=2" in code
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    model, result = namespace["model"], namespace["result"]
+    assert type(model.encoder).__name__ == "Sequential"
+    x = result.splits.test[:4]
+    assert namespace["torch"].equal(model.encode(x), result.model.encode(x))

@@ -91,12 +91,13 @@ def cmd_sample(args) -> int:
 
 def cmd_reconstruct(args) -> int:
     import torch
-    from .plots import interleave_rows, save_grid
+    from .plots import interleave_rows, save_grid, spread
     model, ckpt, splits = _loaded(args)
     _images(ckpt)
-    shown = torch.from_numpy(splits.dataset.unit(splits.dataset.test[:args.n]))
+    rows = spread(len(splits.test), args.n)
+    shown = torch.from_numpy(splits.dataset.unit(splits.dataset.test[rows.numpy()]))
     torch.manual_seed(args.seed)
-    recon = model.reconstruct(splits.test[:args.n])
+    recon = model.reconstruct(splits.test[rows])
     out = save_grid(interleave_rows(shown, recon, args.ncol), args.out or Path(args.run) / args.png,
                     ncol=args.ncol)
     print(out)
@@ -177,7 +178,9 @@ def _imputation_picture(args, x, mask, result, run: Path) -> None:
 def cmd_impute(args) -> int:
     import torch
     from .imputation import impute, make_mask
-    model, ckpt, splits, x = _test_data(args)
+    from .plots import spread
+    model, ckpt, splits, _ = _test_data(args)
+    x = splits.test[spread(len(splits.test), args.n)]      # the whole range of the test split
     if not 0 <= args.burn_in < args.steps:
         raise VaekitError(f"--burn-in must be in 0..{args.steps - 1} (below --steps)")
     train = torch.from_numpy(splits.dataset.unit(splits.train[:10000]))   # the statistics
@@ -250,10 +253,7 @@ def _add_picture(sub, name: str, run, n: int, png: str, help: str, description: 
     return p
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="vaekit", description="Variational autoencoders.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_train(sub)
+def _add_evaluate(sub) -> None:
     e = sub.add_parser("evaluate", help="importance-sampled log p(x), ELBO terms, bits/dim",
                        description="Evaluate a run's best checkpoint on its test data.")
     e.add_argument("run", help="run folder or checkpoint folder")
@@ -264,6 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(same preprocessing; the image size must match)")
     _add_estimation(e, "also write the results as JSON here")
     e.set_defaults(run_cmd=cmd_evaluate)
+
+
+def _add_pictures(sub) -> None:
     _add_picture(sub, "sample", cmd_sample, 64, "samples.png", "decode draws from the prior into a PNG grid",
                  "Draw z ~ p(z) and save the mean of p(x|z) as a PNG grid.")
     _add_picture(sub, "reconstruct", cmd_reconstruct, 32, "reconstructions.png",
@@ -274,6 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "For one test image, a row per categorical variable (the first --n): the "
                      "decoded image with that variable set to each class, the rest at q's mode.")
     t.add_argument("--index", type=int, default=0, help="which test image (default 0)")
+
+
+def _add_gaps_and_impute(sub) -> None:
     g = sub.add_parser("gaps", help="approximation and amortization gaps (Cremer et al. 2018)",
                        description="log p(x), L[q*], L[semi], L[q_phi] and the gaps between "
                        "them on the first --n test examples; prints the table and writes JSON.")
@@ -297,6 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="steps left out of the predictive (default 10)")
     im.add_argument("--json", help="summary path (default RUN/imputation.json)")
     im.add_argument("--threads", type=int)
+
+
+def _add_compare_and_pages(sub) -> None:
     c = sub.add_parser("compare", help="models side by side: samples, NLL, ELBO, FID, time",
                        description="A figure with a row of samples per run and a table of test "
                        "NLL and ELBO (where a model has a likelihood), a dataset-specific FID, "
@@ -321,6 +330,14 @@ def build_parser() -> argparse.ArgumentParser:
         r.set_defaults(run_cmd=cmd, n=None)
         if name == "report":
             r.add_argument("--out", help="HTML path (default RUN/report.html)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="vaekit", description="Variational autoencoders.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (add_train, _add_evaluate, _add_pictures, _add_gaps_and_impute,
+                _add_compare_and_pages):
+        add(sub)
     return parser
 
 

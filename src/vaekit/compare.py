@@ -19,10 +19,11 @@ from .fid import classifier_for, sample_quality
 from .plots import save_grid
 
 
-def _label(run_dir: Path, config) -> str:
+def _label(run_dir: Path, config, model) -> str:
+    from .model import VAE
     m = config.model
-    parts = [m.latent.name, m.network.name, config.objective] if m.kind == "vae" \
-        else [m.network.name]
+    parts = [m.network.name] + ([m.latent.name, config.objective] if isinstance(model, VAE)
+                                else [])
     return f"{run_dir.name}: {m.kind} ({', '.join(parts)})"
 
 
@@ -50,7 +51,7 @@ def compare_runs(runs: list[str | Path], n: int = 2000, seed: int = 0, per_row: 
         for how, sample in draws:
             torch.manual_seed(seed)
             samples = sample(n)
-            row = {"run": str(run_dir), "model": _label(run_dir, config), "samples": how,
+            row = {"run": str(run_dir), "model": _label(run_dir, config, model), "samples": how,
                    "test_nll": test.get("nll"), "test_elbo": test.get("elbo"),
                    "train_seconds": round(seconds, 1), "epochs": len(read_history(run_dir)),
                    **sample_quality(classifier, samples, real)}

@@ -39,6 +39,12 @@ def save_grid(images: torch.Tensor | np.ndarray, path: str | Path, ncol: int = 8
     return path
 
 
+def spread(total: int, n: int) -> torch.Tensor:
+    """n indices spread evenly over 0..total-1 (all of them when total <= n): pictures of a
+    split show its range, not only its first examples (patches of one photo come in order)."""
+    return torch.linspace(0, total - 1, min(n, total)).round().long()
+
+
 def interleave_rows(top: torch.Tensor, bottom: torch.Tensor, ncol: int) -> torch.Tensor:
     """Rows of `top` followed by the matching rows of `bottom`: originals over reconstructions."""
     rows = []

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import torch
 
-from ..plots import interleave_rows
+from ..evaluation import chunks
+from ..plots import interleave_rows, spread
 from .precision import make_optimizer
 from .step import Step
 
@@ -28,22 +29,27 @@ class AutoencoderStep(Step):
 
     def validate(self, splits):
         self.model.fit_codes(splits.valid)
-        with torch.no_grad():
-            value = self.model.log_lik(splits.valid).double().mean().item()
+        value = mean_log_lik(self.model, splits.valid)
         return {"valid_log_lik": value}, value
 
     @staticmethod
     def evaluate(model, splits, config):
-        with torch.no_grad():
-            return {"n": len(splits.test), "log_lik": model.log_lik(splits.test).double()
-                    .mean().item()}
+        return {"n": len(splits.test), "log_lik": mean_log_lik(model, splits.test)}
 
     @staticmethod
     def pictures(model, splits):
-        shown = torch.from_numpy(splits.dataset.unit(splits.dataset.test[:32]))
+        rows = spread(len(splits.test), 32)
+        shown = torch.from_numpy(splits.dataset.unit(splits.dataset.test[rows.numpy()]))
         return {"samples.png": model.sample(64), "samples_fitted.png": model.sample_fitted(64),
-                "reconstructions.png": interleave_rows(shown, model.reconstruct(splits.test[:32]),
+                "reconstructions.png": interleave_rows(shown, model.reconstruct(splits.test[rows]),
                                                        8)}
+
+
+@torch.no_grad()
+def mean_log_lik(model, x: torch.Tensor, batch_size: int = 1000) -> float:
+    """The autoencoder's mean log p(x | z = f(x)) over x, in batches (bounded memory)."""
+    return torch.cat([model.log_lik(x[rows]).double() for rows in chunks(len(x), batch_size)]
+                     ).mean().item()
 
 
 class GANStep(Step):

@@ -10,7 +10,7 @@ import torch
 
 from ..evaluation import elbo_report, evaluate
 from ..objectives import elbo, iwae
-from ..plots import interleave_rows
+from ..plots import interleave_rows, spread
 from .precision import make_optimizer
 from .step import Step
 
@@ -110,7 +110,8 @@ class VAEStep(Step):
 
     @staticmethod
     def pictures(model, splits):
-        shown = torch.from_numpy(splits.dataset.unit(splits.dataset.test[:32]))  # the model
-        recon = model.reconstruct(splits.test[:32])       # sees their preprocessed versions
+        rows = spread(len(splits.test), 32)
+        shown = torch.from_numpy(splits.dataset.unit(splits.dataset.test[rows.numpy()]))
+        recon = model.reconstruct(splits.test[rows])      # the model sees them preprocessed
         return {"samples.png": model.sample(64),
                 "reconstructions.png": interleave_rows(shown, recon, 8)}
