@@ -29,6 +29,8 @@ def cases(tmp_path, run):
         np.save(tmp_path / f"{name}.npy", a)
     np.save(tmp_path / "object.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     np.savez(tmp_path / "notrain.npz", images=np.zeros((20, 4), dtype=np.float32))
+    np.savez(tmp_path / "labels.npz", train=np.zeros((20, 4), dtype=np.float32),
+             train_labels=np.zeros(7, dtype=np.int64))
     (tmp_path / "garbage.npy").write_bytes(b"\x93NUMPY garbage")
 
     trunc = write_fake_mnist(tmp_path / "trunc")
@@ -127,4 +129,14 @@ def cases(tmp_path, run):
         (["train", "--dataset", "cifar10"], {"VAEKIT_CIFAR10_DIR": str(cifar)},
          "not a complete CIFAR-10 archive"),
         (["train", "--model", "gan", "--latent-dims", "4,2"], None, "--latent-dims does not apply"),
+        (["train", "--model", "ae", "--latent", "hierarchical"], None, "use a plain latent vector"),
+        (["train", "--model", "hierarchical", "--latent", "categorical"], None, "disagree"),
+        (["train", "--model", "ae", "--beta", "0.5"], None, "beta is for VAEs"),
+        (["train", "--model", "gan", "--likelihood", "gaussian"], None, "a gan has no likelihood"),
+        (["train", "--model", "gan", "--lr-schedule", "cosine"], None, "constant learning rate"),
+        (["train", "--network", "custom"], None, "given from Python"),
+        (["train", "--min-std", "0.01"], None, "it is for --likelihood gaussian"),
+        (["train", "--latent", "hierarchical", "--latent-dim", "4", "--latent-dims", "4,2"], None,
+         "not both"),
+        (["train", "--dataset", f"{p}/labels.npz"], None, "train_labels has shape [7]"),
     ]

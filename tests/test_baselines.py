@@ -64,6 +64,9 @@ def test_baselines_train_checkpoint_and_sample(tmp_path, kind):
     torch.testing.assert_close(a, b)
     assert a.shape == (5, 1, 8, 8) and a.min() >= 0 and a.max() <= 1
     assert (tmp_path / kind / "samples.png").is_file()
+    from vaekit.cli import main
+    assert main(["evaluate", str(tmp_path / kind)]) == 2        # no log p(x): one line
+    assert main(["reconstruct", str(tmp_path / kind)]) == (0 if kind == "ae" else 2)
     if kind == "ae":
         assert np.isfinite(result.test["log_lik"])
         torch.manual_seed(0)

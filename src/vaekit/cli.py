@@ -46,7 +46,9 @@ def _loaded(args, dataset: str | None = None):
     if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
     cfg = ckpt.config
-    data = cfg.data if dataset is None else dataclasses.replace(cfg.data, dataset=dataset)
+    data = cfg.data if dataset is None else dataclasses.replace(
+        cfg.data, dataset=dataset, image_size=cfg.data.image_size if Path(dataset).is_dir()
+        else None)
     splits = prepare(data.validate(), KINDS[cfg.model.kind].data(cfg.model))
     if splits.event_shape != tuple(ckpt.event_shape):
         raise VaekitError(f"data has examples of shape {list(splits.event_shape)}, the model "
@@ -59,16 +61,23 @@ def _images(ckpt) -> None:
         raise VaekitError("this model's data are not images; nothing to draw")
 
 
+def _vae(ckpt) -> None:
+    if ckpt.config.model.kind != "vae":
+        raise VaekitError(f"this command is for VAEs; this run is a {ckpt.config.model.kind}, "
+                          "which has no log p(x) (see vaekit compare)")
+
+
 def cmd_evaluate(args) -> int:
     import torch
     from .evaluation import evaluate
     model, ckpt, splits = _loaded(args, args.dataset)
+    _vae(ckpt)
     x = splits.test if args.split == "test" else splits.valid
     if args.n:
         x = x[:args.n]
     torch.manual_seed(args.seed)
-    levels = splits.levels if splits.preprocess == "dequantize" else None
-    result = evaluate(model, x, k=args.k, levels=levels, max_rows=args.max_rows)
+    result = evaluate(model, x, k=args.k, levels=splits.dequantized_levels,
+                      max_rows=args.max_rows)
     result.update(checkpoint=str(ckpt.path), split=args.split)
     for key, value in result.items():
         print(f"{key:20s} {value:.4f}" if isinstance(value, float) else f"{key:20s} {value}")
@@ -91,15 +100,14 @@ def cmd_sample(args) -> int:
 
 def cmd_reconstruct(args) -> int:
     import torch
-    from .plots import interleave_rows, save_grid, spread
+    from .plots import reconstructions, save_grid
     model, ckpt, splits = _loaded(args)
     _images(ckpt)
-    rows = spread(len(splits.test), args.n)
-    shown = torch.from_numpy(splits.dataset.unit(splits.dataset.test[rows.numpy()]))
+    if not hasattr(model, "reconstruct"):
+        raise VaekitError(f"a {ckpt.config.model.kind} has no encoder: nothing to reconstruct")
     torch.manual_seed(args.seed)
-    recon = model.reconstruct(splits.test[rows])
-    out = save_grid(interleave_rows(shown, recon, args.ncol), args.out or Path(args.run) / args.png,
-                    ncol=args.ncol)
+    out = save_grid(reconstructions(model, splits, args.n, args.ncol),
+                    args.out or Path(args.run) / args.png, ncol=args.ncol)
     print(out)
     return 0
 
@@ -126,8 +134,7 @@ def cmd_traverse(args) -> int:
 def _test_data(args):
     """(model, checkpoint, splits, the first --n test examples) for a VAE run."""
     model, ckpt, splits = _loaded(args)
-    if ckpt.config.model.kind != "vae":
-        raise VaekitError(f"this command is for VAEs; this run is a {ckpt.config.model.kind}")
+    _vae(ckpt)
     return model, ckpt, splits, splits.test[:args.n]
 
 
@@ -137,8 +144,7 @@ def cmd_gaps(args) -> int:
     from .inference import LocalOptimizer
     model, ckpt, _, x = _test_data(args)
     torch.manual_seed(args.seed)
-    settings = LocalOptimizer(lr=getattr(model.inference, "lr", LocalOptimizer.lr),
-                              max_iter=args.max_iter)
+    settings = LocalOptimizer.for_model(model, max_iter=args.max_iter)
     table = gap_report(model, x, k=args.k, elbo_samples=args.elbo_samples,
                        refine_steps=args.refine_steps, settings=settings, max_rows=args.max_rows)
     table["checkpoint"] = str(ckpt.path)

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field, fields
 
 from .registry import Spec, check, tuples
 
-KINDS = ("vae", "ae", "gan")   # model.VAE, baselines.Autoencoder, baselines.GAN (kinds.py)
+def _kinds() -> dict:
+    from .kinds import KINDS
+    return KINDS
 
 
 def _registries():
@@ -49,20 +51,17 @@ class ModelConfig:
             value = getattr(self, name)
             if value is not None:
                 setattr(self, name, registry.spec(value))
-        check(self.kind in KINDS, f"unknown model kind {self.kind!r}; choose from {list(KINDS)}")
-        if self.kind != "vae":
-            from .inference import Amortized
-            from .latents import Gaussian
-            check(isinstance(self.latent, Gaussian) and isinstance(self.inference, Amortized),
-                  "autoencoder and GAN baselines use a plain latent vector and an encoder "
-                  "(--latent gaussian, --inference amortized)")
+        kinds = _kinds()
+        check(self.kind in kinds, f"unknown model kind {self.kind!r}; choose from {list(kinds)}")
+        kinds[self.kind].check_model(self)
         return self
 
     def resolved(self, event_shape: tuple[int, ...]) -> "ModelConfig":
-        """A validated copy whose likelihood is set (the data's default when it was None)."""
+        """A validated copy whose likelihood is set, when its kind has one (the data's default
+        when it was None)."""
         from .likelihoods import default_for
-        config = dataclasses.replace(self)
-        if config.likelihood is None:
+        config = dataclasses.replace(self).validate()
+        if config.likelihood is None and _kinds()[config.kind].uses_likelihood:
             config.likelihood = default_for(tuple(event_shape))
         return config.validate()
 
@@ -125,10 +124,6 @@ class TrainConfig:
         check(self.objective in OBJECTIVES,
               f"unknown objective {self.objective!r}; choose from {list(OBJECTIVES)}")
         check(self.k >= 1, f"k must be >= 1, got {self.k}")
-        check(self.objective != "iwae" or self.model.latent.iwae,
-              f"the iwae objective is not available for {self.model.latent.name} latents (its "
-              "weights would need the relaxed densities); train with elbo, evaluate log p(x) "
-              "as usual")
         check(0 <= self.beta < float("inf"), f"beta must be >= 0 and finite, got {self.beta}")
         check(self.warmup_epochs >= 0, f"warmup_epochs must be >= 0, got {self.warmup_epochs}")
         check(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
@@ -146,6 +141,7 @@ class TrainConfig:
         check(self.max_rollbacks >= 0, f"max_rollbacks must be >= 0, got {self.max_rollbacks}")
         check(self.eval_k >= 1, f"eval_k must be >= 1, got {self.eval_k}")
         check(self.eval_n is None or self.eval_n >= 1, f"eval_n must be >= 1, got {self.eval_n}")
+        _kinds()[self.model.kind].check_training(self)
         return self
 
     def to_dict(self) -> dict:

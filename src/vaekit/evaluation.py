@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from . import distributed
+from .denormals import flushed
 from .objectives import elbo, log_weights
 
 
@@ -84,10 +85,11 @@ def log_likelihood(model, x: torch.Tensor, k: int = 5000, max_rows: int = MAX_RO
     run (distributed.py) each process estimates its share of the examples."""
     check_data(model, x)
     max_rows = rows_for(model, max_rows)
-    if proposal is None:
-        both = distributed.map_rows(lambda xs: _log_likelihood(model, xs, k, max_rows), x)
-    else:
-        both = _log_likelihood(model, x, k, max_rows, proposal)
+    with flushed():
+        if proposal is None:
+            both = distributed.map_rows(lambda xs: _log_likelihood(model, xs, k, max_rows), x)
+        else:
+            both = _log_likelihood(model, x, k, max_rows, proposal)
     return LogLikelihood(both[:, 0], both[:, 1], k)
 
 

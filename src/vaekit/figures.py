@@ -104,7 +104,7 @@ def read_history(run_dir: Path) -> list[dict]:
 def run_figures(model, config, splits, run_dir: Path, seed: int = 0) -> dict[str, Path]:
     """Every figure that applies to this VAE run, written to RUN/figures/: {title: path}."""
     from .latents import GaussianLatent
-    from .training.vae_step import VAEStep
+    from .plots import reconstructions
     out_dir = run_dir / "figures"
     out_dir.mkdir(parents=True, exist_ok=True)
     x = splits.test
@@ -114,11 +114,9 @@ def run_figures(model, config, splits, run_dir: Path, seed: int = 0) -> dict[str
         figures["Training curves"] = curves
     torch.manual_seed(seed)
     if splits.dataset.is_image:
-        grids = VAEStep.pictures(model, splits)        # the same pictures as after training
-        figures["Samples from the prior"] = save_grid(grids["samples.png"],
-                                                      out_dir / "samples.png")
+        figures["Samples from the prior"] = save_grid(model.sample(64), out_dir / "samples.png")
         figures["Test images over their reconstructions"] = save_grid(
-            grids["reconstructions.png"], out_dir / "reconstructions.png")
+            reconstructions(model, splits), out_dir / "reconstructions.png")
         pairs = min(6, len(x) // 2)
         figures["Latent interpolation between test images"] = save_grid(
             interpolation(model, x[:pairs], x[pairs:2 * pairs]), out_dir / "interpolation.png",

@@ -48,7 +48,7 @@ def gap_report(model, x: torch.Tensor, k: int = 5000, elbo_samples: int = 100,
     mean and standard error over the N examples. The E-step and refinement use the model's
     own step size and steps where its inference scheme has them."""
     model.eval()
-    settings = settings or LocalOptimizer(lr=getattr(model.inference, "lr", LocalOptimizer.lr))
+    settings = settings or LocalOptimizer.for_model(model)
     steps = refine_steps or getattr(model.inference, "refine_steps", 5)
     amortized, semi, best, iterations, converged = [], [], [], 0, 0
     for rows in chunks(len(x), batch_size):

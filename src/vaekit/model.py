@@ -27,7 +27,7 @@ class VAE(nn.Module):
         """`config`: a ModelConfig (validated here); `networks`: your own modules instead of
         the ones `config.network` builds."""
         super().__init__()
-        self.config = config.validate()
+        self.config = config = config.resolved(event_shape)
         self.event_shape = tuple(event_shape)
         self.inference = config.inference
         self.latent = config.latent.build()

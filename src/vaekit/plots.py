@@ -54,6 +54,15 @@ def interleave_rows(top: torch.Tensor, bottom: torch.Tensor, ncol: int) -> torch
 
 
 @torch.no_grad()
+def reconstructions(model, splits, n: int = 32, ncol: int = 8) -> torch.Tensor:
+    """Test images spread over the split, rows of originals over rows of their reconstructions
+    (the model sees them preprocessed: binarized or dequantized): [2n, *event_shape]."""
+    rows = spread(len(splits.test), n)
+    shown = torch.from_numpy(splits.dataset.unit(splits.dataset.test[rows.numpy()]))
+    return interleave_rows(shown, model.reconstruct(splits.test[rows]), ncol)
+
+
+@torch.no_grad()
 def latent_traversal(model, x: torch.Tensor, path: str | Path, n_vars: int = 10) -> Path:
     """Categorical latents: start from the mode of q(z|x) for one image x [*event]; row i sets
     variable i to each of the K classes in turn (the rest unchanged) and shows the picture."""

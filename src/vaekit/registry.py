@@ -5,7 +5,8 @@ A spec is a dataclass whose class attribute `name` is its key; it validates its 
 (`validate`) and builds its component. In JSON (run configs, checkpoints) a spec is
 {"name": ..., field: value, ...}; in Python it may be given as the spec object, its name, or
 that dict. Adding a component is a new module with its spec class, registered with
-`@REGISTRY.register`.
+`REGISTRY.register` (each package's __init__ lists its
+components), and, for the command line, flags named in the spec's `options` (train_cli.py).
 """
 
 from __future__ import annotations
@@ -56,9 +57,6 @@ class Registry:
         self.specs[spec_cls.name] = spec_cls
         return spec_cls
 
-    def __contains__(self, name: str) -> bool:
-        return name in self.specs
-
     def __getitem__(self, name: str) -> type:
         check(name in self.specs, f"unknown {self.what} {name!r}; choose from {self.names()}")
         return self.specs[name]
@@ -82,4 +80,8 @@ class Registry:
         unknown = sorted(set(fields) - known)
         check(not unknown, f"{self.what} {cls.name!r} has no options {unknown}; "
                            f"it has {sorted(known)}")
-        return cls(**{k: tuples(v) for k, v in fields.items()}).validate()
+        try:
+            return cls(**{k: tuples(v) for k, v in fields.items()}).validate()
+        except (TypeError, ValueError) as e:    # e.g. a number where a tuple of widths goes
+            raise VaekitError(f"{self.what} {cls.name!r}: an option has the wrong type "
+                              f"({type(e).__name__}: {e})") from None

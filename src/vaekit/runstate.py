@@ -103,8 +103,8 @@ class RunState:
             torch.manual_seed(self.config.seed + 7919 * distributed.rank() + ckpt.meta["step"])
         state = ckpt.meta["trainer"]
         self.data_rng.bit_generator.state = state["data_rng"]
-        if self.scheduler is not None:
-            self.scheduler.load_state_dict(state["scheduler"])
+        if self.scheduler is not None and state.get("scheduler") is not None:
+            self.scheduler.load_state_dict(state["scheduler"])   # (none: a run of vaekit 0.1)
         if self.local is not None:
             self.local.copy_(saved["local"])
         self.epoch, self.step = ckpt.meta["epoch"], ckpt.meta["step"]

@@ -8,6 +8,7 @@ one line instead of being silently ignored.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import time
 from pathlib import Path
@@ -24,10 +25,12 @@ def _ints(text: str) -> tuple[int, ...]:
 
 def _model_options(p) -> None:
     m = p.add_argument_group("model")
-    m.add_argument("--latent", "--model", dest="latent", default="gaussian",
-                   help="latent family of a VAE: gaussian | hierarchical | categorical (Gumbel-"
-                   "softmax) (default: gaussian); or a baseline on the same networks: ae "
-                   "(plain autoencoder) | gan")
+    m.add_argument("--model", choices=("vae", "ae", "gan", "gaussian", "hierarchical",
+                                       "categorical"),
+                   help="vae (default) | ae (plain autoencoder) | gan, on the same networks; a "
+                   "latent family's name here means a VAE with that family")
+    m.add_argument("--latent", help="latent family of a VAE: gaussian (default) | "
+                   "hierarchical | categorical (Gumbel-softmax)")
     m.add_argument("--latent-dim", type=int, help="latent size (default 50; z_1 of a hierarchy)")
     m.add_argument("--latent-dims", type=_ints, metavar="D1,D2,...",
                    help="hierarchical: sizes of z_1..z_L (default 100,50: Burda et al.)")
@@ -80,14 +83,6 @@ def _model_options(p) -> None:
                    help="vem: relative ELBO rise per window that counts as progress (1e-3)")
 
 
-MODEL_OPTIONS = ("latent_dim", "latent_dims", "q_upper_hidden", "p_upper_hidden",
-                 "decoder_sees", "posterior_path", "categorical_vars", "categorical_classes",
-                 "straight_through", "tau", "tau_min", "anneal_rate", "anneal_every", "min_std",
-                 "gaussian_variance", "encoder_hidden", "decoder_hidden", "channels", "blocks",
-                 "activation", "refine_steps", "local_lr", "mstep_steps", "estep_max_iter",
-                 "estep_tol")
-
-
 def add_train(sub):
     p = sub.add_parser("train", help="train a VAE (default: Gaussian latents on digits)",
                        description="Train a VAE. With no arguments: the Burda et al. one-layer "
@@ -100,16 +95,18 @@ def add_train(sub):
     p.add_argument("--resume", metavar="RUN", help="continue the run in this folder")
     _model_options(p)
     o = p.add_argument_group("objective and optimization")
-    o.add_argument("--objective", default="elbo", help="elbo | iwae")
-    o.add_argument("--k", type=int, default=1, help="samples for the iwae objective")
-    o.add_argument("--beta", type=float, default=1.0, help="KL weight")
-    o.add_argument("--warmup-epochs", type=float, default=0.0, help="linear KL warm-up length")
+    o.add_argument("--objective", help="VAEs: elbo (default) | iwae")
+    o.add_argument("--k", type=int, help="VAEs: samples for the iwae objective (default 1)")
+    o.add_argument("--beta", type=float, help="VAEs: KL weight (default 1)")
+    o.add_argument("--warmup-epochs", type=float,
+                   help="VAEs: linear KL warm-up length in epochs (default 0)")
     o.add_argument("--epochs", type=int, help="default: 300 on digits, 100 otherwise")
-    o.add_argument("--batch-size", type=int, default=128)
-    o.add_argument("--lr", type=float, default=1e-3)
-    o.add_argument("--lr-schedule", default="constant", help="constant | cosine | exponential")
-    o.add_argument("--lr-decay", type=float, default=0.99)
-    o.add_argument("--seed", type=int, default=0)
+    o.add_argument("--batch-size", type=int, default=128, help="(default %(default)s)")
+    o.add_argument("--lr", type=float, default=1e-3, help="Adam step size (default %(default)s)")
+    o.add_argument("--lr-schedule", default="constant", help="constant (default) | cosine | exponential")
+    o.add_argument("--lr-decay", type=float, default=0.99,
+                   help="exponential schedule: factor per epoch (default %(default)s)")
+    o.add_argument("--seed", type=int, default=0, help="(default %(default)s)")
     o.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     o.add_argument("--precision", default="float32",
                    help="float32 | bfloat16: the training step's matrix products in bfloat16 "
@@ -124,29 +121,50 @@ def add_train(sub):
     d = p.add_argument_group("data and evaluation")
     d.add_argument("--image-size", type=int,
                    help="image folders: centre-crop and resize every image to S x S")
-    d.add_argument("--preprocess", default="auto", help="auto | binarize | dequantize | none")
-    d.add_argument("--valid-fraction", type=float, default=0.1)
-    d.add_argument("--eval-k", type=int, default=5000, help="importance samples for test log p(x)")
+    d.add_argument("--preprocess", default="auto", help="auto (default: what the likelihood needs) | binarize | dequantize | none")
+    d.add_argument("--valid-fraction", type=float, default=0.1,
+                   help="of the training data, held out (default %(default)s)")
+    d.add_argument("--eval-k", type=int, help="importance samples for test log p(x) (default 5000)")
     d.add_argument("--eval-n", type=int, default=1000, help="test images for log p(x) (0 = all)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=cmd_train)
 
 
-def model_config(args):
-    """The ModelConfig the train options ask for: each component's defaults, then each option
-    it takes; an option that no chosen component takes is refused."""
-    from .config import KINDS, ModelConfig
+def _kind_and_latent(args) -> tuple[str, str]:
+    from .kinds import KINDS
+    if args.model in KINDS:
+        return args.model, args.latent or "gaussian"
+    if args.model and args.latent and args.model != args.latent:
+        raise VaekitError(f"--model {args.model} and --latent {args.latent} disagree; give one")
+    return "vae", args.model or args.latent or "gaussian"
+
+
+def _registries():
     from .inference import INFERENCE
     from .latents import LATENTS
     from .likelihoods import LIKELIHOODS
     from .networks import NETWORKS
-    kind, latent = (args.latent, "gaussian") if args.latent in KINDS else ("vae", args.latent)
-    given = {k: getattr(args, k) for k in MODEL_OPTIONS if getattr(args, k) is not None}
+    return LATENTS, LIKELIHOODS, NETWORKS, INFERENCE
+
+
+def model_options() -> set[str]:
+    """Every command-line option that some component takes (the specs' `options`)."""
+    return {dest for registry in _registries() for cls in registry.specs.values()
+            for dest in cls.options}
+
+
+def model_config(args):
+    """The ModelConfig the train options ask for: each component's defaults, then each option
+    it takes; an option that no chosen component takes is refused."""
+    from .config import ModelConfig
+    kind, latent = _kind_and_latent(args)
+    given = {k: getattr(args, k) for k in model_options() if getattr(args, k) is not None}
+    if "latent_dim" in given and "latent_dims" in given:
+        raise VaekitError("give --latent-dim or --latent-dims, not both")
     specs, taken = {}, set()
-    for axis, registry, name in (("latent", LATENTS, latent),
-                                 ("likelihood", LIKELIHOODS, args.likelihood),
-                                 ("network", NETWORKS, args.network),
-                                 ("inference", INFERENCE, args.inference)):
+    for axis, registry, name in zip(("latent", "likelihood", "network", "inference"),
+                                    _registries(),
+                                    (latent, args.likelihood, args.network, args.inference)):
         if name is None:            # the likelihood follows the data
             specs[axis] = None
             continue
@@ -156,27 +174,31 @@ def model_config(args):
     unused = sorted(set(given) - taken)
     if unused:
         flag = "--" + unused[0].replace("_", "-")
+        owners = [f"--{axis} {cls.name}" for axis, registry in
+                  zip(("latent", "likelihood", "network", "inference"), _registries())
+                  for cls in registry.specs.values() if unused[0] in cls.options]
         raise VaekitError(f"{flag} does not apply to this model (latent {latent}, likelihood "
                           f"{args.likelihood or 'from the data'}, network {args.network}, "
-                          f"inference {args.inference})")
+                          f"inference {args.inference}); it is for {' or '.join(owners)}")
     return ModelConfig(kind=kind, **specs).validate()
+
+
+TRAINING = ("objective", "k", "beta", "warmup_epochs", "batch_size", "lr", "lr_schedule",
+            "lr_decay", "seed", "threads", "precision", "eval_k", "keep_checkpoints",
+            "nan_patience", "max_rollbacks")
 
 
 def train_config(args):
     from .config import DataConfig, TrainConfig
+    given = {k: getattr(args, k) for k in TRAINING if getattr(args, k) is not None}
     return TrainConfig(
         model=model_config(args),
         data=DataConfig(dataset=args.dataset, preprocess=args.preprocess,
                         valid_fraction=args.valid_fraction, seed=args.seed,
                         image_size=args.image_size),
-        objective=args.objective, k=args.k, beta=args.beta, warmup_epochs=args.warmup_epochs,
         epochs=args.epochs if args.epochs is not None else (300 if args.dataset == "digits"
                                                             else 100),
-        batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,
-        lr_decay=args.lr_decay, seed=args.seed, threads=args.threads,
-        precision=args.precision, eval_k=args.eval_k, keep_checkpoints=args.keep_checkpoints,
-        nan_patience=args.nan_patience, max_rollbacks=args.max_rollbacks,
-        eval_n=args.eval_n or None).validate()  # 0 = all
+        eval_n=args.eval_n or None, **given).validate()  # eval_n 0 = all
 
 
 def cmd_train(args) -> int:
@@ -198,13 +220,18 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _speed(rate: float) -> str:
+    return f"{rate:,.0f} examples/s" if math.isfinite(rate) else \
+        "speed not timed (fewer than 20 training steps)"
+
+
 def summary(result) -> str:
     t, kind = result.test, result.config.model.kind
     lines = [f"run: {result.run_dir}"]
-    if kind != "vae":
+    if "nll" not in t:
         extra = f"; test reconstruction log p(x|z=f(x)) {t['log_lik']:.3f}" if "log_lik" in t else ""
         return "\n".join(lines + [f"{kind} trained (no likelihood of x){extra}; "
-                                  f"{result.examples_per_s:,.0f} examples/s"])
+                                  f"{_speed(result.examples_per_s)}"])
     lines.append(f"test ELBO {t['elbo']:.3f} nats (log p(x|z) {t['log_lik']:.3f}, KL "
                  f"{t['kl']:.3f}); log p(x) {-t['nll']:.3f} +- {t['nll_se']:.3f} "
                  f"(K={t['nll_k']}, n={t['nll_n']}); {t['nll_bits_per_dim']:.4f} bits/dim; "
@@ -213,5 +240,5 @@ def summary(result) -> str:
         lines.append("per layer (z_1 first): KL " + ", ".join(f"{v:.3f}" for v in t["kl_layers"])
                      + "; active units " + ", ".join(f"{a}/{d}" for a, d in
                                                      zip(t["active_units_layers"], t["latent_dims"])))
-    lines.append(f"training speed {result.examples_per_s:,.0f} examples/s")
+    lines.append(f"training speed {_speed(result.examples_per_s)}")
     return "\n".join(lines)

@@ -18,7 +18,7 @@ from ..networks import Networks, build_networks
 class Autoencoder(nn.Module):
     def __init__(self, config, event_shape: tuple[int, ...], networks: Networks | None = None):
         super().__init__()
-        self.config = config.validate()
+        self.config = config = config.resolved(event_shape)
         self.event_shape = tuple(event_shape)
         self.likelihood = config.likelihood.build(self.event_shape)
         d = self.code_size = config.latent.dim
@@ -38,10 +38,12 @@ class Autoencoder(nn.Module):
         return self.observation(self.codes(x)).log_prob(x)
 
     @torch.no_grad()
-    def fit_codes(self, x: torch.Tensor) -> None:
-        """The Gaussian of the codes of x, for `sample_fitted`."""
-        z = self.codes(x).double()
-        cov = torch.cov(z.T).reshape(z.shape[1], z.shape[1])
+    def fit_codes(self, x: torch.Tensor, batch_size: int = 1000) -> None:
+        """The Gaussian of the codes of x, for `sample_fitted` (with one example, N(z, I))."""
+        z = torch.cat([self.codes(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+                      ).double()
+        cov = torch.cov(z.T).reshape(z.shape[1], z.shape[1]) if len(z) > 1 else \
+            torch.eye(z.shape[1], dtype=z.dtype)
         cov += 1e-6 * torch.eye(len(cov), dtype=cov.dtype)
         self.code_mean.copy_(z.mean(0))
         self.code_chol.copy_(torch.linalg.cholesky(cov))

@@ -18,7 +18,7 @@ class GAN(nn.Module):
     def __init__(self, config, event_shape: tuple[int, ...], networks: Networks | None = None):
         """`networks`: your own (discriminator x -> [B, 1], generator z -> [B, *event_shape])."""
         super().__init__()
-        self.config = config.validate()
+        self.config = config = config.resolved(event_shape)
         self.event_shape = tuple(event_shape)
         d = self.code_size = config.latent.dim
         self.discriminator, self.decoder = build_networks(

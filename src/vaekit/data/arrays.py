@@ -84,6 +84,9 @@ def load_array_file(path: Path) -> Dataset:
         raise VaekitError(f"{path}: an .npz needs an array named 'train' (has {sorted(parts)})")
     train, levels = _part(parts, "train", path)
     train_y = parts.get("train_labels")
+    if train_y is not None and (train_y.ndim != 1 or len(train_y) != len(train)):
+        raise VaekitError(f"{path}: train_labels has shape {list(train_y.shape)}; want one "
+                          f"label per training example ([{len(train)}])")
     if "test" in parts:
         test, test_levels = _part(parts, "test", path)
         if test.shape[1:] != train.shape[1:]:

@@ -16,9 +16,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-PREPROCESSING = ("binarize", "dequantize", "none")
-
-
 def binarize(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return (rng.random(x.shape, dtype=np.float32) < x).astype(np.float32)
 
@@ -47,7 +44,10 @@ def dequantize(k: np.ndarray, levels: int, rng: np.random.Generator) -> np.ndarr
 
 
 def unit(a: np.ndarray, levels: int | None) -> np.ndarray:
-    return a.astype(np.float32) / np.float32(levels - 1) if levels else a.astype(np.float32)
+    """[0, 1] float32 values: k / (L - 1) for levels, the data themselves otherwise."""
+    if levels is None:
+        return a.astype(np.float32, copy=False)
+    return a.astype(np.float32) / np.float32(levels - 1)
 
 
 def fixed(a: np.ndarray, preprocess: str, levels: int | None,

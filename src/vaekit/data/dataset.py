@@ -28,6 +28,12 @@ class Dataset:
         if self.train.shape[1:] != self.test.shape[1:]:
             raise VaekitError(f"{self.name}: train examples have shape {list(self.train.shape[1:])}"
                               f", test examples {list(self.test.shape[1:])}")
+        for labels, part in ((self.train_labels, self.train), (self.test_labels, self.test)):
+            if labels is not None and (np.ndim(labels) != 1 or len(labels) != len(part)
+                                       or np.asarray(labels).dtype.kind not in "iub"):
+                raise VaekitError(f"{self.name}: labels must be one integer per example "
+                                  f"({len(part)}), got {np.asarray(labels).dtype} "
+                                  f"{list(np.shape(labels))}")
         quantized = self.levels is not None
         for part in (self.train, self.test):
             if quantized != (part.dtype == np.uint8):
@@ -43,13 +49,7 @@ class Dataset:
     def is_image(self) -> bool:
         return len(self.event_shape) == 3
 
-    @property
-    def dim(self) -> int:
-        """Numbers per example (D = C * H * W for images): the dims of bits/dim."""
-        return int(np.prod(self.event_shape))
-
     def unit(self, a: np.ndarray) -> np.ndarray:
         """Values in [0, 1] as float32: k / (L - 1) for levels, the data themselves otherwise."""
-        if self.levels is None:
-            return a.astype(np.float32, copy=False)
-        return a.astype(np.float32) / np.float32(self.levels - 1)
+        from .batching import unit
+        return unit(a, self.levels)

@@ -2,7 +2,7 @@
 
 What preprocessing the data get follows what the model needs (its likelihood declares it; a
 GAN learns the images themselves):
-    binary -> binarize,  continuous -> dequantize (levels) or none,  levels / raw -> none
+    binary -> binarize,  continuous -> dequantize (levels) or none,  raw -> none
 unless DataConfig.preprocess names one.
 """
 
@@ -18,7 +18,7 @@ from .batching import fixed
 from .dataset import Dataset
 from .sources import load_dataset
 
-FOR_NEED = {"binary": "binarize", "continuous": "dequantize", "levels": "none", "raw": "none"}
+FOR_NEED = {"binary": "binarize", "continuous": "dequantize", "raw": "none"}
 
 
 @dataclass
@@ -37,6 +37,12 @@ class Splits:
     @property
     def event_shape(self) -> tuple[int, ...]:
         return self.dataset.event_shape
+
+    @property
+    def dequantized_levels(self) -> int | None:
+        """L when the data were dequantized (bits/dim then include the log(L) change of
+        scale), else None."""
+        return self.levels if self.preprocess == "dequantize" else None
 
 
 def resolve_preprocess(requested: str, need: str, dataset: Dataset) -> str:
@@ -58,7 +64,7 @@ def _need(need) -> str:
 
 
 def prepare(config, need="binary", dataset: Dataset | None = None) -> Splits:
-    """`need`: binary | continuous | levels | raw, or a likelihood (name or spec)."""
+    """`need`: binary | continuous | raw, or a likelihood (name or spec)."""
     dataset = dataset or load_dataset(config.dataset, config.image_size)
     preprocess = resolve_preprocess(config.preprocess, _need(need), dataset)
     rng = np.random.default_rng(config.seed)

@@ -34,6 +34,11 @@ class LocalOptimizer:
     patience: int = 3         # halvings before stopping
     max_iter: int = 5000      # cap on iterations
 
+    @classmethod
+    def for_model(cls, model, **overrides) -> "LocalOptimizer":
+        """Settings with the model's own step size, where its inference scheme has one."""
+        return cls(**{"lr": getattr(model.inference, "lr", cls.lr), **overrides})
+
 
 @dataclass
 class Fitted:

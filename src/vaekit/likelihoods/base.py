@@ -1,8 +1,8 @@
 """What every likelihood p(x|z) provides; the spec that builds it declares the data it needs.
 
 A likelihood's spec (a registered `Spec`) has a class attribute `data`, the preprocessing the
-likelihood needs (data/splits.py): "binary" (Bernoulli draws of the grey levels), "continuous"
-(dequantized values in [0, 1]), "levels" (integer levels, no dequantization); and
+likelihood needs (data/splits.py): "binary" (Bernoulli draws of the grey levels) or
+"continuous" (dequantized values in [0, 1]); and
 `build(event_shape)`, which gives the `Likelihood` module below.
 """
 

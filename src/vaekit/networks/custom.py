@@ -34,6 +34,13 @@ class Custom(Spec):
     encoder_class: str = ""
     decoder_class: str = ""
 
+    def validate(self) -> "Custom":
+        if not self.decoder_class:
+            raise VaekitError("the custom network records your own modules, which are given "
+                              "from Python: vaekit.train(..., networks=vaekit.Networks(encoder, "
+                              "decoder))")
+        return self
+
     @classmethod
     def of(cls, networks: Networks) -> "Custom":
         return cls(type(networks.encoder).__name__ if networks.encoder is not None else "",

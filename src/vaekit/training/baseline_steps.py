@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from ..evaluation import chunks
-from ..plots import interleave_rows, spread
+from ..plots import reconstructions
 from .precision import make_optimizer
 from .step import Step
 
@@ -38,11 +38,8 @@ class AutoencoderStep(Step):
 
     @staticmethod
     def pictures(model, splits):
-        rows = spread(len(splits.test), 32)
-        shown = torch.from_numpy(splits.dataset.unit(splits.dataset.test[rows.numpy()]))
         return {"samples.png": model.sample(64), "samples_fitted.png": model.sample_fitted(64),
-                "reconstructions.png": interleave_rows(shown, model.reconstruct(splits.test[rows]),
-                                                       8)}
+                "reconstructions.png": reconstructions(model, splits)}
 
 
 @torch.no_grad()

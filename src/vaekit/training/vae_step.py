@@ -10,7 +10,7 @@ import torch
 
 from ..evaluation import elbo_report, evaluate
 from ..objectives import elbo, iwae
-from ..plots import interleave_rows, spread
+from ..plots import reconstructions
 from .precision import make_optimizer
 from .step import Step
 
@@ -104,14 +104,10 @@ class VAEStep(Step):
 
     @staticmethod
     def evaluate(model, splits, config):
-        levels = splits.levels if splits.preprocess == "dequantize" else None
         return evaluate(model, splits.test, k=config.eval_k, n_loglik=config.eval_n,
-                        levels=levels)
+                        levels=splits.dequantized_levels)
 
     @staticmethod
     def pictures(model, splits):
-        rows = spread(len(splits.test), 32)
-        shown = torch.from_numpy(splits.dataset.unit(splits.dataset.test[rows.numpy()]))
-        recon = model.reconstruct(splits.test[rows])      # the model sees them preprocessed
         return {"samples.png": model.sample(64),
-                "reconstructions.png": interleave_rows(shown, recon, 8)}
+                "reconstructions.png": reconstructions(model, splits)}
