@@ -53,6 +53,8 @@ class ModelConfig:
                 setattr(self, name, registry.spec(value))
         kinds = _kinds()
         check(self.kind in kinds, f"unknown model kind {self.kind!r}; choose from {list(kinds)}")
+        if not kinds[self.kind].uses_likelihood:    # a GAN: the command line refuses one given
+            self.likelihood = None
         kinds[self.kind].check_model(self)
         return self
 

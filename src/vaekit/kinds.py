@@ -41,8 +41,6 @@ class Kind:
                              and isinstance(config.inference, Amortized)),
               "the autoencoder and the GAN use a plain latent vector and an encoder "
               "(--latent gaussian, --inference amortized)")
-        check(self.uses_likelihood or config.likelihood is None,
-              f"a {self.name} has no likelihood: drop --likelihood and its options")
 
     def check_training(self, config) -> None:
         if self.bound:

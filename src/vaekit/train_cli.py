@@ -157,7 +157,10 @@ def model_config(args):
     """The ModelConfig the train options ask for: each component's defaults, then each option
     it takes; an option that no chosen component takes is refused."""
     from .config import ModelConfig
+    from .kinds import KINDS
     kind, latent = _kind_and_latent(args)
+    if args.likelihood and not KINDS[kind].uses_likelihood:
+        raise VaekitError(f"a {kind} has no likelihood: drop --likelihood and its options")
     given = {k: getattr(args, k) for k in model_options() if getattr(args, k) is not None}
     if "latent_dim" in given and "latent_dims" in given:
         raise VaekitError("give --latent-dim or --latent-dims, not both")

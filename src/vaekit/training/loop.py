@@ -120,8 +120,8 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
     batches = Batches(splits.train, config.batch_size, splits.preprocess, splits.levels,
                       data_rng, shard=distributed.rows(config.batch_size))
     guard = Guard(config.nan_patience)
-    step = kinds.KINDS[config.model.kind].step(model, config, len(splits.train), len(batches), guard,
-                                         parallel)
+    step = kinds.KINDS[config.model.kind].step(model, config, len(splits.train), len(batches),
+                                               guard, parallel)
     optimizers = step.optimizers.get("", step.optimizers)
     run = RunState(run_dir, config, model, optimizers, step.scheduler, data_rng, step.local)
     guard.log = run.event
