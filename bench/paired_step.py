@@ -10,8 +10,8 @@ Contenders:
 - hand-float32: train_fashion_mnist.hand_step, the step of that benchmark's reference loop
   (nn.Sequential MLPs, softplus scale, analytic KL, BCE with logits, fused Adam);
 - hand-bfloat16: the same under torch.autocast(bfloat16);
-- vaekit-float32, vaekit-bfloat16: vaekit.training.loss_fn with the NaN guard and fused Adam,
-  as `vaekit train --precision ...` runs it.
+- vaekit-float32, vaekit-bfloat16: vaekit.training.VAEStep, the step `vaekit train
+  --precision ...` takes (the loss, the NaN guard, fused Adam).
 
     python bench/paired_step.py --blocks 40
 """
@@ -28,23 +28,18 @@ import torch
 import vaekit
 from train_fashion_mnist import hand_step
 from vaekit.runstate import Guard
-from vaekit.training import LossModule, autocast, make_optimizer
+from vaekit.training.vae_step import VAEStep
 
 
 def vaekit_step(precision: str):
+    """The step `vaekit train` takes on a batch: training.VAEStep (the loss of the inference
+    scheme, the NaN guard, fused Adam skipping non-finite steps on the device)."""
     config = vaekit.TrainConfig(model=vaekit.ModelConfig(), precision=precision)
     torch.manual_seed(0)
     model = vaekit.build_model(config.model, (1, 28, 28))
-    opt, loss_fn, guard = make_optimizer(model, 1e-3), LossModule(model, config), Guard(10, print)
-
-    def step(xb):
-        with autocast(config):
-            loss, _, _ = loss_fn(xb, 1.0)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if guard.ok(model, loss):
-            opt.step()
-    return step
+    step = VAEStep(model, config, 60000, 469, Guard(10, print), parallel=False)
+    count = iter(range(10 ** 9))
+    return lambda xb: step(None, xb, next(count))
 
 
 def main() -> None:

@@ -1,23 +1,27 @@
 """Benchmark: training throughput against this machine's matrix-product bound, K=5000
-evaluation time, and peak memory (issue "Speed").
+evaluation time, and peak memory, on a device (issues "Speed" and "Run where users run").
 
-For each model (the Burda one-layer VAE 784-200-200-50, the two-layer hierarchical VAE, the
-Gumbel-softmax VAE; Fashion-MNIST, dynamic binarization, batch 128, Adam 1e-3, 2 threads):
+For each model (the Burda one-layer VAE 784-200-200-50 at batch 128 and at batch 1024, the
+two-layer hierarchical VAE, the Gumbel-softmax VAE, the conv and resnet networks; Fashion-MNIST,
+dynamic binarization, Adam 1e-3, 2 threads on a CPU):
 - `train_examples_per_s`: vaekit.train's own figure (training steps only, after 20 warm-up steps);
 - `gemm_bound_examples_per_s`: the matrix products of one training step of that very model
   (forward and backward, recorded at the aten level: their shapes, strides and count) are timed
   alone, best of several repetitions; the batch size over that time is the most any
   implementation of the step could reach here in float32;
 - `ratio_to_bound`: the first over the second;
-- `train_peak_rss_mb`: peak resident memory of the process while it trained.
+- `train_peak_rss_mb`: peak resident memory of the process while it trained;
+- on a GPU (`--device cuda`): `train_peak_device_mb`, the peak memory allocated on it, and no
+  matrix-product bound (it is a CPU measurement).
 The one-layer model is trained for --epochs (5) and then evaluated: the test NLL with K=5000 on
 all 10,000 test images (time, peak memory, the chunk size that bounds it), and, on the first
 --ref-n images, the same estimate from a deliberately plain evaluator (one image at a time,
 torch.distributions throughout), whose mean must agree within its standard error.
 Prints one JSON line per model and one for the evaluation.
 
-    python bench/speed.py                      # everything (about 8 minutes here)
+    python bench/speed.py                      # the CPU models (about 8 minutes here)
     python bench/speed.py --models one-layer --eval-n 1000
+    python bench/speed.py --device cuda --models one-layer,one-layer-1024,conv,resnet
 """
 
 from __future__ import annotations
@@ -31,22 +35,27 @@ import tempfile
 import threading
 import time
 
-import numpy as np
 import torch
 from torch.distributions import Bernoulli, Normal
 from torch.utils._python_dispatch import TorchDispatchMode
 
 import vaekit
+from vaekit import devices
 from vaekit.data import Batches
-from vaekit.evaluation import MAX_ROWS, log_likelihood
+from vaekit.evaluation import MAX_ROWS, log_likelihood, rows_for
 from vaekit.training import loss_fn
 
 NETS = {"name": "mlp", "encoder_hidden": (512, 256), "decoder_hidden": (256, 512)}
 MODELS = {
     "one-layer": vaekit.ModelConfig(),
+    "one-layer-1024": vaekit.ModelConfig(),
     "hierarchical": vaekit.ModelConfig.two_layer(),
     "gumbel-softmax": vaekit.ModelConfig(latent="categorical", network=NETS),
+    "conv": vaekit.ModelConfig(network="conv"),
+    "resnet": vaekit.ModelConfig(network="resnet"),
 }
+BATCH = {"one-layer-1024": 1024}
+CPU_DEFAULT = "one-layer,hierarchical,gumbel-softmax"
 GEMMS = {torch.ops.aten.mm.default, torch.ops.aten.addmm.default, torch.ops.aten.bmm.default,
          torch.ops.aten.baddbmm.default}
 
@@ -111,7 +120,7 @@ def gemm_bound(calls, batch: int, repeats: int = 7, steps: int = 100) -> float:
 def step_gemms(config: vaekit.TrainConfig, splits) -> list:
     model = vaekit.build_model(config.model, splits.event_shape).train()
     xb = next(iter(Batches(splits.train, config.batch_size, splits.preprocess, splits.levels,
-                           np.random.default_rng(0))))
+                           0)))
     with RecordGemms() as rec:
         loss, _, _ = loss_fn(model, xb, config, 1.0)
         loss.backward()
@@ -119,27 +128,33 @@ def step_gemms(config: vaekit.TrainConfig, splits) -> list:
 
 
 def train_speed(name: str, config: vaekit.TrainConfig, splits) -> tuple[dict, vaekit.VAE]:
+    device = devices.resolve(config.device)
+    devices.reset_peak_memory(device)
     with PeakRSS() as mem, tempfile.TemporaryDirectory() as run_dir:
         result = vaekit.train(config, run_dir, progress=False, final_eval=False, splits=splits)
+    rate = result.examples_per_s
+    row = {"model": name, "device": str(device), "epochs": config.epochs,
+           "batch_size": config.batch_size, "threads": config.threads,
+           "precision": config.precision, "compile": config.compile,
+           "train_examples_per_s": round(rate), "train_peak_rss_mb": round(mem.peak),
+           "rss_before_mb": round(mem.before)}
+    if device.type != "cpu":
+        return {**row, "train_peak_device_mb": round((devices.peak_memory(device) or 0) / 2**20)
+                }, result.model
     calls = step_gemms(config, splits)
     bound = gemm_bound(calls, config.batch_size)
     flops = sum(2 * math.prod(spec[-2][0]) * spec[-1][0][-1] for _, spec in calls)
-    rate = result.examples_per_s
-    return {"model": name, "epochs": config.epochs, "batch_size": config.batch_size,
-            "threads": config.threads, "train_examples_per_s": round(rate),
-            "gemm_bound_examples_per_s": round(bound), "ratio_to_bound": round(rate / bound, 3),
-            "gemms_per_step": len(calls), "gemm_mflop_per_example":
-                round(flops / config.batch_size / 1e6, 3),
-            "gemm_gflop_per_s": round(flops / config.batch_size * bound / 1e9, 1),
-            "train_peak_rss_mb": round(mem.peak),
-            "rss_before_mb": round(mem.before)}, result.model
+    return {**row, "gemm_bound_examples_per_s": round(bound),
+            "ratio_to_bound": round(rate / bound, 3), "gemms_per_step": len(calls),
+            "gemm_mflop_per_example": round(flops / config.batch_size / 1e6, 3),
+            "gemm_gflop_per_s": round(flops / config.batch_size * bound / 1e9, 1)}, result.model
 
 
 @torch.no_grad()
 def plain_log_likelihood(model, x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The unoptimized reference: one image at a time, torch.distributions' own log_probs."""
     values, errors = [], []
-    for xi in x:
+    for xi in x.to(devices.of(model)):
         mu, pre = model.encoder(xi).chunk(2)
         q = Normal(mu, torch.nn.functional.softplus(pre) + 1e-5)
         z = q.sample((k,))
@@ -152,12 +167,17 @@ def plain_log_likelihood(model, x: torch.Tensor, k: int) -> tuple[torch.Tensor, 
     return torch.stack(values), torch.stack(errors)
 
 
-def eval_speed(model, test: torch.Tensor, k: int, n: int, ref_n: int, max_rows: int) -> dict:
-    x = test[:n]
+def eval_speed(model, test: torch.Tensor, k: int, n: int, ref_n: int,
+               max_rows: int | None) -> dict:
+    device = devices.of(model)
+    x = test[:n].to(device)
+    devices.reset_peak_memory(device)
     torch.manual_seed(0)
     with PeakRSS() as mem:
+        devices.synchronize(device)
         start = time.perf_counter()
         ll = log_likelihood(model, x, k=k, max_rows=max_rows)
+        devices.synchronize(device)
         seconds = time.perf_counter() - start
     torch.manual_seed(1)
     start = time.perf_counter()
@@ -169,7 +189,9 @@ def eval_speed(model, test: torch.Tensor, k: int, n: int, ref_n: int, max_rows: 
     d = ll.per_example[:ref_n] - ref
     diff, diff_se = d.mean().item(), d.std().item() / math.sqrt(ref_n)
     delta_se = math.sqrt((ll.mc_se[:ref_n].pow(2).sum() + ref_mc.pow(2).sum()).item()) / ref_n
-    return {"eval": "log_likelihood", "k": k, "n": n, "max_rows": max_rows,
+    return {"eval": "log_likelihood", "device": str(device), "k": k, "n": n,
+            "max_rows": max_rows or rows_for(model),
+            "eval_peak_device_mb": round((devices.peak_memory(device) or 0) / 2**20),
             "test_nll": round(-ll.mean, 3), "test_nll_se": round(ll.se, 3),
             "test_nll_mc_se": round(ll.mean_mc_se, 4), "eval_seconds": round(seconds, 1),
             "eval_peak_rss_mb": round(mem.peak), "rss_before_mb": round(mem.before),
@@ -182,22 +204,34 @@ def eval_speed(model, test: torch.Tensor, k: int, n: int, ref_n: int, max_rows: 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--models", default=",".join(MODELS), help="comma-separated subset")
+    p.add_argument("--models", help=f"comma-separated, of {', '.join(MODELS)} (default: "
+                                    f"{CPU_DEFAULT} on a CPU, one-layer,one-layer-1024,conv,"
+                                    "resnet elsewhere)")
+    p.add_argument("--device", default="cpu", help="cpu (default) | cuda | cuda:N | mps | auto")
+    p.add_argument("--precision", default="float32")
+    p.add_argument("--compile", action="store_true", help="torch.compile the networks")
     p.add_argument("--epochs", type=int, default=5, help="for the one-layer model")
     p.add_argument("--other-epochs", type=int, default=1, help="for the other models")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--eval-k", type=int, default=5000)
     p.add_argument("--eval-n", type=int, default=10000)
     p.add_argument("--ref-n", type=int, default=100)
-    p.add_argument("--max-rows", type=int, default=MAX_ROWS)
+    p.add_argument("--max-rows", type=int,
+                   help=f"decoder rows per evaluation chunk (default: {MAX_ROWS} on a CPU, "
+                        "sized by free memory on a GPU)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
+    device = devices.resolve(args.device)
+    models = args.models or (CPU_DEFAULT if device.type == "cpu" else
+                             "one-layer,one-layer-1024,conv,resnet")
     data = vaekit.DataConfig("fashion-mnist", valid_fraction=0.0)
     splits = vaekit.prepare(data, "bernoulli")
     trained = None
-    for name in args.models.split(","):
-        config = vaekit.TrainConfig(model=MODELS[name], data=data, threads=args.threads,
-                                    epochs=args.epochs if name == "one-layer" else args.other_epochs)
+    for name in models.split(","):
+        config = vaekit.TrainConfig(
+            model=MODELS[name], data=data, threads=args.threads, device=str(device),
+            batch_size=BATCH.get(name, 128), precision=args.precision, compile=args.compile,
+            epochs=args.epochs if name == "one-layer" else args.other_epochs)
         row, model = train_speed(name, config, splits)
         print(json.dumps(row), flush=True)
         if name == "one-layer":

@@ -8,4 +8,4 @@ if ! command -v chromium >/dev/null && command -v apt-get >/dev/null && [ "$(id 
   { apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; } \
     >/dev/null 2>&1 || echo "could not install chromium; the report test will fail" >&2
 fi
-exec .venv/bin/python -m pytest -q "$@"
+exec .venv/bin/python -m pytest -q -rs "$@"

@@ -7,13 +7,14 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import torch
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 from vaekit import VaekitError
 from vaekit.data import Batches
-from vaekit.data.batching import binarize_levels
+from vaekit.data.draws import binarize_levels
 from vaekit.data.arrays import load_array_file
 from vaekit.data.idx import read_idx
 
@@ -115,10 +116,10 @@ def test_batches_cover_every_row_once_with_binary_draws(n, d, batch_size, levels
     k = rng.integers(0, levels, shape)
     bytes_ = levels <= 256
     x = k.astype(np.uint8) if bytes_ else (k / (levels - 1)).astype(np.float32)
-    batches = Batches(x, batch_size, "binarize", levels if bytes_ else None,
-                      np.random.default_rng(seed))
+    batches = Batches(x, batch_size, "binarize", levels if bytes_ else None, seed)
     seen = []
     for rows, xb in batches.with_rows():
+        rows = rows.numpy()
         assert xb.shape == (len(rows), *shape[1:]) and set(np.unique(xb.numpy())) <= {0.0, 1.0}
         # all-black and all-white pixels are drawn exactly
         assert (xb.numpy()[k[rows] == 0] == 0).all()
@@ -131,7 +132,7 @@ def test_batches_cover_every_row_once_with_binary_draws(n, d, batch_size, levels
 def test_binarize_levels_is_exact_in_distribution(m):
     """P(x = 1) = k / m for every grey level k in 0..m (m = levels - 1)."""
     k = np.arange(m + 1, dtype=np.uint8).repeat(4000).reshape(m + 1, -1)
-    draws = binarize_levels(k, m, np.random.default_rng(0))
+    draws = binarize_levels(torch.from_numpy(k), m, torch.Generator().manual_seed(0)).numpy()
     p = k[:, 0] / m
     freq = draws.mean(1)
     se = np.sqrt(p * (1 - p) / draws.shape[1]) + 1e-12

@@ -11,7 +11,7 @@ import torch
 
 from vaekit import DataConfig, VaekitError, load_dataset, prepare
 from vaekit.data import Batches, binarize, dequantize, read_idx
-from vaekit.data.batching import binarize_levels
+from vaekit.data.draws import binarize_levels
 from vaekit.data.download import Remote, fetch
 from vaekit.data.idx import MNIST, load_idx_dataset
 
@@ -176,7 +176,7 @@ def test_binarization_is_dynamic_for_training_and_fixed_for_evaluation():
     assert set(torch.unique(s1.test).tolist()) == {0.0, 1.0}
     assert len(s1.train) + len(s1.valid) == 1437
     assert s1.train.dtype == np.uint8 and s1.test.shape[1:] == (1, 8, 8)
-    batches = Batches(s1.train[:64], 64, "binarize", 17, np.random.default_rng(0))
+    batches = Batches(s1.train[:64], 64, "binarize", 17, 0)
     first, second = next(iter(batches)), next(iter(batches))
     assert first.shape == (64, 1, 8, 8) and not torch.equal(first, second)
 
@@ -185,7 +185,7 @@ def test_binarization_is_dynamic_for_training_and_fixed_for_evaluation():
 def test_byte_binarization_is_exact_bernoulli_of_the_grey_level(levels):
     m = levels - 1
     k = np.tile(np.arange(levels, dtype=np.uint8), (20_000, 1))       # every level, many times
-    b = binarize_levels(k, m, np.random.default_rng(0))
+    b = binarize_levels(torch.from_numpy(k), m, torch.Generator().manual_seed(0)).numpy()
     assert set(np.unique(b)) <= {0.0, 1.0}
     assert (b[:, 0] == 0).all() and (b[:, -1] == 1).all()             # p = 0 and p = 1 exactly
     p = k[0] / m
@@ -195,13 +195,13 @@ def test_byte_binarization_is_exact_bernoulli_of_the_grey_level(levels):
 
 def test_batches_binarize_grey_levels_exactly_from_bytes():
     x = np.full((4000, 3), 100, dtype=np.uint8)
-    b = Batches(x, 4000, "binarize", 256, np.random.default_rng(0))
+    b = Batches(x, 4000, "binarize", 256, torch.Generator().manual_seed(0))
     batch = next(iter(b))
     assert batch.dtype == torch.float32 and set(batch.unique().tolist()) == {0.0, 1.0}
     # the same draws as binarize_levels on the bytes, from the same generator after the shuffle
-    rng = np.random.default_rng(0)
-    rng.permutation(4000)
-    assert np.array_equal(batch.numpy(), binarize_levels(x, 255, rng))
+    g = torch.Generator().manual_seed(0)
+    torch.randperm(4000, generator=g)
+    assert torch.equal(batch, binarize_levels(torch.from_numpy(x), 255, g))
     assert abs(batch.mean().item() - 100 / 255) < 4 * np.sqrt(0.4 * 0.6 / 12000)
 
 
@@ -210,7 +210,7 @@ def test_dequantization_stays_in_its_grey_level_bin():
     k = np.tile(np.arange(levels, dtype=np.uint8), (100, 1))
     y = dequantize(k, levels, np.random.default_rng(0))
     assert ((y >= k / levels) & (y < (k + 1) / levels)).all()
-    none = Batches(k, 100, "none", levels, np.random.default_rng(0))
+    none = Batches(k, 100, "none", levels, 0)
     assert np.allclose(np.sort(next(iter(none)).numpy(), 0), k / (levels - 1))
     s = prepare(DataConfig("digits"), "gaussian")
     assert s.preprocess == "dequantize" and 0 <= s.test.min() and s.test.max() < 1

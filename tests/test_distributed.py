@@ -41,7 +41,7 @@ def one_process_reference(steps: int) -> list[float]:
     generators = [torch.get_rng_state(), torch.manual_seed(cfg.seed + 7919).get_state()]
     optimizer = training.make_optimizer(model, cfg.lr)
     batches = Batches(splits.train, cfg.batch_size, splits.preprocess, splits.levels,
-                      np.random.default_rng(cfg.seed))
+                      torch.Generator().manual_seed(cfg.seed))
     out = []
     for _, (_, xb) in zip(range(steps), batches.with_rows()):
         halves = []

@@ -96,5 +96,5 @@ def test_user_and_conv_networks_give_float32_distributions_under_bfloat16(networ
 
 
 def test_unknown_precision_is_refused():
-    with pytest.raises(VaekitError, match="unknown precision 'float16'"):
-        small_config(precision="float16").validate()
+    with pytest.raises(VaekitError, match="unknown precision 'float8'"):
+        small_config(precision="float8").validate()

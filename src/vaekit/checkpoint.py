@@ -76,7 +76,7 @@ def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict, dict]:
     for index, state in sd["state"].items():
         for name, value in state.items():
             if torch.is_tensor(value):
-                tensors[f"state.{index}.{name}"] = value.contiguous()
+                tensors[f"state.{index}.{name}"] = value.contiguous().cpu()
             else:
                 scalars[f"{index}.{name}"] = value
     return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
@@ -107,7 +107,7 @@ def save(directory: str | Path, model: torch.nn.Module, config: TrainConfig, *, 
     tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    weights = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    weights = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     files = {"model.safetensors": weights}
     meta = {"format": FORMAT, "version": VERSION, "config": config.to_dict(),
             "event_shape": list(model.event_shape), "epoch": epoch, "step": step,
@@ -121,7 +121,7 @@ def save(directory: str | Path, model: torch.nn.Module, config: TrainConfig, *, 
         for rank, rng_state in enumerate(rng_states or [torch.get_rng_state()]):
             tensors[f"rng.torch.{rank}"] = rng_state
         for name, value in (trainer_tensors or {}).items():
-            tensors[f"trainer.{name}"] = value.detach().contiguous()
+            tensors[f"trainer.{name}"] = value.detach().contiguous().cpu()
         files["optimizer.safetensors"] = tensors
         meta["optimizer"] = infos[""] if "" in infos else {"named": infos}
         meta["trainer"] = trainer_state or {}
@@ -290,11 +290,13 @@ def load_weights(module: torch.nn.Module, tensors: dict, where: Path) -> None:
     module.load_state_dict(tensors)
 
 
-def load_model(path: str | Path, networks=None):
-    """(model in eval mode, Checkpoint) from a run folder or a checkpoint folder. A run
-    trained on your own modules needs them again: `networks=Networks(encoder, decoder)`."""
+def load_model(path: str | Path, networks=None, device: str | torch.device = "cpu"):
+    """(model in eval mode on `device`, Checkpoint) from a run folder or a checkpoint folder.
+    A run trained on your own modules needs them again: `networks=Networks(encoder,
+    decoder)`."""
+    from .devices import resolve
     from .kinds import build_model
     ckpt = read(path)
     model = build_model(ckpt.config.model, ckpt.event_shape, networks)
     load_weights(model, ckpt.tensors("model.safetensors"), ckpt.path)
-    return model.eval(), ckpt
+    return model.to(resolve(device)).eval(), ckpt

@@ -26,8 +26,9 @@ class Parser(argparse.ArgumentParser):
 
 def _add_estimation(p, out_help: str) -> None:
     """Options of the commands that estimate log p(x): memory bound, seed, threads, output."""
-    p.add_argument("--max-rows", type=int, default=MAX_ROWS,
-                   help="decoder rows per chunk: bounds memory (default %(default)s)")
+    p.add_argument("--max-rows", type=int,
+                   help=f"decoder rows per chunk: bounds memory (default: {MAX_ROWS} on a CPU, "
+                        "a quarter of the free memory on a GPU)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int)
     p.add_argument("--out", help=out_help)
@@ -42,7 +43,7 @@ def _loaded(args, dataset: str | None = None):
     from .checkpoint import load_model
     from .data import prepare
     from .kinds import KINDS
-    model, ckpt = load_model(args.run)
+    model, ckpt = load_model(args.run, device=args.device)
     if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
     cfg = ckpt.config
@@ -90,7 +91,7 @@ def cmd_sample(args) -> int:
     import torch
     from .checkpoint import load_model
     from .plots import save_grid
-    model, ckpt = load_model(args.run)
+    model, ckpt = load_model(args.run, device=args.device)
     _images(ckpt)
     torch.manual_seed(args.seed)
     out = save_grid(model.sample(args.n), args.out or Path(args.run) / args.png, ncol=args.ncol)
@@ -215,7 +216,8 @@ def cmd_compare(args) -> int:
     from .compare import compare_runs, format_rows
     if args.threads:
         torch.set_num_threads(args.threads)
-    rows, figure = compare_runs(args.runs, n=args.n, seed=args.seed, out_dir=args.out)
+    rows, figure = compare_runs(args.runs, n=args.n, seed=args.seed, out_dir=args.out,
+                                device=args.device)
     print(format_rows(rows))
     print(f"{figure}: a row of samples per model (the autoencoder: prior, then fitted "
           "Gaussian), real test images last")
@@ -344,6 +346,11 @@ def build_parser() -> argparse.ArgumentParser:
     for add in (add_train, _add_evaluate, _add_pictures, _add_gaps_and_impute,
                 _add_compare_and_pages):
         add(sub)
+    for name, command in sub.choices.items():
+        if name != "train":
+            command.add_argument("--device", default="auto",
+                                 help="auto (default: CUDA, else MPS, else CPU) | cpu | cuda | "
+                                      "cuda:N | mps")
     return parser
 
 
@@ -356,8 +363,10 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(value, int) and value < 1:
             print(f"vaekit: error: --{name.replace('_', '-')} must be >= 1", file=sys.stderr)
             return 2
-    from . import distributed
+    from . import devices, distributed
     try:
+        if getattr(args, "device", None):
+            devices.resolve(args.device)        # a device this machine lacks: say so first
         code = command(args)
     except VaekitError as e:
         print(f"vaekit: error: {e}", file=sys.stderr)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from . import devices
 from .checkpoint import load_model
 from .data import load_dataset
 from .errors import VaekitError
@@ -28,14 +29,16 @@ def _label(run_dir: Path, config, model) -> str:
 
 
 def compare_runs(runs: list[str | Path], n: int = 2000, seed: int = 0, per_row: int = 12,
-                 out_dir: str | Path | None = None) -> tuple[list[dict], Path]:
-    loaded = [(Path(r), *load_model(r)) for r in runs]
+                 out_dir: str | Path | None = None,
+                 device: str | torch.device = "auto") -> tuple[list[dict], Path]:
+    device = devices.resolve(device)
+    loaded = [(Path(r), *load_model(r, device=device)) for r in runs]
     datasets = {ckpt.config.data.dataset for _, _, ckpt in loaded}
     if len(datasets) != 1:
         raise VaekitError(f"runs on different datasets cannot be compared: {sorted(datasets)}")
     data = loaded[0][2].config.data
     dataset = load_dataset(data.dataset, data.image_size)
-    classifier = classifier_for(dataset)
+    classifier = classifier_for(dataset, device)
     real = torch.from_numpy(dataset.unit(dataset.test[:n]))
     rows, pictures = [], []
     for run_dir, model, ckpt in loaded:
@@ -50,7 +53,7 @@ def compare_runs(runs: list[str | Path], n: int = 2000, seed: int = 0, per_row: 
             draws.append(("fitted Gaussian", model.sample_fitted))
         for how, sample in draws:
             torch.manual_seed(seed)
-            samples = sample(n)
+            samples = sample(n).cpu()
             row = {"run": str(run_dir), "model": _label(run_dir, config, model), "samples": how,
                    "test_nll": test.get("nll"), "test_elbo": test.get("elbo"),
                    "train_seconds": round(seconds, 1), "epochs": len(read_history(run_dir)),

@@ -58,13 +58,16 @@ class ModelConfig:
         kinds[self.kind].check_model(self)
         return self
 
-    def resolved(self, event_shape: tuple[int, ...]) -> "ModelConfig":
+    def resolved(self, event_shape: tuple[int, ...], levels: int | None = None) -> "ModelConfig":
         """A validated copy whose likelihood is set, when its kind has one (the data's default
-        when it was None)."""
+        when it was None), with the data's number of `levels` where it scores levels and
+        names none."""
         from .likelihoods import default_for
         config = dataclasses.replace(self).validate()
         if config.likelihood is None and _kinds()[config.kind].uses_likelihood:
             config.likelihood = default_for(tuple(event_shape))
+        if hasattr(config.likelihood, "for_levels"):
+            config.likelihood = config.likelihood.for_levels(levels)
         return config.validate()
 
     def to_dict(self) -> dict:
@@ -82,6 +85,7 @@ class DataConfig:
     valid_fraction: float = 0.1           # of the training split, held out for validation
     seed: int = 0                         # for the split and the fixed evaluation binarization
     image_size: int | None = None         # image folders: centre-crop and resize to S x S
+    bits: int | None = None               # 8-bit data: keep the top bits (2^bits levels)
 
     def validate(self) -> "DataConfig":
         check(self.preprocess in ("auto", "binarize", "dequantize", "none"),
@@ -90,10 +94,11 @@ class DataConfig:
               f"valid_fraction must be in [0, 1), got {self.valid_fraction}")
         check(self.image_size is None or self.image_size >= 1,
               f"image_size must be >= 1, got {self.image_size}")
+        check(self.bits is None or 1 <= self.bits <= 8, f"bits must be in 1..8, got {self.bits}")
         return self
 
 
-PRECISIONS = ("float32", "bfloat16")
+PRECISIONS = ("float32", "bfloat16", "float16")
 OBJECTIVES = ("elbo", "iwae")
 
 
@@ -113,7 +118,9 @@ class TrainConfig:
     min_lr: float = 1e-5                  # floor of the cosine schedule
     seed: int = 0
     threads: int | None = None            # torch intra-op threads; None keeps torch's default
-    precision: str = "float32"            # float32 | bfloat16 (matrix products; see training/)
+    precision: str = "float32"            # float32 | bfloat16 | float16 (see training/precision.py)
+    device: str = "auto"                  # auto | cpu | cuda | cuda:N | mps (see devices.py)
+    compile: bool = False                 # torch.compile the networks
     keep_checkpoints: int = 3             # training checkpoints kept (one per epoch, newest)
     nan_patience: int = 10                # consecutive non-finite steps before a rollback
     max_rollbacks: int = 3                # rollbacks (each halving lr) before giving up
@@ -137,6 +144,9 @@ class TrainConfig:
         check(self.threads is None or self.threads >= 1, f"threads must be >= 1, got {self.threads}")
         check(self.precision in PRECISIONS,
               f"unknown precision {self.precision!r}; choose from {sorted(PRECISIONS)}")
+        check(isinstance(self.device, str) and self.device.strip() != "",
+              f"device must be a name ({'auto | cpu | cuda | cuda:N | mps'}), got {self.device!r}")
+        check(isinstance(self.compile, bool), f"compile must be true or false, got {self.compile!r}")
         check(self.keep_checkpoints >= 1,
               f"keep_checkpoints must be >= 1, got {self.keep_checkpoints}")
         check(self.nan_patience >= 1, f"nan_patience must be >= 1, got {self.nan_patience}")

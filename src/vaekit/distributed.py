@@ -4,9 +4,12 @@
     torchrun --nnodes 2 --node-rank R --nproc-per-node 8 \\
              --rdzv-backend c10d --rdzv-endpoint HOST:29500 -m vaekit train ...
 
-Every process holds the whole model (DistributedDataParallel averages the gradients over gloo:
-vaekit trains on the CPU, where nccl cannot go, even on a machine that has a GPU). Each draws the same shuffled global batch from the same data RNG and trains
-on its own rows of it, so a global batch is the same whatever the number of processes. Process
+    torchrun --nproc-per-node 8 -m vaekit train --device cuda ...   # one process per GPU
+
+Every process holds the whole model; DistributedDataParallel averages the gradients over nccl
+when training on GPUs (each process on the GPU its LOCAL_RANK names) and over gloo on CPUs.
+Each draws the same shuffled global batch from the same data generator and trains on its own
+rows of it, so a global batch is the same whatever the number of processes. Process
 0 alone writes metrics and checkpoints; evaluation splits the examples across processes and
 gathers the per-example values, so every process computes the same report. Without torchrun's
 environment (WORLD_SIZE unset or 1) everything here is a no-op.
@@ -18,6 +21,8 @@ import os
 
 import torch
 import torch.distributed as dist
+
+from . import devices
 
 
 def rank() -> int:
@@ -32,22 +37,44 @@ def is_main() -> bool:
     return rank() == 0
 
 
-def init() -> bool:
-    """Join the process group torchrun describes; True when there is more than one process."""
+_device = torch.device("cpu")      # where the collectives' tensors go (nccl: the GPU)
+
+
+def init(device: torch.device = torch.device("cpu")) -> bool:
+    """Join the process group torchrun describes, nccl for a CUDA `device` (this process's
+    GPU) and gloo otherwise; True when there is more than one process."""
+    global _device
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
         return dist.is_initialized()
-    dist.init_process_group("gloo")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+        dist.init_process_group("nccl", device_id=device)
+        _device = device
+    else:
+        dist.init_process_group("gloo")
     return True
+
+
+def _backend_device() -> torch.device:
+    return _device
+
+
+def wrap(module: torch.nn.Module) -> torch.nn.Module:
+    """`module` under DistributedDataParallel, on this process's GPU where it has one."""
+    index = [_device.index] if _device.type == "cuda" else None
+    return torch.nn.parallel.DistributedDataParallel(module, device_ids=index)
 
 
 def shutdown(wait: bool = True) -> None:
     """Leave the process group, once every process is done when `wait` (gloo aborts a process
     whose peer tears the group down while it is still using it). After an error, no wait: the
     other processes may never get there, and torchrun stops them."""
+    global _device
     if dist.is_initialized():
         if wait:
             dist.barrier()
         dist.destroy_process_group()
+    _device = torch.device("cpu")
 
 
 def barrier() -> None:
@@ -61,11 +88,12 @@ def rows(n: int) -> slice:
 
 
 def sum_all(t: torch.Tensor) -> torch.Tensor:
-    """Elementwise sum over processes (a copy)."""
-    t = t.clone()
-    if dist.is_initialized():
-        dist.all_reduce(t)
-    return t
+    """Elementwise sum over processes (a copy, on t's device)."""
+    if not dist.is_initialized():
+        return t.clone()
+    moved = t.to(_device, copy=True)
+    dist.all_reduce(moved)
+    return moved.to(t.device)
 
 
 def gather_rows(local: torch.Tensor, n: int) -> torch.Tensor:
@@ -74,7 +102,7 @@ def gather_rows(local: torch.Tensor, n: int) -> torch.Tensor:
         return local
     size = world_size()
     width = -(-n // size)
-    padded = local.new_zeros((width, *local.shape[1:]))
+    padded = local.new_zeros((width, *local.shape[1:]), device=_device)
     padded[:len(local)] = local
     parts = [torch.empty_like(padded) for _ in range(size)]
     dist.all_gather(parts, padded)
@@ -90,11 +118,21 @@ def map_rows(fn, x: torch.Tensor) -> torch.Tensor:
     return gather_rows(fn(x[rows(len(x))]), len(x)) if dist.is_initialized() else fn(x)
 
 
-def all_rng_states() -> list[torch.Tensor]:
-    """torch's CPU RNG state of every process, rank order (for checkpoints)."""
-    state = torch.get_rng_state()
-    if not dist.is_initialized():
-        return [state]
-    states = [torch.empty_like(state) for _ in range(world_size())]
-    dist.all_gather(states, state)
-    return states
+def all_rng_states(device: torch.device = torch.device("cpu")):
+    """(torch's CPU RNG state of every process, the device's RNG state of every process), rank
+    order (for checkpoints); the second is empty on the CPU."""
+    own = devices.rng_state(device)
+    states = [torch.get_rng_state()] + ([] if own is None else [own])
+    if dist.is_initialized():
+        states = [gather_all(t) for t in states]
+    else:
+        states = [[t] for t in states]
+    return states[0], (states[1] if own is not None else [])
+
+
+def gather_all(t: torch.Tensor) -> list[torch.Tensor]:
+    """Every process's `t` (the same shape everywhere), rank order, on the CPU."""
+    moved = t.to(_backend_device())
+    parts = [torch.empty_like(moved) for _ in range(world_size())]
+    dist.all_gather(parts, moved)
+    return [p.cpu() for p in parts]

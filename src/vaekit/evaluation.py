@@ -4,7 +4,9 @@ log p(x) ~= log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x), z_k ~ q(z|x) (Burda et a
 Evaluation draws z with `sample`, from q itself: for discrete latents these are hard one-hot
 samples, not the relaxation used in training.
 Data and samples are processed in chunks of at most `max_rows` decoder rows, so memory is
-bounded whatever K is; the log-sum-exp over all K runs in float64.
+bounded whatever K is (by default sized for the model's device: `rows_for`); the log-sum-exp
+over all K runs in float64. Data may live anywhere: each chunk goes to the model's device, and
+the per-example values come back to the CPU.
 
 Two standard errors are reported: `se`, over the test examples (how much the mean would move
 with other test data), and `mc_se`, the Monte Carlo error of the estimate itself (delta method
@@ -18,7 +20,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from . import distributed
+from . import devices, distributed
 from .denormals import flushed
 from .objectives import elbo, log_weights
 
@@ -43,16 +45,28 @@ class LogLikelihood:
         return (self.mc_se.pow(2).sum().sqrt() / len(self.mc_se)).item()
 
 
-# Decoder rows per chunk. Each chunk's activations and logits should fit in the last-level cache:
-# on a 2-core EPYC with 32 MB of L3, K=5000 ran 2.3x faster with 8192 rows than with 32768 for
-# 784-pixel images; larger examples get proportionally fewer rows (`rows_for`).
+# Decoder rows per chunk on a CPU. Each chunk's activations and logits should fit in the
+# last-level cache: on a 2-core EPYC with 32 MB of L3, K=5000 ran 2.3x faster with 8192 rows
+# than with 32768 for 784-pixel images; larger examples get proportionally fewer rows. On a GPU
+# the chunks are as large as a share of its free memory allows (`rows_for`).
 MAX_ROWS = 8192
 MAX_ELEMENTS = MAX_ROWS * 784
+GPU_MEMORY_SHARE = 0.25      # of the free memory, for one chunk's temporaries
+GPU_MAX_ROWS = 1 << 20
+BYTES_PER_ROW = 4 * 4096     # a guess at the activations of a decoder row besides its output
 
 
-def rows_for(model, max_rows: int = MAX_ROWS) -> int:
-    """Decoder rows per chunk for this model's example size, at most `max_rows`."""
-    return max(1, min(max_rows, MAX_ELEMENTS // math.prod(model.event_shape)))
+def rows_for(model, max_rows: int | None = None) -> int:
+    """Decoder rows per chunk for this model's example size (or its likelihood's parameters,
+    when there are more of them) and device: at most `max_rows` when given, else the CPU's
+    cache-sized default or a share of an accelerator's memory."""
+    size = max(math.prod(model.event_shape),
+               math.prod(getattr(model.likelihood, "param_shape", ())))
+    free = devices.free_memory(devices.of(model))
+    if max_rows is None and free is not None:
+        per_row = 4 * 8 * size + BYTES_PER_ROW      # outputs, log-densities, data, gradients...
+        return max(1, min(GPU_MAX_ROWS, int(free * GPU_MEMORY_SHARE) // per_row))
+    return max(1, min(max_rows or MAX_ROWS, MAX_ELEMENTS // size))
 
 
 def check_data(model, x: torch.Tensor) -> None:
@@ -78,7 +92,7 @@ def chunks(n: int, size: int):
 
 
 @torch.no_grad()
-def log_likelihood(model, x: torch.Tensor, k: int = 5000, max_rows: int = MAX_ROWS,
+def log_likelihood(model, x: torch.Tensor, k: int = 5000, max_rows: int | None = None,
                    proposal=None) -> LogLikelihood:
     """Importance-sampled log p(x) per example with K samples from the model's q(z|x), or from
     `proposal(rows, x[rows])` -> Distribution when given (rows: a slice of x). In a distributed
@@ -90,6 +104,7 @@ def log_likelihood(model, x: torch.Tensor, k: int = 5000, max_rows: int = MAX_RO
             both = distributed.map_rows(lambda xs: _log_likelihood(model, xs, k, max_rows), x)
         else:
             both = _log_likelihood(model, x, k, max_rows, proposal)
+    both = both.cpu()
     return LogLikelihood(both[:, 0], both[:, 1], k)
 
 
@@ -97,15 +112,15 @@ def _log_likelihood(model, x, k, max_rows, proposal=None) -> torch.Tensor:
     """[N, 2] float64: the estimates and their Monte Carlo standard errors."""
     k_chunk = min(k, max_rows)
     batch = max(1, max_rows // k_chunk)
-    prior = model.prior()
+    prior, device = model.prior(), devices.of(model)
     # written in place: small tensors kept alive between the big temporaries of each chunk
     # fragment the heap, and resident memory crept up by ~1 MB per image without this
-    out = torch.empty(len(x), 2, dtype=torch.float64)
+    out = torch.empty(len(x), 2, dtype=torch.float64, device=devices.accumulator(device))
     for rows in chunks(len(x), batch):
-        xb = x[rows]
+        xb = x[rows].to(device, non_blocking=True)
         q = model.posterior(xb) if proposal is None else proposal(rows, xb)
         lw = torch.cat([log_weights(xb, q, prior, model.observation, s.stop - s.start,
-                                    reparameterized=False).double()
+                                    reparameterized=False).to(out.device, torch.float64)
                         for s in chunks(k, k_chunk)])                    # [K, b]
         log_mean_w = torch.logsumexp(lw, 0) - math.log(k)                  # [b]
         w_rel = torch.exp(lw - log_mean_w)                                 # w / mean(w), [K, b]
@@ -130,13 +145,14 @@ class ELBOReport:
 @torch.no_grad()
 def elbo_report(model, x: torch.Tensor, batch_size: int = 1000) -> ELBOReport:
     """Mean one-sample ELBO and its two terms over x (each per-example value in nats)."""
-    prior = model.prior()
+    prior, device = model.prior(), devices.of(model)
 
     def values(xs):     # [n, 2 + L]: log p(x|z), KL, KL per layer
-        parts = [elbo(xs[s], model.posterior(xs[s]), prior, model.observation,
-                      reparameterized=False) for s in chunks(len(xs), batch_size)]
-        return torch.cat([torch.cat([p.log_lik.unsqueeze(1), p.kl.unsqueeze(1), p.kl_layers], 1)
-                          for p in parts]).double() if parts else torch.zeros(0, 3).double()
+        parts = [elbo(xb, model.posterior(xb), prior, model.observation, reparameterized=False)
+                 for xb in (xs[s].to(device) for s in chunks(len(xs), batch_size))]
+        return torch.cat([torch.cat([p.log_lik.unsqueeze(1), p.kl.unsqueeze(1), p.kl_layers],
+                                    1).cpu().double() for p in parts]) if parts \
+            else torch.zeros(0, 3).double()
 
     table = distributed.map_rows(values, x)
     ll, kl, layers = table[:, 0], table[:, 1], table[:, 2:]
@@ -151,7 +167,9 @@ def active_units(model, x: torch.Tensor, threshold: float = 0.01,
                  batch_size: int = 1000) -> tuple[int, torch.Tensor]:
     """Latents whose posterior mean varies across x: Var_x(E_q[z_i|x]) > threshold (Burda et al.).
     Returns the count and the per-unit variances [z_size] (layers concatenated, z_1 first)."""
-    means = torch.cat([model.posterior(x[s]).mean for s in chunks(len(x), batch_size)])
+    device = devices.of(model)
+    means = torch.cat([model.posterior(x[s].to(device)).mean.cpu()
+                       for s in chunks(len(x), batch_size)])
     variance = means.double().var(0)
     return int((variance > threshold).sum()), variance
 
@@ -166,7 +184,7 @@ def bits_per_dim(nll: float, dim: int, levels: int | None = None) -> float:
 
 
 def evaluate(model, x: torch.Tensor, k: int = 5000, n_loglik: int | None = None,
-             levels: int | None = None, max_rows: int = MAX_ROWS) -> dict:
+             levels: int | None = None, max_rows: int | None = None) -> dict:
     """Everything in one dict: the ELBO and its terms on all of x, log p(x) on the first
     `n_loglik` examples (all if None), bits/dim of both, and active units."""
     check_data(model, x)
@@ -185,9 +203,16 @@ def evaluate(model, x: torch.Tensor, k: int = 5000, n_loglik: int | None = None,
         "nll_n": len(xs), "nll_bits_per_dim": bits_per_dim(-ll.mean, dim, levels),
         "active_units": au, "active_units_layers": au_layers,
         "latent_dims": list(model.latent.dims), "latent_dim": model.latent.z_size,
-        "bits_per_dim_of": BITS_OF[bool(levels)],
+        "bits_per_dim_of": bits_of(model, levels),
     }
 
 
-BITS_OF = {False: "the data as scored (binarized, or continuous: a density, no discrete meaning)",
-           True: "the discrete levels (dequantized density + log(levels) per dimension)"}
+def bits_of(model, levels: int | None) -> str:
+    """What kind of bits/dim a model's numbers are."""
+    discrete = getattr(model.likelihood, "levels", None)
+    if discrete:
+        return (f"the discrete levels ({discrete} per value), scored by a discrete likelihood: "
+                "log p(x) is a probability")
+    if levels:
+        return "the discrete levels (dequantized density + log(levels) per dimension)"
+    return "the data as scored (binarized, or continuous: a density, no discrete meaning)"

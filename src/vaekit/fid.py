@@ -65,16 +65,18 @@ def _fingerprint(x: np.ndarray, y: np.ndarray) -> str:
 
 
 def train_classifier(x: np.ndarray, y: np.ndarray, epochs: int = 10, seed: int = 0,
-                     batch_size: int = 256, min_steps: int = 2000) -> FeatureClassifier:
+                     batch_size: int = 256, min_steps: int = 2000,
+                     device: torch.device = torch.device("cpu")) -> FeatureClassifier:
     """Adam on cross-entropy for `epochs`, or more on small data sets: >= `min_steps` steps."""
     epochs = max(epochs, -(-min_steps * batch_size // len(x)))
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator(device).manual_seed(seed)
     torch.manual_seed(seed)
-    xt, yt = torch.from_numpy(x).float(), torch.from_numpy(y).long()
-    model = FeatureClassifier(x.shape[1:], int(y.max()) + 1)
+    xt = torch.from_numpy(x).float().to(device)
+    yt = torch.from_numpy(y).long().to(device)
+    model = FeatureClassifier(x.shape[1:], int(y.max()) + 1).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     for _ in range(epochs):
-        perm = torch.randperm(len(xt), generator=g)
+        perm = torch.randperm(len(xt), generator=g, device=device)
         for i in range(0, len(xt), batch_size):
             rows = perm[i:i + batch_size]
             loss = F.cross_entropy(model(xt[rows]), yt[rows])
@@ -84,8 +86,8 @@ def train_classifier(x: np.ndarray, y: np.ndarray, epochs: int = 10, seed: int =
     return model.eval()
 
 
-def classifier_for(dataset) -> FeatureClassifier:
-    """The cached classifier of a dataset (trained and stored on first use)."""
+def classifier_for(dataset, device: torch.device = torch.device("cpu")) -> FeatureClassifier:
+    """The cached classifier of a dataset (trained, on `device`, and stored on first use)."""
     if dataset.train_labels is None:
         raise VaekitError(f"{dataset.name}: sample quality needs a labelled dataset")
     train = dataset.unit(dataset.train)
@@ -98,13 +100,14 @@ def classifier_for(dataset) -> FeatureClassifier:
         if info.get("version") == VERSION:
             model = FeatureClassifier(dataset.event_shape, n_classes)
             model.load_state_dict(load_file(str(weights)))
-            return model.eval()
-    model = train_classifier(train, dataset.train_labels)
+            return model.to(device).eval()
+    model = train_classifier(train, dataset.train_labels, device=device)
     with torch.no_grad():
-        accuracy = (model(torch.from_numpy(dataset.unit(dataset.test))).argmax(-1).numpy()
+        test = torch.from_numpy(dataset.unit(dataset.test)).to(device)
+        accuracy = (model(test).argmax(-1).cpu().numpy()
                     == dataset.test_labels).mean() if dataset.test_labels is not None else None
     folder.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(weights))
+    save_file({k: v.contiguous().cpu() for k, v in model.state_dict().items()}, str(weights))
     meta.write_text(json.dumps({"version": VERSION, "dataset": dataset.name,
                                 "test_accuracy": None if accuracy is None else float(accuracy)}))
     return model
@@ -129,10 +132,12 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
 def sample_quality(classifier: FeatureClassifier, samples: torch.Tensor,
                    real: torch.Tensor) -> dict:
     """FD between samples and real images in the classifier's features, and the entropies."""
-    probs = classifier(samples.float()).softmax(-1).double()
+    device = next(iter(classifier.parameters())).device
+    samples, real = samples.float().to(device), real.float().to(device)
+    probs = classifier(samples).softmax(-1).double()
     per_sample = -(probs * probs.clamp_min(1e-12).log()).sum(-1).mean().item()
     mean = probs.mean(0)
     marginal = -(mean * mean.clamp_min(1e-12).log()).sum().item()
-    fd = frechet_distance(classifier.features(samples.float()).numpy(),
-                          classifier.features(real.float()).numpy())
+    fd = frechet_distance(classifier.features(samples).cpu().numpy(),
+                          classifier.features(real).cpu().numpy())
     return {"fid": fd, "class_entropy": per_sample, "marginal_class_entropy": marginal}

@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import devices
+
 from .plots import save_grid
 
 
@@ -26,8 +28,9 @@ def _pyplot():
 def interpolation(model, x_a: torch.Tensor, x_b: torch.Tensor, steps: int = 10) -> torch.Tensor:
     """Pictures decoded along the straight line between E_q[z|x_a] and E_q[z|x_b]:
     [pairs * steps, *event] for x_a, x_b [pairs, *event]."""
-    z_a, z_b = model.posterior(x_a).mean, model.posterior(x_b).mean
-    t = torch.linspace(0, 1, steps).view(1, steps, 1)
+    device = devices.of(model)
+    z_a, z_b = model.posterior(x_a.to(device)).mean, model.posterior(x_b.to(device)).mean
+    t = torch.linspace(0, 1, steps, device=device).view(1, steps, 1)
     z = (1 - t) * z_a.unsqueeze(1) + t * z_b.unsqueeze(1)            # [pairs, steps, Z]
     return model.likelihood.mean_image(model.observation(z.flatten(0, 1)))
 
@@ -39,7 +42,7 @@ def manifold(model, n: int = 15) -> torch.Tensor:
     q = torch.linspace(0.5 / n, 1 - 0.5 / n, n)
     v = torch.distributions.Normal(0.0, 1.0).icdf(q)
     z = torch.stack(torch.meshgrid(v.flip(0), v, indexing="ij"), -1).reshape(-1, 2)
-    return model.likelihood.mean_image(model.observation(z[:, [1, 0]]))
+    return model.likelihood.mean_image(model.observation(z[:, [1, 0]].to(devices.of(model))))
 
 
 @torch.no_grad()
@@ -48,7 +51,7 @@ def latent_scatter(model, x: torch.Tensor, labels: np.ndarray | None, path: Path
     label."""
     from sklearn.decomposition import PCA
     plt = _pyplot()
-    codes = model.posterior(x).mean.double().numpy()
+    codes = model.posterior(x.to(devices.of(model))).mean.double().cpu().numpy()
     title = "E_q[z|x]"
     if codes.shape[1] > 2:
         pca = PCA(2).fit(codes)

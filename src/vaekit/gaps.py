@@ -18,7 +18,8 @@ import math
 
 import torch
 
-from .evaluation import MAX_ROWS, chunks, log_likelihood, rows_for
+from . import devices
+from .evaluation import chunks, log_likelihood, rows_for
 from .inference import LocalOptimizer, optimize, refine
 from .latents.mixture import EqualMixture
 from .objectives import elbo
@@ -32,22 +33,23 @@ def _summary(values: torch.Tensor) -> dict:
 
 @torch.no_grad()
 def elbo_per_example(model, x: torch.Tensor, params: torch.Tensor, samples: int = 100,
-                     max_rows: int = MAX_ROWS) -> torch.Tensor:
+                     max_rows: int | None = None) -> torch.Tensor:
     """ELBO at q = latent.posterior(params), averaged over `samples` draws of q: [N]."""
     batch = max(1, rows_for(model, max_rows) // samples)
     out = [elbo(x[r], model.latent.posterior(params[r]), model.prior(), model.observation,
                 n=samples, reparameterized=False).elbo for r in chunks(len(x), batch)]
-    return torch.cat(out)
+    return torch.cat(out).cpu()
 
 
 def gap_report(model, x: torch.Tensor, k: int = 5000, elbo_samples: int = 100,
                refine_steps: int | None = None, settings: LocalOptimizer | None = None,
-               batch_size: int = 500, max_rows: int = MAX_ROWS) -> dict:
+               batch_size: int = 500, max_rows: int | None = None) -> dict:
     """The gap table for `model` on x [N, *event] as a dict: for each of log p(x), L[q*],
     L[semi], L[q_phi] (the last two only when the model has an encoder) and each gap, its
     mean and standard error over the N examples. The E-step and refinement use the model's
     own step size and steps where its inference scheme has them."""
     model.eval()
+    x = x.to(devices.of(model))
     settings = settings or LocalOptimizer.for_model(model)
     steps = refine_steps or getattr(model.inference, "refine_steps", 5)
     amortized, semi, best, iterations, converged = [], [], [], 0, 0

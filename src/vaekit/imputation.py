@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import torch
 
+from . import devices
+
 MASKS = ("top-half", "bottom-half", "left-half", "right-half", "random-half")
 
 
@@ -64,9 +66,12 @@ def _per_example(values: torch.Tensor) -> torch.Tensor:
 def impute(model, x: torch.Tensor, mask: torch.Tensor, train_mean: torch.Tensor,
            train_std: torch.Tensor, steps: int = 50, burn_in: int = 10,
            sample_missing: bool = True) -> Imputation:
-    """Run the chain on x [N, *event] (the truth) with `mask` [N, *event] (True = missing)."""
+    """Run the chain on x [N, *event] (the truth) with `mask` [N, *event] (True = missing), on
+    the model's device; the results come back to the CPU."""
     if not 0 <= burn_in < steps:
         raise ValueError(f"need 0 <= burn_in < steps, got burn_in={burn_in}, steps={steps}")
+    x, mask, train_mean, train_std = (t.to(devices.of(model))
+                                      for t in (x, mask, train_mean, train_std))
     m = mask.to(x.dtype)
     current = x * (1 - m) + train_mean * m
     trail, means, scores = [current], [], []
@@ -84,6 +89,7 @@ def impute(model, x: torch.Tensor, mask: torch.Tensor, train_mean: torch.Tensor,
     log_lik = torch.logsumexp(kept, 0) - math.log(len(kept))
     predictive_mean = torch.stack(means[burn_in:]).mean(0)
     baseline = _per_example(lik.baseline(train_mean, train_std).log_prob(x) * m).double()
-    return Imputation(torch.stack(trail), torch.stack(means), log_lik, baseline,
-                      _per_example((predictive_mean - x).pow(2) * m),
-                      _per_example((train_mean - x).pow(2) * m), _per_example(m))
+    return Imputation(*(t.cpu() for t in (
+        torch.stack(trail), torch.stack(means), log_lik, baseline,
+        _per_example((predictive_mean - x).pow(2) * m),
+        _per_example((train_mean - x).pow(2) * m), _per_example(m))))

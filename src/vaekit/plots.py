@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import devices
+
 
 def tile(images: np.ndarray, ncol: int, pad: int = 1) -> np.ndarray:
     """[N, C, H, W] -> one [C, rows*(H+pad)+pad, ncol*(W+pad)+pad] picture on a grey ground."""
@@ -59,7 +61,8 @@ def reconstructions(model, splits, n: int = 32, ncol: int = 8) -> torch.Tensor:
     (the model sees them preprocessed: binarized or dequantized): [2n, *event_shape]."""
     rows = spread(len(splits.test), n)
     shown = torch.from_numpy(splits.dataset.unit(splits.dataset.test[rows.numpy()]))
-    return interleave_rows(shown, model.reconstruct(splits.test[rows]), ncol)
+    device = devices.of(model)
+    return interleave_rows(shown, model.reconstruct(splits.test[rows].to(device)).cpu(), ncol)
 
 
 @torch.no_grad()
@@ -68,11 +71,11 @@ def latent_traversal(model, x: torch.Tensor, path: str | Path, n_vars: int = 10)
     variable i to each of the K classes in turn (the rest unchanged) and shows the picture."""
     lat = model.latent
     n_vars = min(n_vars, lat.n_vars)
-    q = model.posterior(x.unsqueeze(0))
+    q = model.posterior(x.unsqueeze(0).to(devices.of(model)))
     mode = torch.nn.functional.one_hot(q.logits.argmax(-1), lat.n_classes).float()   # [1, N, K]
     z = mode.repeat(n_vars * lat.n_classes, 1, 1)                                      # [n*K, N, K]
     for i in range(n_vars):
         rows = slice(i * lat.n_classes, (i + 1) * lat.n_classes)
-        z[rows, i] = torch.eye(lat.n_classes)
+        z[rows, i] = torch.eye(lat.n_classes, device=z.device)
     images = model.likelihood.mean_image(model.observation(z.flatten(-2)))
     return save_grid(images, path, ncol=lat.n_classes)

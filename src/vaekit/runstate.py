@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 
 import torch
 from tqdm import tqdm
 
-from . import checkpoint, distributed
+from . import checkpoint, devices, distributed
 from .errors import VaekitError
 
 
@@ -22,37 +23,98 @@ class Diverged(Exception):
 class Guard:
     """Skips optimizer steps whose gradient (and so loss) is not finite, and calls for a
     rollback after `patience` in a row. With DistributedDataParallel the gradients are already
-    averaged over processes, so every process takes the same decision. `log(record, message)`
-    reports each skipped step; `at(epoch, step)` says where training is."""
+    averaged over processes, so every process takes the same decision.
 
-    def __init__(self, patience: int, log=None):
-        self.patience, self.log, self.in_a_row, self.skipped = patience, log, 0, 0
-        self.epoch = self.step = 0
+    The decision stays on the device: `check` returns a boolean tensor (the optimizer skips the
+    step on the device, see step.py) and counts on the device; the counts are read on the host
+    every `every` steps (1 on a CPU, where reading costs nothing and each skipped step is
+    reported with its loss; more on a GPU, which must not wait for the host every step).
+    With float16, a step whose gradient overflows is the GradScaler's to skip (it halves the
+    scale): only an overflow that `overflow_limit` halvings in a row have not cured (the scale
+    is then far below 1, so no scale makes that gradient finite) counts as a non-finite step.
+    `log(record, message)` reports skipped steps; `at(epoch, step)` says where training is."""
+
+    def __init__(self, patience: int, log=None, every: int = 1):
+        self.patience, self.log, self.every = patience, log, every
+        self.skipped = self.scaler_skipped = self.checks = 0
+        self.epoch = self.step = self._since = 0
         self._params: dict = {}     # walking a module tree every step costs ~50 us
+        self._counts = None         # on the device: faults, overflows, fault streak, worst
+        self._overflows = None      # on the device: overflows in a row
+        self._loss = None
 
     def at(self, epoch: int, step: int) -> None:
         self.epoch, self.step = epoch, step
 
-    def ok(self, model: torch.nn.Module, loss: torch.Tensor) -> bool:
+    def finite(self, model: torch.nn.Module) -> torch.Tensor:
+        """Whether every gradient of `model` is finite: a 0-dim bool tensor on its device."""
         params = self._params.get(id(model))
         if params is None:
             params = self._params[id(model)] = list(model.parameters())
         # a NaN or inf in any gradient makes the sum of all of them non-finite (and so does a
         # sum that overflows, which is a divergence too); half the cost of the gradient norm
-        total = torch.stack([p.grad.sum() for p in params if p.grad is not None])
-        if torch.isfinite(total.sum()):
-            self.in_a_row = 0
-            return True
-        self.in_a_row += 1
-        self.skipped += 1
-        if self.log is not None:
+        return torch.isfinite(torch.stack([p.grad.sum() for p in params
+                                           if p.grad is not None]).sum())
+
+    def check(self, model: torch.nn.Module, loss: torch.Tensor, overflow_limit: int = 0,
+              allow: torch.Tensor | None = None) -> torch.Tensor:
+        """Record a step's gradient; returns whether the step may be taken (its gradient is
+        finite, and `allow`: False for a step that an earlier skipped one of the same batch
+        rules out, which then neither counts nor ends a run of skipped steps).
+        `overflow_limit`: float16's halvings of the loss scale that may cure an overflow."""
+        ok = self.finite(model)
+        bad = ~ok
+        if self._counts is None:
+            self._counts = torch.zeros(4, dtype=torch.long, device=ok.device)
+            self._overflows = torch.zeros((), dtype=torch.long, device=ok.device)
+        overflow = torch.zeros_like(bad)
+        if overflow_limit:
+            self._overflows = (self._overflows + 1) * bad
+            overflow = bad & (self._overflows <= overflow_limit)
+            bad = bad & ~overflow
+        faults, overflows, streak, worst = self._counts.unbind()
+        if allow is None:
+            streak = (streak + 1) * bad
+        else:
+            ok, bad = ok & allow, bad & allow
+            streak = torch.where(allow, (streak + 1) * bad, streak)
+        self._counts = torch.stack([faults + bad, overflows + overflow, streak,
+                                    torch.maximum(worst, streak)])
+        self._loss, self.checks = loss.detach(), self.checks + 1
+        if self.checks % self.every == 0:
+            self.flush()
+        return ok
+
+    def flush(self) -> None:
+        """Read the counts: report new skipped steps; Diverged after `patience` in a row."""
+        if self._counts is None:
+            return
+        faults, self.scaler_skipped, streak, worst = self._counts.tolist()
+        new, self.skipped = faults - self.skipped, faults
+        if new and self.log is not None:
+            self._report(new)
+        self._since = self.step + 1
+        self._counts[3] = streak
+        if worst >= self.patience:
+            raise Diverged(f"{worst} non-finite steps in a row")
+
+    def _report(self, new: int) -> None:
+        if self.every == 1:
+            loss = self._loss.item()
             self.log({"event": "skipped_step", "epoch": self.epoch + 1, "step": self.step + 1,
-                      "loss": loss.item()},
-                     f"step {self.step + 1}: non-finite gradient (loss {loss.item():.4g}); "
-                     "step skipped")
-        if self.in_a_row >= self.patience:
-            raise Diverged(f"{self.in_a_row} non-finite steps in a row")
-        return False
+                      "loss": loss}, f"step {self.step + 1}: non-finite gradient (loss "
+                                     f"{loss:.4g}); step skipped")
+        else:
+            steps = [self._since + 1, self.step + 1]
+            self.log({"event": "skipped_steps", "epoch": self.epoch + 1, "steps": steps,
+                      "count": new}, f"steps {steps[0]}..{steps[1]}: {new} with a non-finite "
+                                     "gradient skipped")
+
+    def restart(self) -> None:
+        """After a rollback: no steps in a row so far."""
+        if self._counts is not None:
+            self._counts[2:] = 0
+            self._overflows.zero_()
 
 
 def weights_finite(model: torch.nn.Module) -> bool:
@@ -65,10 +127,13 @@ class RunState:
     checkpoint per epoch, and restored from the newest complete one (on --resume, or to roll
     back)."""
 
-    def __init__(self, run_dir, config, model, optimizer, scheduler, data_rng, local):
+    def __init__(self, run_dir, config, model, optimizer, scheduler, data_rng, local,
+                 scaler=None):
         self.run_dir, self.config, self.model = run_dir, config, model
         self.optimizer, self.scheduler, self.data_rng, self.local = (optimizer, scheduler,
                                                                      data_rng, local)
+        self.scaler = scaler if scaler is not None and scaler.is_enabled() else None
+        self.device = devices.of(model)
         self.epoch, self.step, self.best, self.rollbacks = 0, 0, -math.inf, 0
         self.main = distributed.is_main()
 
@@ -82,33 +147,57 @@ class RunState:
             self.save(None)
 
     def save(self, record: dict | None) -> None:
-        states = distributed.all_rng_states()             # a collective: every process calls
+        cpu, own = distributed.all_rng_states(self.device)     # a collective: every process
         if not self.main:
             return
+        tensors = {"data_rng": self.data_rng.get_state(),
+                   **{f"rng.{self.device.type}.{r}": state for r, state in enumerate(own)}}
+        if self.local is not None:
+            tensors["local"] = self.local
         checkpoint.save(checkpoint.epoch_dir(self.run_dir, self.epoch), self.model, self.config,
                         epoch=self.epoch, step=self.step, metrics=record or {},
-                        optimizer=self.optimizer, rng_states=states, trainer_state={
-                            "data_rng": self.data_rng.bit_generator.state,
+                        optimizer=self.optimizer, rng_states=cpu, trainer_state={
+                            "data_rng_device": self.data_rng.device.type,
                             "best_valid_elbo": self.best, "rollbacks": self.rollbacks,
-                            "scheduler": self.scheduler.state_dict() if self.scheduler else None},
-                        trainer_tensors={} if self.local is None else {"local": self.local})
+                            "scheduler": self.scheduler.state_dict() if self.scheduler else None,
+                            "scaler": self.scaler.state_dict() if self.scaler else None},
+                        trainer_tensors=tensors)
         checkpoint.prune(self.run_dir, self.config.keep_checkpoints)
 
     def restore(self, ckpt) -> None:
         checkpoint.load_weights(self.model, ckpt.tensors("model.safetensors"), ckpt.path)
         saved = ckpt.load_optimizer(self.optimizer)
-        if len(ckpt.rng_states) == distributed.world_size():
-            torch.set_rng_state(ckpt.rng_states[distributed.rank()])
-        elif distributed.rank():
-            torch.manual_seed(self.config.seed + 7919 * distributed.rank() + ckpt.meta["step"])
+        rank, same = distributed.rank(), len(ckpt.rng_states) == distributed.world_size()
+        if same:
+            torch.set_rng_state(ckpt.rng_states[rank])
+        own = saved.get(f"rng.{self.device.type}.{rank}")
+        if same and own is not None:
+            devices.set_rng_state(self.device, own)
+        elif self.device.type != "cpu" or not same:
+            devices.seed(self.device, self.config.seed + 7919 * rank + ckpt.meta["step"])
         state = ckpt.meta["trainer"]
-        self.data_rng.bit_generator.state = state["data_rng"]
+        self._restore_data_rng(saved.get("data_rng"), state.get("data_rng_device"), ckpt)
         if self.scheduler is not None and state.get("scheduler") is not None:
             self.scheduler.load_state_dict(state["scheduler"])   # (none: a run of vaekit 0.1)
+        if self.scaler is not None and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
         if self.local is not None:
             self.local.copy_(saved["local"])
         self.epoch, self.step = ckpt.meta["epoch"], ckpt.meta["step"]
         self.best, self.rollbacks = state["best_valid_elbo"], state.get("rollbacks", 0)
+
+    def _restore_data_rng(self, state, device_type, ckpt) -> None:
+        """The batches' generator continues where it was, when the checkpoint holds its state
+        for this kind of device; otherwise (a run of vaekit before 0.3, which drew batches with
+        numpy, or a run moved to another kind of device) it starts afresh from a seed."""
+        if state is not None and device_type == self.data_rng.device.type:
+            self.data_rng.set_state(state)
+            return
+        self.data_rng.manual_seed(self.config.seed + ckpt.meta["step"])
+        if self.main and ckpt.meta["step"]:
+            print(f"vaekit: note: {ckpt.path} holds no batch order for a "
+                  f"{self.data_rng.device.type} generator; the batches continue from a new seed "
+                  "(the run goes on, but not draw for draw as it would have)", file=sys.stderr)
 
     def trim_logs(self) -> None:
         """After a crash metrics.jsonl may run past the checkpoint (or end mid-line): keep the

@@ -23,6 +23,19 @@ def _ints(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
 
 
+def _likelihood_options(m) -> None:
+    m.add_argument("--likelihood", help="bernoulli | gaussian | dlogistic-mix (PixelCNN++'s "
+                   "discretized logistic mixture) | dgaussian (discretized Gaussian) (default: "
+                   "bernoulli for grey images, gaussian for colour)")
+    m.add_argument("--mixtures", type=int, help="dlogistic-mix: components M (default 10)")
+    m.add_argument("--min-scale", type=float,
+                   help="dlogistic-mix, dgaussian: scale floor in levels (default 0.05)")
+    m.add_argument("--min-std", type=float, help="gaussian likelihood sigma floor (default 1e-3)")
+    m.add_argument("--gaussian-variance", choices=("decoder", "pixel", "shared"),
+                   help="gaussian likelihood: variance from the decoder (default), one per "
+                   "pixel, or one shared")
+
+
 def _model_options(p) -> None:
     m = p.add_argument_group("model")
     m.add_argument("--model", choices=("vae", "ae", "gan", "gaussian", "hierarchical",
@@ -51,12 +64,7 @@ def _model_options(p) -> None:
     m.add_argument("--anneal-rate", type=float,
                    help="categorical: tau = max(tau_min, tau exp(-rate step)) (default 3e-5)")
     m.add_argument("--anneal-every", type=int, help="categorical: steps per update (default 500)")
-    m.add_argument("--likelihood", help="bernoulli | gaussian (default: bernoulli for grey "
-                   "images, gaussian for colour)")
-    m.add_argument("--min-std", type=float, help="gaussian likelihood sigma floor (default 1e-3)")
-    m.add_argument("--gaussian-variance", choices=("decoder", "pixel", "shared"),
-                   help="gaussian likelihood: variance from the decoder (default), one per "
-                   "pixel, or one shared")
+    _likelihood_options(m)
     n = p.add_argument_group("networks")
     n.add_argument("--network", default="mlp",
                    help="mlp (default; Burda et al.'s sizes) | conv (strided convolutions, "
@@ -109,8 +117,13 @@ def add_train(sub):
     o.add_argument("--seed", type=int, default=0, help="(default %(default)s)")
     o.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     o.add_argument("--precision", default="float32",
-                   help="float32 | bfloat16: the training step's matrix products in bfloat16 "
-                        "(float32 weights, optimizer and evaluation)")
+                   help="float32 | bfloat16 | float16: the training step's matrix products in "
+                        "that type (float32 weights, optimizer and evaluation; float16 with a "
+                        "loss scale)")
+    o.add_argument("--device", help="auto (default: CUDA, else MPS, else CPU) | cpu | cuda | "
+                                    "cuda:N | mps; on --resume, where to continue")
+    o.add_argument("--compile", action="store_true", default=None,
+                   help="torch.compile the networks (pays on GPUs; see README)")
     f = p.add_argument_group("faults")
     f.add_argument("--keep-checkpoints", type=int, default=3,
                    help="training checkpoints kept, one per epoch (default 3)")
@@ -121,6 +134,8 @@ def add_train(sub):
     d = p.add_argument_group("data and evaluation")
     d.add_argument("--image-size", type=int,
                    help="image folders: centre-crop and resize every image to S x S")
+    d.add_argument("--bits", type=int, help="8-bit data: keep the top B bits (2^B levels), "
+                   "e.g. 5 for 32 levels")
     d.add_argument("--preprocess", default="auto", help="auto (default: what the likelihood needs) | binarize | dequantize | none")
     d.add_argument("--valid-fraction", type=float, default=0.1,
                    help="of the training data, held out (default %(default)s)")
@@ -188,7 +203,7 @@ def model_config(args):
 
 TRAINING = ("objective", "k", "beta", "warmup_epochs", "batch_size", "lr", "lr_schedule",
             "lr_decay", "seed", "threads", "precision", "eval_k", "keep_checkpoints",
-            "nan_patience", "max_rollbacks")
+            "nan_patience", "max_rollbacks", "device", "compile")
 
 
 def train_config(args):
@@ -198,7 +213,7 @@ def train_config(args):
         model=model_config(args),
         data=DataConfig(dataset=args.dataset, preprocess=args.preprocess,
                         valid_fraction=args.valid_fraction, seed=args.seed,
-                        image_size=args.image_size),
+                        image_size=args.image_size, bits=args.bits),
         epochs=args.epochs if args.epochs is not None else (300 if args.dataset == "digits"
                                                             else 100),
         eval_n=args.eval_n or None, **given).validate()  # eval_n 0 = all
@@ -207,7 +222,7 @@ def train_config(args):
 def cmd_train(args) -> int:
     from .training import train
     if args.resume:
-        result = train(None, args.resume, resume=True, epochs=args.epochs,
+        result = train(None, args.resume, resume=True, epochs=args.epochs, device=args.device,
                        progress=False if args.no_progress else None)
     else:
         config = train_config(args)

@@ -40,22 +40,22 @@ class Autoencoder(nn.Module):
     @torch.no_grad()
     def fit_codes(self, x: torch.Tensor, batch_size: int = 1000) -> None:
         """The Gaussian of the codes of x, for `sample_fitted` (with one example, N(z, I))."""
-        z = torch.cat([self.codes(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
-                      ).double()
-        cov = torch.cov(z.T).reshape(z.shape[1], z.shape[1]) if len(z) > 1 else \
-            torch.eye(z.shape[1], dtype=z.dtype)
-        cov += 1e-6 * torch.eye(len(cov), dtype=cov.dtype)
+        z = torch.cat([self.codes(x[i:i + batch_size].to(self.code_mean.device))
+                       for i in range(0, len(x), batch_size)]).double()
+        eye = torch.eye(z.shape[1], dtype=z.dtype, device=z.device)
+        cov = torch.cov(z.T).reshape(z.shape[1], z.shape[1]) if len(z) > 1 else eye
+        cov = cov + 1e-6 * eye
         self.code_mean.copy_(z.mean(0))
         self.code_chol.copy_(torch.linalg.cholesky(cov))
 
     @torch.no_grad()
     def sample(self, n: int) -> torch.Tensor:
-        z = torch.randn(n, self.code_size)
+        z = torch.randn(n, self.code_size, device=self.code_mean.device)
         return self.likelihood.mean_image(self.observation(z))
 
     @torch.no_grad()
     def sample_fitted(self, n: int) -> torch.Tensor:
-        z = self.code_mean + torch.randn(n, self.code_size) @ self.code_chol.T
+        z = self.code_mean + torch.randn(n, self.code_size, device=self.code_mean.device) @ self.code_chol.T
         return self.likelihood.mean_image(self.observation(z))
 
     @torch.no_grad()

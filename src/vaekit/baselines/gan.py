@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import devices
 from ..networks import Networks, build_networks
 
 
@@ -25,7 +26,7 @@ class GAN(nn.Module):
             config.network, self.event_shape, 1, d, self.event_shape, networks)
 
     def generate(self, n: int) -> torch.Tensor:
-        return torch.sigmoid(self.decoder(torch.randn(n, self.code_size)))
+        return torch.sigmoid(self.decoder(torch.randn(n, self.code_size, device=devices.of(self))))
 
     def discriminator_loss(self, x: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         real, fake = self.discriminator(x).float(), self.discriminator(fake.detach()).float()
@@ -39,7 +40,7 @@ class GAN(nn.Module):
     @torch.no_grad()
     def accuracy(self, x: torch.Tensor) -> float:
         """Discriminator accuracy on real x and as many fakes (0.5: it cannot tell)."""
-        real = self.discriminator(x) > 0
+        real = self.discriminator(x.to(devices.of(self))) > 0
         fake = self.discriminator(self.generate(len(x))) > 0
         return (real.double().mean() + (~fake).double().mean()).item() / 2
 

@@ -1,14 +1,10 @@
-"""Batches of in-memory data as float32 tensors, with the preprocessing a likelihood needs.
+"""Batches of in-memory data on the training device, and the seeded preprocessing of whole
+splits (validation and test data).
 
-- binarize: x_bin ~ Bernoulli(x). Training draws afresh each time a batch is used (dynamic
-  binarization); evaluation uses one fixed, seeded draw.
-- dequantize: x = (k + u) / L for levels k in 0..L-1 and u ~ U(0, 1) (uniform dequantization,
-  so a continuous density is a bound on the discrete likelihood).
-- none: x = k / (L - 1) for levels, the data themselves for continuous data.
-
-Random numbers come from numpy's PCG64 generator: here it is several times faster than
-torch.bernoulli, and its state is plain JSON, so a resumed run draws the same batches. Levels
-(uint8) are binarized from one random byte per pixel, exactly: see `binarize_levels`.
+Batches hold the data on the device when they fit (uint8 levels stay uint8) and draw each
+batch's shuffling and preprocessing there (draws.py). The fixed preprocessing of a split is
+drawn once with numpy, as vaekit always has, so that test sets and their NLLs stay comparable
+across versions.
 """
 
 from __future__ import annotations
@@ -16,25 +12,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .. import devices
+from .draws import draw
+
+
 def binarize(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return (rng.random(x.shape, dtype=np.float32) < x).astype(np.float32)
-
-
-def binarize_levels(k: np.ndarray, m: int, rng: np.random.Generator) -> np.ndarray:
-    """Exact Bernoulli(k / m) draws for integer grey levels k in 0..m (m <= 255), one random
-    byte per pixel: with r uniform on 0..m-1, P(r < k) = k / m. Bytes at or above the largest
-    multiple of m below 256 are drawn again (1 in 256 of them for 8-bit data), so that r mod m
-    is uniform. About twice as fast as comparing float uniforms with k / m."""
-    limit = (256 // m) * m
-    r = np.frombuffer(rng.bytes(k.size), dtype=np.uint8).reshape(k.shape).copy()
-    if limit < 256:
-        redo = np.flatnonzero(r >= limit)
-        while redo.size:
-            r.flat[redo] = np.frombuffer(rng.bytes(redo.size), dtype=np.uint8)
-            redo = redo[r.flat[redo] >= limit]
-    if limit > m:
-        r %= m
-    return (r < k).astype(np.float32)
 
 
 def dequantize(k: np.ndarray, levels: int, rng: np.random.Generator) -> np.ndarray:
@@ -64,18 +47,23 @@ def fixed(a: np.ndarray, preprocess: str, levels: int | None,
 
 class Batches:
     """Shuffled minibatches of `x` [N, *event] (uint8 levels, or float in [0, 1]), freshly
-    preprocessed each epoch.
+    preprocessed each epoch, on `generator`'s device.
 
     Iterating yields float32 tensors [batch_size, *event] (the last one may be smaller). With
     `shard` (a data-parallel process's rows, e.g. slice(rank, None, world_size)) each global
-    batch is drawn and preprocessed whole, from the same RNG in every process, and only the
-    shard's rows are yielded: the processes stay in step and together see the global batch.
+    batch is drawn and preprocessed whole, from the same generator state in every process, and
+    only the shard's rows are yielded: the processes stay in step and together see the global
+    batch. `generator`: a torch.Generator, or a seed for one on the CPU.
     """
 
-    def __init__(self, x: np.ndarray, batch_size: int, preprocess: str, levels: int | None,
-                 rng: np.random.Generator, shard: slice = slice(None)):
-        self.x, self.batch_size, self.shard = x, batch_size, shard
-        self.preprocess, self.levels, self.rng = preprocess, levels, rng
+    def __init__(self, x, batch_size: int, preprocess: str, levels: int | None,
+                 generator: torch.Generator | int = 0, shard: slice = slice(None)):
+        if not isinstance(generator, torch.Generator):
+            generator = torch.Generator().manual_seed(int(generator))
+        self.generator, self.device = generator, torch.device(generator.device)
+        self.x = place(x, self.device)
+        self.batch_size, self.shard = batch_size, shard
+        self.preprocess, self.levels = preprocess, levels
 
     def __len__(self) -> int:
         return -(-len(self.x) // self.batch_size)
@@ -83,20 +71,22 @@ class Batches:
     def __iter__(self):
         return (xb for _, xb in self.with_rows())
 
-    def draw(self, a: np.ndarray) -> np.ndarray:
-        """One batch's preprocessing, from the data RNG."""
-        if self.levels is None:
-            return binarize(a, self.rng) if self.preprocess == "binarize" else a
-        if self.preprocess == "binarize":
-            return binarize_levels(a, self.levels - 1, self.rng)
-        if self.preprocess == "dequantize":
-            return dequantize(a, self.levels, self.rng)
-        return unit(a, self.levels)
-
     def with_rows(self):
-        """(row indices into x, batch) pairs: for state kept per data point."""
-        perm = self.rng.permutation(len(self.x))
+        """(row indices into x on the device, batch) pairs: for state kept per data point."""
+        perm = torch.randperm(len(self.x), generator=self.generator, device=self.device)
         for i in range(0, len(self.x), self.batch_size):
             rows = perm[i:i + self.batch_size]
-            xb = self.draw(self.x[rows])
-            yield rows[self.shard], torch.from_numpy(xb[self.shard])
+            raw = self.x.index_select(0, rows.to(self.x.device))
+            xb = draw(raw.to(self.device, non_blocking=True), self.preprocess, self.levels,
+                      self.generator)
+            yield rows[self.shard], xb[self.shard]
+
+
+def place(x, device: torch.device) -> torch.Tensor:
+    """x as a tensor on `device` when it fits in half the device's free memory; otherwise it
+    stays in (pinned) CPU memory and each batch is copied over."""
+    x = torch.as_tensor(x)
+    free = devices.free_memory(device)
+    if free is None or x.nbytes <= free // 2:
+        return x.to(device)
+    return x.pin_memory() if device.type == "cuda" else x

@@ -53,3 +53,16 @@ class Dataset:
         """Values in [0, 1] as float32: k / (L - 1) for levels, the data themselves otherwise."""
         from .batching import unit
         return unit(a, self.levels)
+
+
+def reduce_bits(dataset: Dataset, bits: int | None) -> Dataset:
+    """8-bit data with only their top `bits` bits (2^bits levels: k >> (8 - bits)); the data
+    as they are when `bits` is None or they have that many levels already."""
+    if bits is None or dataset.levels == 2 ** bits:
+        return dataset
+    if dataset.levels != 256:
+        raise VaekitError(f"{dataset.name}: --bits takes 8-bit data (256 levels), these have "
+                          f"{dataset.levels or 'continuous values'}")
+    shift = 8 - bits
+    return Dataset(dataset.name, dataset.train >> shift, dataset.test >> shift,
+                   dataset.train_labels, dataset.test_labels, 2 ** bits)

@@ -15,10 +15,10 @@ import torch
 
 from ..errors import VaekitError
 from .batching import fixed
-from .dataset import Dataset
+from .dataset import Dataset, reduce_bits
 from .sources import load_dataset
 
-FOR_NEED = {"binary": "binarize", "continuous": "dequantize", "raw": "none"}
+FOR_NEED = {"binary": "binarize", "continuous": "dequantize", "raw": "none", "levels": "none"}
 
 
 @dataclass
@@ -49,6 +49,10 @@ def resolve_preprocess(requested: str, need: str, dataset: Dataset) -> str:
     if requested == "dequantize" and dataset.levels is None:
         raise VaekitError(f"{dataset.name}: continuous data cannot be dequantized; "
                           "use --preprocess none")
+    if need == "levels" and (dataset.levels is None or requested not in ("auto", "none")):
+        raise VaekitError(f"{dataset.name}: a discrete likelihood scores the integer levels "
+                          "themselves" + (": these data are continuous" if dataset.levels is None
+                                          else f"; drop --preprocess {requested}"))
     if requested != "auto":
         return requested
     chosen = FOR_NEED[need]
@@ -65,7 +69,8 @@ def _need(need) -> str:
 
 def prepare(config, need="binary", dataset: Dataset | None = None) -> Splits:
     """`need`: binary | continuous | raw, or a likelihood (name or spec)."""
-    dataset = dataset or load_dataset(config.dataset, config.image_size)
+    dataset = reduce_bits(dataset or load_dataset(config.dataset, config.image_size),
+                          config.bits)
     preprocess = resolve_preprocess(config.preprocess, _need(need), dataset)
     rng = np.random.default_rng(config.seed)
     perm = rng.permutation(len(dataset.train))

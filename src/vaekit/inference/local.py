@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .. import devices
 from ..objectives import elbo
 
 
@@ -60,8 +61,7 @@ def optimize(model, x: torch.Tensor, init: torch.Tensor,
     seed = int(torch.randint(2 ** 62, ()))
 
     def score(lam: torch.Tensor) -> float:
-        with torch.no_grad(), torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with torch.no_grad(), devices.seeded(x.device, seed):   # the same noise at each check
             q = model.latent.posterior(lam)
             return elbo(x, q, model.prior(), model.observation,
                         n=settings.check_samples).elbo.sum().item()

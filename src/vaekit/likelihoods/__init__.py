@@ -9,10 +9,12 @@ here and its line below.
 from ..registry import Registry
 from .base import Likelihood
 from .bernoulli import Bernoulli, BernoulliLikelihood, IndependentBernoulli
+from .dgaussian import DGaussian
+from .dlogistic_mix import DLogisticMix
 from .gaussian import Gaussian, GaussianLikelihood
 
 LIKELIHOODS = Registry("likelihood")
-for _spec in (Bernoulli, Gaussian):
+for _spec in (Bernoulli, Gaussian, DLogisticMix, DGaussian):
     LIKELIHOODS.register(_spec)
 
 
@@ -23,4 +25,5 @@ def default_for(event_shape: tuple[int, ...]) -> str:
 
 
 __all__ = ["LIKELIHOODS", "Likelihood", "Bernoulli", "BernoulliLikelihood",
-           "IndependentBernoulli", "Gaussian", "GaussianLikelihood", "default_for"]
+           "IndependentBernoulli", "Gaussian", "GaussianLikelihood", "DLogisticMix", "DGaussian",
+           "default_for"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import torch
 
+from .. import devices
 from ..evaluation import chunks
 from ..plots import reconstructions
 from .precision import make_optimizer
@@ -20,9 +21,8 @@ class AutoencoderStep(Step):
     def __call__(self, rows, xb, step):
         with self.precision:
             log_lik = self.model.log_lik(xb)
-        if not self.descend(-log_lik.mean(), self.model, self.optimizer):
-            return None
-        return log_lik.detach().sum().reshape(1), len(xb)
+        ok = self.descend(-log_lik.mean(), self.model, self.optimizer)
+        return self.counted(ok, log_lik.detach().unsqueeze(1), len(xb))
 
     def record(self, means):
         return {"train_log_lik": means[0]}
@@ -45,8 +45,9 @@ class AutoencoderStep(Step):
 @torch.no_grad()
 def mean_log_lik(model, x: torch.Tensor, batch_size: int = 1000) -> float:
     """The autoencoder's mean log p(x | z = f(x)) over x, in batches (bounded memory)."""
-    return torch.cat([model.log_lik(x[rows]).double() for rows in chunks(len(x), batch_size)]
-                     ).mean().item()
+    device = devices.of(model)
+    return torch.cat([model.log_lik(x[rows].to(device)).double()
+                      for rows in chunks(len(x), batch_size)]).mean().item()
 
 
 class GANStep(Step):
@@ -66,13 +67,12 @@ class GANStep(Step):
             d_loss = model.discriminator_loss(xb, fake)
         # a skipped discriminator step skips the generator's too, so that the two stay in
         # turn and bad batches in a row count towards a rollback
-        if not self.descend(d_loss, model.discriminator, opt["discriminator"]):
-            return None
+        ok = self.descend(d_loss, model.discriminator, opt["discriminator"])
         with self.precision:
             g_loss = model.generator_loss(fake)      # the same fakes, against the new D
-        if not self.descend(g_loss, model.decoder, opt["generator"]):
-            return None
-        return torch.stack([d_loss.detach(), g_loss.detach()]) * len(xb), len(xb)
+        ok = self.descend(g_loss, model.decoder, opt["generator"], allow=ok)
+        values = torch.stack([d_loss.detach(), g_loss.detach()]).float().expand(len(xb), 2)
+        return self.counted(ok, values, len(xb))
 
     def record(self, means):
         return {"train_d_loss": means[0], "train_g_loss": means[1]}

@@ -18,13 +18,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
-from .. import checkpoint, distributed, kinds
+from .. import checkpoint, devices, distributed, kinds
 from ..config import TrainConfig
-from ..data import Batches, Splits, load_dataset, prepare
+from ..data import Batches, Splits, load_dataset, prepare, reduce_bits
 from ..denormals import flushed
 from ..errors import VaekitError
 from ..networks import Custom, Networks
@@ -78,17 +77,20 @@ def _new_run(run_dir: Path) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
 
 
-def _setup(config, run_dir, resume, epochs, splits, networks):
+def _setup(config, run_dir, resume, epochs, splits, networks, device):
     """(config resolved for the data, checkpoint to resume or None, splits)."""
     ckpt = checkpoint.latest(run_dir) if resume else None
     config = copy.deepcopy(ckpt.config if resume else config).validate()
     if epochs is not None:
         config.epochs = epochs
+    if device is not None:
+        config.device = str(device)
     if networks is not None:
         config.model.network = Custom.of(Networks(*networks))
     dataset = splits.dataset if splits else load_dataset(config.data.dataset,
                                                          config.data.image_size)
-    config.model = config.model.resolved(dataset.event_shape)
+    dataset = reduce_bits(dataset, config.data.bits)
+    config.model = config.model.resolved(dataset.event_shape, dataset.levels)
     kind = kinds.KINDS[config.model.kind]
     splits = splits or prepare(config.data, kind.data(config.model), dataset)
     if distributed.world_size() > 1 and not (kind.distributed and
@@ -100,31 +102,26 @@ def _setup(config, run_dir, resume, epochs, splits, networks):
 def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
           epochs: int | None = None, progress: bool | None = None,
           splits: Splits | None = None, final_eval: bool = True,
-          networks: Networks | tuple | None = None) -> TrainResult:
+          networks: Networks | tuple | None = None,
+          device: str | torch.device | None = None) -> TrainResult:
     """Train (or with `resume`, continue from its newest complete checkpoint) the run in
     `run_dir`; returns the best model. `networks`: your own (encoder, decoder) modules (see
-    networks/custom.py), again on resume. Under torchrun, data-parallel (distributed.py)."""
+    networks/custom.py), again on resume. `device` overrides config.device (auto | cpu | cuda |
+    cuda:N | mps). Under torchrun, data-parallel (distributed.py)."""
     run_dir = Path(run_dir)
-    parallel = distributed.init()
-    config, ckpt, splits = _setup(config, run_dir, resume, epochs, splits, networks)
+    config, ckpt, splits = _setup(config, run_dir, resume, epochs, splits, networks, device)
+    device = devices.resolve(config.device)
+    parallel = distributed.init(device)
     if config.threads:
         torch.set_num_threads(config.threads)
     if not resume and distributed.is_main():
         _new_run(run_dir)
     distributed.barrier()
-    torch.manual_seed(config.seed)
-    model = kinds.build_model(config.model, splits.event_shape, networks)
-    if distributed.rank():          # the same initial weights, each process its own noise
-        torch.manual_seed(config.seed + 7919 * distributed.rank())
-    data_rng = np.random.default_rng(config.seed)
-    batches = Batches(splits.train, config.batch_size, splits.preprocess, splits.levels,
-                      data_rng, shard=distributed.rows(config.batch_size))
-    guard = Guard(config.nan_patience)
-    step = kinds.KINDS[config.model.kind].step(model, config, len(splits.train), len(batches),
-                                               guard, parallel)
+    model, batches, step = _build(config, splits, networks, device, parallel)
     optimizers = step.optimizers.get("", step.optimizers)
-    run = RunState(run_dir, config, model, optimizers, step.scheduler, data_rng, step.local)
-    guard.log = run.event
+    run = RunState(run_dir, config, model, optimizers, step.scheduler, batches.generator,
+                   step.local, step.scaler)
+    step.guard.log = run.event
     run.start(ckpt)
     distributed.barrier()
     show = distributed.is_main() and (progress is None or progress)
@@ -134,33 +131,60 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
     rate = timer.rate * distributed.world_size()
     result = TrainResult(run_dir, config, model, splits, history, examples_per_s=rate)
     if final_eval:
-        result.model, _ = checkpoint.load_model(run_dir, networks=networks)
+        result.model, _ = checkpoint.load_model(run_dir, networks=networks, device=device)
         result.test = finish(step, result)
     return result
 
 
-def _epoch(run, step, bar, timer) -> tuple[torch.Tensor, int]:
-    """One pass over the training data: (sums of the logged values [V], examples counted)."""
+def _build(config, splits, networks, device, parallel):
+    """The model on its device (the same initial weights in every process), the training
+    batches drawn there and the kind's step."""
+    devices.seed(device, config.seed)
+    model = kinds.build_model(config.model, splits.event_shape, networks).to(device)
+    if config.compile:
+        for network in (model.encoder, model.decoder, getattr(model, "discriminator", None)):
+            if network is not None:
+                network.compile()
+    if distributed.rank():              # each process its own noise
+        devices.seed(device, config.seed + 7919 * distributed.rank())
+    generator = torch.Generator(device).manual_seed(config.seed)
+    batches = Batches(splits.train, config.batch_size, splits.preprocess, splits.levels,
+                      generator, shard=distributed.rows(config.batch_size))
+    guard = Guard(config.nan_patience, every=1 if device.type == "cpu" else GUARD_EVERY)
+    step = kinds.KINDS[config.model.kind].step(model, config, len(splits.train), len(batches),
+                                               guard, parallel)
+    return model, batches, step
+
+
+GUARD_EVERY = 50        # steps between the NaN guard's host reads on an accelerator
+
+
+def _epoch(run, step, bar, timer) -> tuple[torch.Tensor, torch.Tensor]:
+    """One pass over the training data: (sums of the logged values [V], examples counted),
+    on the device."""
     sums, n = 0.0, 0
+    dtype = torch.float32 if step.device.type == "mps" else torch.float64   # MPS: no float64
     for rows, xb in bar:
         step.guard.at(run.epoch, run.step)
-        counted = step(rows, xb, run.step)
-        if counted is not None:
-            sums, n = sums + counted[0], n + counted[1]
+        values, counted = step(rows, xb, run.step)
+        sums, n = sums + values.to(dtype), n + counted
         run.step += 1
         timer.tick(len(xb))
-        if run.step % 25 == 0 and n:
-            bar.set_postfix(value=f"{float(sums[0]) / n:.2f}", refresh=False)
+        if run.step % 25 == 0 and bar.disable is False:
+            bar.set_postfix(value=f"{float(sums[0]) / max(int(n), 1):.2f}", refresh=False)
+    step.guard.flush()
     if not weights_finite(step.model):
         raise Diverged("non-finite weights at the end of the epoch")
-    return torch.as_tensor(sums, dtype=torch.float64).reshape(-1), n
+    return torch.as_tensor(sums, dtype=torch.float64).reshape(-1).cpu(), \
+        torch.as_tensor(n, dtype=torch.float64).reshape(1).cpu()
 
 
 def _fit(run, step, batches, splits, timer, show, ckpt) -> list[dict]:
     """Epochs until config.epochs: train, validate, log, checkpoint; roll back on divergence."""
     config, history = run.config, []
     while run.epoch < config.epochs:
-        epoch, t0, skipped = run.epoch, time.perf_counter(), step.guard.skipped
+        epoch, t0 = run.epoch, time.perf_counter()
+        skipped, scaler_skipped = step.guard.skipped, step.guard.scaler_skipped
         step.model.train()
         bar = tqdm(batches.with_rows(), total=len(batches), leave=False, dynamic_ncols=True,
                    desc=f"epoch {epoch + 1}/{config.epochs}", disable=None if show else True)
@@ -169,14 +193,14 @@ def _fit(run, step, batches, splits, timer, show, ckpt) -> list[dict]:
             sums, n = _epoch(run, step, bar, timer)
         except Diverged as why:
             run.roll_back(str(why))
-            step.guard.in_a_row = 0
+            step.guard.restart()
             continue
         finally:
             timer.pause()
             bar.close()
         if step.scheduler is not None:
             step.scheduler.step()
-        totals = distributed.sum_all(torch.cat([sums, torch.tensor([float(n)])]))
+        totals = distributed.sum_all(torch.cat([sums, n]))
         step.model.eval()
         record = {"epoch": epoch + 1, "step": run.step,
                   "lr": next(iter(step.optimizers.values())).param_groups[0]["lr"],
@@ -185,6 +209,8 @@ def _fit(run, step, batches, splits, timer, show, ckpt) -> list[dict]:
         record.update(valid, seconds=round(time.perf_counter() - t0, 3))
         if step.guard.skipped > skipped:
             record["skipped_steps"] = step.guard.skipped - skipped
+        if step.guard.scaler_skipped > scaler_skipped:
+            record["scaler_skipped_steps"] = step.guard.scaler_skipped - scaler_skipped
         history.append(record)
         run.epoch += 1
         run.end_epoch(record, score, always_best=step.always_best)

@@ -5,13 +5,22 @@ from __future__ import annotations
 import torch
 
 
-def autocast(config):
-    """The training step's precision. "bfloat16": matrix products (and the elementwise work
-    between them) in bfloat16 under torch.autocast, with float32 weights, gradients, optimizer
-    state and network outputs (model.py casts them back), and evaluation always in float32. On
-    CPUs with AVX512-BF16 the matrix products run about 1.6x faster, a whole step 1.1-1.3x
-    after the casts (bench/paired_step.py); on CPUs without it, several times slower."""
-    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.precision == "bfloat16")
+def autocast(config, device: torch.device = torch.device("cpu")):
+    """The training step's precision on the device's type. "bfloat16" and "float16": matrix
+    products (and the elementwise work between them) in that type under torch.autocast, with
+    float32 weights, gradients, optimizer state and network outputs (model.py casts them
+    back), and evaluation always in float32. On CPUs with AVX512-BF16 bfloat16 matrix products
+    run about 1.6x faster, a whole step 1.1-1.3x after the casts (bench/paired_step.py); on
+    CPUs without it, several times slower. float16 needs a loss scale (`grad_scaler`)."""
+    dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16}.get(config.precision)
+    return torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None)
+
+
+def grad_scaler(config, device: torch.device) -> torch.amp.GradScaler:
+    """float16's dynamic loss scale (disabled, a no-op, for the other precisions): the loss
+    is multiplied by a scale before backward so that small gradients do not flush to zero,
+    and a step whose gradient overflows is skipped and the scale halved."""
+    return torch.amp.GradScaler(device.type, enabled=config.precision == "float16")
 
 
 def make_optimizer(params, lr: float, **kwargs) -> torch.optim.Optimizer:

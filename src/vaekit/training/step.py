@@ -4,9 +4,12 @@ same for every kind; vae_step.py and baseline_steps.py fill these in."""
 
 from __future__ import annotations
 
+import math
+
 import torch
 
-from .precision import autocast, make_scheduler
+from .. import devices
+from .precision import autocast, grad_scaler, make_scheduler
 
 
 class Step:
@@ -14,7 +17,12 @@ class Step:
 
     def __init__(self, model, config, n_train: int, n_batches: int, guard, parallel: bool):
         self.model, self.config, self.guard = model, config, guard
-        self.precision = autocast(config)
+        self.device = devices.of(model)
+        self.precision = autocast(config, self.device)
+        self.scaler = grad_scaler(config, self.device)     # float16 only; else a no-op
+        # halvings that can bring the scale from where it starts to far below 1
+        self.overflow_limit = (int(math.log2(self.scaler.get_scale())) + 4
+                               if self.scaler.is_enabled() else 0)
         self.optimizers: dict = {}          # by name; "" for a kind's only optimizer
         self.scheduler = None
         self.local: torch.Tensor | None = None   # per-training-example state, checkpointed
@@ -22,19 +30,37 @@ class Step:
     def schedule(self, optimizer) -> None:
         self.scheduler = make_scheduler(optimizer, self.config)
 
-    def descend(self, loss: torch.Tensor, module: torch.nn.Module, optimizer) -> bool:
+    def descend(self, loss: torch.Tensor, module: torch.nn.Module, optimizer,
+                allow: torch.Tensor | None = None) -> torch.Tensor:
         """One optimizer step on `module`, unless the NaN guard finds its gradient non-finite
-        (the step is skipped; too many in a row raise runstate.Diverged)."""
+        (or `allow` is False): the step is skipped, on the device where the optimizer can (no
+        host synchronisation). Returns whether it was taken: a 0-dim bool tensor. Under
+        float16 the loss scaler takes or skips the step by its own gradient alone."""
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.guard.ok(module, loss):
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(optimizer)
+        ok = self.guard.check(module, loss, self.overflow_limit, allow)
+        if self.scaler.is_enabled():        # it skips a step whose gradient overflowed
+            self.scaler.step(optimizer)
+            self.scaler.update()
+        elif optimizer.defaults.get("fused"):
+            optimizer.found_inf = (~ok).float()     # fused Adam skips the step in its kernel
+            try:
+                optimizer.step()
+            finally:
+                del optimizer.found_inf
+        elif ok:
             optimizer.step()
-            return True
-        return False
+        return ok
+
+    @staticmethod
+    def counted(ok: torch.Tensor, values: torch.Tensor, n: int):
+        """(sums of the logged values [V], examples) of a step, zero when it was skipped."""
+        return torch.where(ok, values.sum(0), 0.0), ok.long() * n
 
     def __call__(self, rows, xb: torch.Tensor, step: int):
-        """Train on a batch; (sums over its examples of the logged values [V], examples) or
-        None when the step was skipped."""
+        """Train on a batch; (sums over its examples of the logged values [V], examples), both
+        tensors on the device, zero for a skipped step (see `counted`)."""
         raise NotImplementedError
 
     def record(self, means: list[float]) -> dict:

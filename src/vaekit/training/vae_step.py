@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from .. import distributed
 from ..evaluation import elbo_report, evaluate
 from ..objectives import elbo, iwae
 from ..plots import reconstructions
@@ -50,10 +51,10 @@ class VAEStep(Step):
         self.optimizer = self.optimizers[""] = make_optimizer(model, config.lr)
         self.schedule(self.optimizer)
         if model.inference.local_state:   # variational EM warm-starts each example's E-step
-            self.local = torch.zeros(n_train, model.latent.param_size)
+            self.local = torch.zeros(n_train, model.latent.param_size, device=self.device)
         self.loss = LossModule(model, config)
         if parallel:
-            self.loss = torch.nn.parallel.DistributedDataParallel(self.loss)
+            self.loss = distributed.wrap(self.loss)
         self.anneal = getattr(model.latent, "anneal", None)   # e.g. Gumbel-softmax temperature
         self.warmup_steps, self.beta = config.warmup_epochs * n_batches, config.beta
 
@@ -68,13 +69,13 @@ class VAEStep(Step):
             loss, values, params = self.loss(xb, self.beta, init)
         if self.local is not None:
             self.local[rows] = params
-        counted = None
         for m in range(self.model.inference.mstep_steps):     # more than one: variational EM
             if m:
                 with self.precision:
-                    loss, values = bound(self.model, xb, params, config, self.beta)
-            if self.descend(loss, self.model, self.optimizer) and m == 0:
-                counted = (values.sum(0), len(xb))
+                    loss, _ = bound(self.model, xb, params, config, self.beta)
+            ok = self.descend(loss, self.model, self.optimizer)
+            if m == 0:
+                counted = self.counted(ok, values, len(xb))
         return counted
 
     def record(self, means):
