@@ -88,3 +88,13 @@ def test_torchrun_cli(tmp_path):
     assert r.stdout.count("test ELBO") == 1                          # printed by rank 0 only
     assert sorted(p.name for p in (tmp_path / "r" / "checkpoints").iterdir()) == [
         "epoch-000000", "epoch-000001", "epoch-000002"]
+
+
+def test_schemes_without_data_parallelism_are_refused_under_torchrun(tmp_path, monkeypatch):
+    """Refused before the process group is joined (no peer needed to say so)."""
+    from vaekit import TrainConfig, VaekitError, train
+    from conftest import tiny
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    config = TrainConfig(model=tiny(inference="vem"), epochs=1)
+    with pytest.raises(VaekitError, match="distributed training is available"):
+        train(config, tmp_path / "r", progress=False)

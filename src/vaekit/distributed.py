@@ -40,6 +40,11 @@ def is_main() -> bool:
 _device = torch.device("cpu")      # where the collectives' tensors go (nccl: the GPU)
 
 
+def requested() -> bool:
+    """Whether torchrun started more than one process (before or after `init`)."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
 def init(device: torch.device = torch.device("cpu")) -> bool:
     """Join the process group torchrun describes, nccl for a CUDA `device` (this process's
     GPU) and gloo otherwise; True when there is more than one process."""

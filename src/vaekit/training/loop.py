@@ -93,7 +93,7 @@ def _setup(config, run_dir, resume, epochs, splits, networks, device):
     config.model = config.model.resolved(dataset.event_shape, dataset.levels)
     kind = kinds.KINDS[config.model.kind]
     splits = splits or prepare(config.data, kind.data(config.model), dataset)
-    if distributed.world_size() > 1 and not (kind.distributed and
+    if distributed.requested() and not (kind.distributed and
                                              config.model.inference.distributed):
         raise VaekitError("distributed training is available for VAEs with amortized inference")
     return config.validate(), ckpt, splits

@@ -34,8 +34,9 @@ class Step:
                 allow: torch.Tensor | None = None) -> torch.Tensor:
         """One optimizer step on `module`, unless the NaN guard finds its gradient non-finite
         (or `allow` is False): the step is skipped, on the device where the optimizer can (no
-        host synchronisation). Returns whether it was taken: a 0-dim bool tensor. Under
-        float16 the loss scaler takes or skips the step by its own gradient alone."""
+        host synchronisation). Returns whether it was taken: a bool, or a 0-dim bool tensor
+        where the guard decides on the device (runstate.Guard). Under float16 the loss scaler
+        takes or skips the step by its own gradient alone."""
         optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.unscale_(optimizer)
@@ -43,6 +44,9 @@ class Step:
         if self.scaler.is_enabled():        # it skips a step whose gradient overflowed
             self.scaler.step(optimizer)
             self.scaler.update()
+        elif isinstance(ok, bool):          # decided on the host (a CPU)
+            if ok:
+                optimizer.step()
         elif optimizer.defaults.get("fused"):
             optimizer.found_inf = (~ok).float()     # fused Adam skips the step in its kernel
             try:
@@ -54,8 +58,10 @@ class Step:
         return ok
 
     @staticmethod
-    def counted(ok: torch.Tensor, values: torch.Tensor, n: int):
+    def counted(ok, values: torch.Tensor, n: int):
         """(sums of the logged values [V], examples) of a step, zero when it was skipped."""
+        if isinstance(ok, bool):
+            return (values.sum(0), n) if ok else (values.new_zeros(values.shape[1:]), 0)
         return torch.where(ok, values.sum(0), 0.0), ok.long() * n
 
     def __call__(self, rows, xb: torch.Tensor, step: int):
