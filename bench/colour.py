@@ -12,7 +12,7 @@ Prints one JSON line per model: test bits/dim from importance-sampled log p(x) (
 test image) with its standard error, test ELBO in bits/dim, training examples/s and the peak
 resident memory of training (and the peak allocated on a GPU), then the paired differences.
 
-    python bench/colour.py --epochs 30
+    python bench/colour.py --epochs 10        # about 20 minutes on 2 cores
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def run(name: str, args) -> tuple[dict, torch.Tensor]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dataset", default="photo-patches", help="photo-patches | cifar10")
-    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--k", type=int, default=1000)
     p.add_argument("--n", type=int, help="test images (default all)")
     p.add_argument("--seed", type=int, default=0)
