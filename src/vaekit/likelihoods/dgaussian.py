@@ -28,7 +28,7 @@ class DGaussianLikelihood(LevelsLikelihood):
         half = (self.levels - 1) / 2
         loc, raw = params.chunk(2, dim=-self.event_dims)
         base = DiscretizedGaussian((loc + 1) * half, self.min_scale + F.softplus(raw) * half,
-                                   self.levels)
+                                   self.levels, validate_args=False)
         return self.unit(base, pixel_last=False)
 
 

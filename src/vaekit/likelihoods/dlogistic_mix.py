@@ -39,7 +39,8 @@ class DLogisticMixLikelihood(LevelsLikelihood):
         loc = (loc.unflatten(-1, (m, c)) + 1) * half
         scale = self.min_scale + F.softplus(raw.unflatten(-1, (m, c))) * half
         coeffs = torch.tanh(coeffs.unflatten(-1, (m, 3))) if c == 3 else None
-        mixture = DiscretizedLogisticMixture(logits, loc, scale, coeffs, self.levels)
+        mixture = DiscretizedLogisticMixture(logits, loc, scale, coeffs, self.levels,
+                                             validate_args=False)
         return self.unit(mixture, pixel_last=True)
 
 

@@ -97,7 +97,8 @@ class LevelsLikelihood(Likelihood):
     def baseline(self, mean: torch.Tensor, std: torch.Tensor) -> OnUnitScale:
         """Each value from a discretized Gaussian with the training data's mean and spread."""
         scale = self.levels - 1
-        base = DiscretizedGaussian(mean * scale, (std * scale).clamp_min(0.5), self.levels)
+        base = DiscretizedGaussian(mean * scale, (std * scale).clamp_min(0.5), self.levels,
+                                   validate_args=False)
         return OnUnitScale(base, self.levels, tuple(mean.shape), False, 0)
 
     def check(self, x: torch.Tensor) -> None:
