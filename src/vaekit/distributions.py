@@ -203,7 +203,8 @@ class DiscretizedLogisticMixture(Distribution):
             for c in range(self.channels):
                 location = self._locations(out.unsqueeze(-2), loc.unsqueeze(-2),
                                            coeffs.unsqueeze(-2))[..., 0, c]
-                out[..., c] = DiscretizedLogistic(location, scale[..., c], self.levels).sample()
+                out[..., c] = DiscretizedLogistic(location, scale[..., c], self.levels,
+                                                 validate_args=False).sample()
             return out
 
     @property
@@ -212,14 +213,15 @@ class DiscretizedLogisticMixture(Distribution):
         Green and blue: each component's coupling applied to its own mean of the channels
         before (exact when the edge bins hold little of the mass; it is what pictures show)."""
         weights = self.logits.softmax(-1).unsqueeze(-1)                     # [..., M, 1]
-        first = DiscretizedLogistic(self.loc[..., :1], self.scale[..., :1], self.levels).mean
+        first = DiscretizedLogistic(self.loc[..., :1], self.scale[..., :1], self.levels,
+                                    validate_args=False).mean
         if self.channels == 1:
             return (weights * first).sum(-2)
         h = (self.levels - 1) / 2
         c = self.coeffs
         green = DiscretizedLogistic(self.loc[..., 1] + c[..., 0] * (first[..., 0] - h),
-                                    self.scale[..., 1], self.levels).mean
+                                    self.scale[..., 1], self.levels, validate_args=False).mean
         blue = DiscretizedLogistic(self.loc[..., 2] + c[..., 1] * (first[..., 0] - h)
                                    + c[..., 2] * (green - h), self.scale[..., 2],
-                                   self.levels).mean
+                                   self.levels, validate_args=False).mean
         return (weights * torch.stack([first[..., 0], green, blue], -1)).sum(-2)
