@@ -68,7 +68,7 @@ def test_baselines_train_checkpoint_and_sample(tmp_path, kind):
     assert main(["evaluate", str(tmp_path / kind)]) == 2        # no log p(x): one line
     assert main(["reconstruct", str(tmp_path / kind)]) == (0 if kind == "ae" else 2)
     if kind == "ae":
-        assert np.isfinite(result.test["log_lik"])
+        assert np.isfinite(result.test["rec_log_lik"])
         torch.manual_seed(0)
         fitted = model.sample_fitted(5)
         assert not torch.allclose(fitted, a)

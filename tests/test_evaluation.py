@@ -40,7 +40,7 @@ def test_elbo_report_terms_and_evaluate_dict():
     vae = lg.as_vae()
     torch.manual_seed(0)
     r = elbo_report(vae, x)
-    assert math.isclose(r.elbo, r.log_lik - r.kl, rel_tol=1e-9)
+    assert math.isclose(r.elbo, r.rec_log_lik - r.kl, rel_tol=1e-9)
     assert r.kl > 0
     out = evaluate(vae, x, k=200)
     assert out["nll"] > 0 and out["nll_k"] == 200 and out["nll_n"] == 50

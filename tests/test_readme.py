@@ -28,3 +28,17 @@ def test_readme_own_networks_example_runs(tmp_path, monkeypatch):
     assert type(model.encoder).__name__ == "Sequential"
     x = result.splits.test[:4]
     assert namespace["torch"].equal(model.encode(x), result.model.encode(x))
+
+
+def test_readme_config_file_is_accepted(tmp_path, capsys):
+    from vaekit import config_file
+    from vaekit.cli import main
+    block = re.findall(r"```toml\n(.*?)```", README.read_text(), flags=re.S)[0]
+    path = tmp_path / "fashion.toml"
+    path.write_text(block)
+    capsys.readouterr()
+    assert main(["train", "--config", str(path), "--epochs", "5", "--print-config"]) == 0
+    printed = config_file.tomllib.loads(capsys.readouterr().out)
+    assert printed["epochs"] == 5 and printed["free_bits"] == 0.25
+    assert printed["model"]["network"] == {"name": "conv", "channels": [32, 64],
+                                           "activation": "leaky_relu"}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from . import devices
+from . import devices, progress
 from .checkpoint import load_model
 from .data import load_dataset
 from .errors import VaekitError
@@ -41,7 +41,8 @@ def compare_runs(runs: list[str | Path], n: int = 2000, seed: int = 0, per_row: 
     classifier = classifier_for(dataset, device)
     real = torch.from_numpy(dataset.unit(dataset.test[:n]))
     rows, pictures = [], []
-    for run_dir, model, ckpt in loaded:
+    for run_dir, model, ckpt in progress.bar(loaded, desc=f"compare: {n} samples per run",
+                                             unit="run"):
         run_dir = run_dir.parent if (run_dir / "meta.json").is_file() else run_dir
         config = ckpt.config
         summary_file = run_dir / "metrics.json"

@@ -15,7 +15,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field, fields
 
-from .registry import Spec, check, tuples
+from .errors import VaekitError
+from .registry import Spec, check, check_types, tuples
 
 def _kinds() -> dict:
     from .kinds import KINDS
@@ -47,10 +48,11 @@ class ModelConfig:
 
     def validate(self) -> "ModelConfig":
         """Each spec normalized and validated by its own registry, then the rules between them."""
+        check_types(self, "model.")
         for name, registry in _registries().items():
             value = getattr(self, name)
             if value is not None:
-                setattr(self, name, registry.spec(value))
+                setattr(self, name, registry.spec(value, f"model.{name}."))
         kinds = _kinds()
         check(self.kind in kinds, f"unknown model kind {self.kind!r}; choose from {list(kinds)}")
         if not kinds[self.kind].uses_likelihood:    # a GAN: the command line refuses one given
@@ -88,6 +90,7 @@ class DataConfig:
     bits: int | None = None               # 8-bit data: keep the top bits (2^bits levels)
 
     def validate(self) -> "DataConfig":
+        check_types(self, "data.")
         check(self.preprocess in ("auto", "binarize", "dequantize", "none"),
               f"unknown preprocess {self.preprocess!r}; choose binarize, dequantize, none or auto")
         check(0.0 <= self.valid_fraction < 1.0,
@@ -100,6 +103,7 @@ class DataConfig:
 
 PRECISIONS = ("float32", "bfloat16", "float16")
 OBJECTIVES = ("elbo", "iwae")
+LOGGERS = ("jsonl", "tensorboard")
 
 
 @dataclass
@@ -110,6 +114,7 @@ class TrainConfig:
     k: int = 1                            # importance samples for the iwae objective
     beta: float = 1.0                     # weight of the KL term (beta-VAE)
     warmup_epochs: float = 0.0            # linear KL warm-up from 0 to beta over this many epochs
+    free_bits: float = 0.0                # KL floor in nats per latent group (Kingma et al. 2016)
     epochs: int = 100
     batch_size: int = 128
     lr: float = 1e-3
@@ -125,22 +130,38 @@ class TrainConfig:
     nan_patience: int = 10                # consecutive non-finite steps before a rollback
     max_rollbacks: int = 3                # rollbacks (each halving lr) before giving up
     eval_k: int = 5000                    # importance samples for the final test log p(x)
-    eval_n: int | None = 1000             # test examples for the final log p(x); None = all
+    eval_n: int = 1000                    # test examples for the final log p(x); 0 = all
+    logger: str = "jsonl"                 # jsonl (metrics.jsonl only) | tensorboard (as well)
+    image_every: int = 10                 # tensorboard: samples and reconstructions every N epochs
 
     def validate(self) -> "TrainConfig":
+        if self.eval_n is None:             # older runs: None meant all
+            self.eval_n = 0
+        check_types(self)
         self.model.validate()
         self.data.validate()
         check(self.objective in OBJECTIVES,
               f"unknown objective {self.objective!r}; choose from {list(OBJECTIVES)}")
         check(self.k >= 1, f"k must be >= 1, got {self.k}")
+        check(self.k == 1 or self.objective == "iwae",
+              f"k = {self.k} is the iwae objective's number of samples; the elbo objective "
+              "takes one (give --objective iwae)")
         check(0 <= self.beta < float("inf"), f"beta must be >= 0 and finite, got {self.beta}")
         check(self.warmup_epochs >= 0, f"warmup_epochs must be >= 0, got {self.warmup_epochs}")
+        check(self.free_bits >= 0, f"free_bits must be >= 0, got {self.free_bits}")
+        check(self.free_bits == 0 or self.objective == "elbo",
+              "free_bits floors the ELBO's KL terms; the iwae objective has none")
         check(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
         check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
         check(self.lr > 0, f"lr must be > 0, got {self.lr}")
         check(self.lr_schedule in ("constant", "cosine", "exponential"),
               f"unknown lr_schedule {self.lr_schedule!r}; choose constant, cosine or exponential")
         check(0 < self.lr_decay <= 1, f"lr_decay must be in (0, 1], got {self.lr_decay}")
+        check(self.lr_decay == 0.99 or self.lr_schedule == "exponential",
+              f"lr_decay is the exponential schedule's factor; this run's schedule is "
+              f"{self.lr_schedule} (give --lr-schedule exponential)")
+        check(self.image_every == 10 or self.logger == "tensorboard",
+              "image_every is how often TensorBoard gets pictures; give --logger tensorboard")
         check(self.threads is None or self.threads >= 1, f"threads must be >= 1, got {self.threads}")
         check(self.precision in PRECISIONS,
               f"unknown precision {self.precision!r}; choose from {sorted(PRECISIONS)}")
@@ -152,9 +173,26 @@ class TrainConfig:
         check(self.nan_patience >= 1, f"nan_patience must be >= 1, got {self.nan_patience}")
         check(self.max_rollbacks >= 0, f"max_rollbacks must be >= 0, got {self.max_rollbacks}")
         check(self.eval_k >= 1, f"eval_k must be >= 1, got {self.eval_k}")
-        check(self.eval_n is None or self.eval_n >= 1, f"eval_n must be >= 1, got {self.eval_n}")
+        check(self.eval_n >= 0, f"eval_n must be >= 0 (0 = all), got {self.eval_n}")
+        check(self.logger in LOGGERS, f"unknown logger {self.logger!r}; choose from {list(LOGGERS)}")
+        check(self.image_every >= 1, f"image_every must be >= 1, got {self.image_every}")
         _kinds()[self.model.kind].check_training(self)
         return self
+
+    def changes_on_resume(self, asked: "TrainConfig", run: str = "the run") -> dict:
+        """{setting: (this run's value, asked)} for every setting `asked` changes. A resumed run
+        may change only RESUMABLE settings; any other change (its model, data, objective,
+        batches or precision) is refused with one line naming it."""
+        old, new = _flat(self.to_dict()), _flat(asked.to_dict())
+        changed = {k: (old.get(k), new.get(k)) for k in sorted(old.keys() | new.keys())
+                   if old.get(k) != new.get(k)}
+        fixed = [k for k in changed if k not in RESUMABLE]
+        if fixed:
+            key, (was, now) = fixed[0], changed[fixed[0]]
+            raise VaekitError(f"--resume keeps the run's model, data and objective: {key} is "
+                              f"{was!r} in {run}, {now!r} asked (start a new run instead, e.g. "
+                              f"--config {run}/config.toml with the new option and a new --name)")
+        return changed
 
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("model", "data")}
@@ -168,9 +206,30 @@ class TrainConfig:
         return _build(cls, d, model=model, data=data).validate()
 
 
+# settings a resumed run may change: its length, step size, evaluation, fault handling,
+# logging and where it runs
+RESUMABLE = ("epochs", "lr", "eval_k", "eval_n", "keep_checkpoints", "nan_patience",
+             "max_rollbacks", "threads", "device", "compile", "logger", "image_every")
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    """{"model": {"latent": {"dim": 50}}} -> {"model.latent.dim": 50}."""
+    out = {}
+    for k, v in d.items():
+        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k: v})
+    return out
+
+
+_WHERE = {"ModelConfig": "model.", "DataConfig": "data.", "TrainConfig": ""}
+
+
 def _build(cls, d: dict, **extra):
-    check(isinstance(d, dict), f"{cls.__name__} must be a JSON object, got {type(d).__name__}")
-    known = {f.name for f in fields(cls)}
-    unknown = set(d) - known
-    check(not unknown, f"unknown {cls.__name__} fields: {sorted(unknown)}")
+    where = _WHERE[cls.__name__]
+    check(isinstance(d, dict), f"{where.rstrip('.') or 'the configuration'} must be a table "
+                               f"of settings, got {d!r}")
+    known = {f.name for f in fields(cls)} - set(extra)
+    unknown = sorted(set(d) - known)
+    if unknown:
+        table = where.rstrip(".") or "the top level"
+        raise VaekitError(f"unknown key {where}{unknown[0]}; {table} has {sorted(known)}")
     return cls(**{k: tuples(v) for k, v in d.items()}, **extra)

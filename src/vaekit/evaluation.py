@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from . import devices, distributed
+from . import devices, distributed, progress
 from .denormals import flushed
 from .objectives import elbo, log_weights
 
@@ -116,6 +116,7 @@ def _log_likelihood(model, x, k, max_rows, proposal=None) -> torch.Tensor:
     # written in place: small tensors kept alive between the big temporaries of each chunk
     # fragment the heap, and resident memory crept up by ~1 MB per image without this
     out = torch.empty(len(x), 2, dtype=torch.float64, device=devices.accumulator(device))
+    bar = progress.bar(total=len(x), desc=f"log p(x), K={k}", unit="ex")
     for rows in chunks(len(x), batch):
         xb = x[rows].to(device, non_blocking=True)
         q = model.posterior(xb) if proposal is None else proposal(rows, xb)
@@ -127,6 +128,8 @@ def _log_likelihood(model, x, k, max_rows, proposal=None) -> torch.Tensor:
         var_rel = (w_rel - 1).pow(2).sum(0) / max(k - 1, 1)
         out[rows, 0] = log_mean_w
         out[rows, 1] = (var_rel / k).sqrt()
+        bar.update(rows.stop - rows.start)
+    bar.close()
     return out
 
 
@@ -134,7 +137,7 @@ def _log_likelihood(model, x, k, max_rows, proposal=None) -> torch.Tensor:
 class ELBOReport:
     elbo: float
     elbo_se: float
-    log_lik: float      # E_q[log p(x|z)] (reconstruction term), nats
+    rec_log_lik: float  # E_q[log p(x|z)] (reconstruction term), nats
     kl: float           # KL(q(z|x) || p(z)), nats
     kl_layers: list     # the KL per stochastic layer, z_1 first, nats
 
@@ -197,14 +200,49 @@ def evaluate(model, x: torch.Tensor, k: int = 5000, n_loglik: int | None = None,
     dim = math.prod(model.event_shape)
     return {
         "n": len(x), "elbo": report.elbo, "elbo_se": report.elbo_se,
-        "log_lik": report.log_lik, "kl": report.kl, "kl_layers": report.kl_layers,
+        "rec_log_lik": report.rec_log_lik, "kl": report.kl, "kl_layers": report.kl_layers,
         "elbo_bits_per_dim": bits_per_dim(-report.elbo, dim, levels),
-        "nll": -ll.mean, "nll_se": ll.se, "nll_mc_se": ll.mean_mc_se, "nll_k": k,
+        "log_px": ll.mean, "nll": -ll.mean, "nll_se": ll.se, "nll_mc_se": ll.mean_mc_se, "nll_k": k,
         "nll_n": len(xs), "nll_bits_per_dim": bits_per_dim(-ll.mean, dim, levels),
         "active_units": au, "active_units_layers": au_layers,
         "latent_dims": list(model.latent.dims), "latent_dim": model.latent.z_size,
         "bits_per_dim_of": bits_of(model, levels),
     }
+
+
+# what each number of `evaluate` is: (unit, meaning)
+MEANINGS = {
+    "n": ("images", "test images scored for the ELBO terms"),
+    "elbo": ("nats", "ELBO = E_q[log p(x|z)] - KL, mean per image (one sample of q)"),
+    "elbo_se": ("nats", "its standard error over the images"),
+    "rec_log_lik": ("nats", "E_q[log p(x|z)]: the reconstruction term (not log p(x))"),
+    "kl": ("nats", "KL(q(z|x) || p(z)), mean per image"),
+    "kl_layers": ("nats", "the KL per stochastic layer, z_1 first"),
+    "elbo_bits_per_dim": ("bits/dim", "-ELBO in bits per dimension"),
+    "log_px": ("nats", "log p(x) estimated by importance sampling (the K-sample IWAE bound), mean per image"),
+    "nll": ("nats", "-log p(x): the negative log-likelihood"),
+    "nll_se": ("nats", "its standard error over the images"),
+    "nll_mc_se": ("nats", "Monte Carlo error of the K-sample estimate"),
+    "nll_k": ("samples", "K: importance samples per image"),
+    "nll_n": ("images", "images scored for log p(x)"),
+    "nll_bits_per_dim": ("bits/dim", "-log p(x) in bits per dimension"),
+    "active_units": ("units", "latent units with Var_x E_q[z_i] > 0.01"),
+    "active_units_layers": ("units", "active units per layer"),
+    "latent_dims": ("units", "latent units per layer"),
+    "latent_dim": ("units", "latent units"),
+}
+
+
+def format_result(result: dict) -> str:
+    """One line per number: name, value, unit and what it is."""
+    lines = []
+    for key, value in result.items():
+        unit, meaning = MEANINGS.get(key, ("", ""))
+        shown = (f"{value:.4f}" if isinstance(value, float) else
+                 ", ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in value)
+                 if isinstance(value, list) else str(value))
+        lines.append(f"{key:18s} {shown:>12s}  {unit:9s} {meaning}".rstrip())
+    return "\n".join(lines)
 
 
 def bits_of(model, levels: int | None) -> str:

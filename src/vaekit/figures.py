@@ -81,7 +81,7 @@ def training_curves(history: list[dict], path: Path) -> Path | None:
     epochs = [r["epoch"] for r in rows]
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
     panels = [("ELBO (nats)", [("train_elbo", "train"), ("valid_elbo", "validation")]),
-              ("log p(x|z) (nats)", [("train_log_lik", "train"), ("valid_log_lik", "validation")]),
+              ("log p(x|z) (nats)", [("train_rec_log_lik", "train"), ("valid_rec_log_lik", "validation")]),
               ("KL (nats)", [("train_kl", "train"), ("valid_kl", "validation")])]
     for ax, (title, series) in zip(axes, panels):
         for key, label in series:

@@ -18,7 +18,7 @@ import math
 
 import torch
 
-from . import devices
+from . import devices, progress
 from .evaluation import chunks, log_likelihood, rows_for
 from .inference import LocalOptimizer, optimize, refine
 from .latents.mixture import EqualMixture
@@ -53,7 +53,10 @@ def gap_report(model, x: torch.Tensor, k: int = 5000, elbo_samples: int = 100,
     settings = settings or LocalOptimizer.for_model(model)
     steps = refine_steps or getattr(model.inference, "refine_steps", 5)
     amortized, semi, best, iterations, converged = [], [], [], 0, 0
-    for rows in chunks(len(x), batch_size):
+    parts = list(chunks(len(x), batch_size))
+    # at most max_iter E-step iterations per chunk: the time left is an upper bound
+    bar = progress.bar(total=len(parts) * settings.max_iter, desc="E-steps (at most)")
+    for i, rows in enumerate(parts, 1):
         xb = x[rows]
         if model.encoder is not None:
             with torch.no_grad():
@@ -62,10 +65,12 @@ def gap_report(model, x: torch.Tensor, k: int = 5000, elbo_samples: int = 100,
             start = semi[-1]
         else:
             start = xb.new_zeros(len(xb), model.latent.param_size)
-        fitted = optimize(model, xb, start, settings)
+        fitted = optimize(model, xb, start, settings, bar)
+        bar.update(i * settings.max_iter - bar.n)      # an early stop skips the rest of the cap
         best.append(fitted.params)
         iterations = max(iterations, fitted.iterations)
         converged += len(xb) if fitted.converged else 0
+    bar.close()
     best = torch.cat(best)
     schemes = {"optimized": best}
     if amortized:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from . import devices
+from . import devices, progress
 
 MASKS = ("top-half", "bottom-half", "left-half", "right-half", "random-half")
 
@@ -76,7 +76,7 @@ def impute(model, x: torch.Tensor, mask: torch.Tensor, train_mean: torch.Tensor,
     current = x * (1 - m) + train_mean * m
     trail, means, scores = [current], [], []
     lik = model.likelihood
-    for _ in range(steps):
+    for _ in progress.bar(range(steps), desc=f"imputation chain, {len(x)} images", unit="step"):
         z = model.posterior(current).sample()
         p = model.observation(z)
         pixel = lik.pixelwise(p)                                     # per pixel

@@ -20,7 +20,7 @@ from .training.baseline_steps import AutoencoderStep, GANStep
 from .training.vae_step import VAEStep
 
 # TrainConfig fields that only a VAE's objective uses, with their neutral values
-VAE_ONLY = {"objective": "elbo", "k": 1, "beta": 1.0, "warmup_epochs": 0.0}
+VAE_ONLY = {"objective": "elbo", "k": 1, "beta": 1.0, "warmup_epochs": 0.0, "free_bits": 0.0}
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import math
 from typing import Callable, NamedTuple
 
 import torch
-from torch.distributions import Distribution, kl_divergence
+from torch.distributions import Distribution, Independent, kl_divergence
 
 Decoder = Callable[[torch.Tensor], Distribution]
 
@@ -54,6 +54,33 @@ def kl_term(q: Distribution, prior: Distribution, z: torch.Tensor | None = None)
         if z is None:
             z = q.rsample()
         return _mean_over_samples(q.log_prob(z) - prior.log_prob(z), q)
+
+
+def kl_groups(q: Distribution, prior: Distribution, layers: torch.Tensor) -> torch.Tensor:
+    """The KL split into the groups that free bits floors, [B, G]: the independent units of
+    q and p where their KL has a closed form per unit (a Gaussian's dimensions, a categorical's
+    variables: `units`, or an Independent's base distribution), else `layers` (kl_layers: a
+    hierarchy's layers, or the whole KL as one group)."""
+    qu, pu = _units(q), _units(prior)
+    if qu is not None and pu is not None and not hasattr(q, "kl_layers"):
+        try:
+            return kl_divergence(qu, pu).flatten(len(q.batch_shape))
+        except NotImplementedError:
+            pass
+    return layers
+
+
+def _units(d: Distribution) -> Distribution | None:
+    if hasattr(d, "units"):
+        return d.units
+    return d.base_dist if isinstance(d, Independent) else None
+
+
+def free_bits_kl(groups: torch.Tensor, floor: float) -> torch.Tensor:
+    """Kingma et al. (2016)'s free bits: sum_g max(floor, mean over the batch of KL_g), a
+    scalar for the loss. Below its floor a group's KL has no gradient, so the KL term stops
+    pushing q(z_g|x) onto the prior there (against posterior collapse)."""
+    return groups.mean(0).clamp(min=floor).sum()
 
 
 def _draw(q: Distribution, shape: tuple, reparameterized: bool) -> torch.Tensor:

@@ -3,6 +3,7 @@ Pillow, and the categorical latents' traversal."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,44 @@ def save_grid(images: torch.Tensor | np.ndarray, path: str | Path, ncol: int = 8
     return path
 
 
+def first_free(folder: str | Path, stem: str, suffix: str = ".png") -> Path:
+    """folder/stem-001.png, or -002, ...: the first free number. The file is created (empty) at
+    once, so that another process choosing at the same time takes the next number: a default
+    name never overwrites a picture, and the number says which call wrote it."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in itertools.count(1):
+        path = folder / f"{stem}-{i:03d}{suffix}"
+        try:
+            path.open("x").close()
+            return path
+        except FileExistsError:
+            continue
+
+
+def rgb(images: torch.Tensor) -> torch.Tensor:
+    """[N, 1 or 3, H, W] -> [N, 3, H, W]: grey repeated into the three channels."""
+    return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
+
+
+MARKER = torch.tensor([1.0, 0.0, 0.0])       # red: no grey pixel is red
+
+
+def mark_missing(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Images x [N, C, H, W] as RGB with the missing values (mask True) painted over: red on
+    grey images; on colour images a magenta and green checkerboard, which a photo's own red
+    could not be mistaken for. The grid's grey padding stays distinct from both."""
+    n, c, h, w = x.shape
+    if c == 1:
+        paint = MARKER.view(1, 3, 1, 1).expand(n, 3, h, w)
+    else:
+        check = ((torch.arange(h).view(h, 1) + torch.arange(w)) % 2).bool()       # [H, W]
+        paint = torch.where(check, torch.tensor([1.0, 0.0, 1.0]).view(3, 1, 1),
+                            torch.tensor([0.0, 1.0, 0.0]).view(3, 1, 1)).expand(n, 3, h, w)
+    missing = mask.any(1, keepdim=True)                          # a pixel: all channels or none
+    return torch.where(missing, paint.to(x.dtype), rgb(x))
+
+
 def spread(total: int, n: int) -> torch.Tensor:
     """n indices spread evenly over 0..total-1 (all of them when total <= n): pictures of a
     split show its range, not only its first examples (patches of one photo come in order)."""
@@ -65,10 +104,16 @@ def reconstructions(model, splits, n: int = 32, ncol: int = 8) -> torch.Tensor:
     return interleave_rows(shown, model.reconstruct(splits.test[rows].to(device)).cpu(), ncol)
 
 
-@torch.no_grad()
 def latent_traversal(model, x: torch.Tensor, path: str | Path, n_vars: int = 10) -> Path:
+    """The traversal of `traversal_images` saved as a grid, a row per variable."""
+    return save_grid(traversal_images(model, x, n_vars), path, ncol=model.latent.n_classes)
+
+
+@torch.no_grad()
+def traversal_images(model, x: torch.Tensor, n_vars: int = 10) -> torch.Tensor:
     """Categorical latents: start from the mode of q(z|x) for one image x [*event]; row i sets
-    variable i to each of the K classes in turn (the rest unchanged) and shows the picture."""
+    variable i to each of the K classes in turn (the rest unchanged) and decodes the picture:
+    [n_vars * K, *event]."""
     lat = model.latent
     n_vars = min(n_vars, lat.n_vars)
     q = model.posterior(x.unsqueeze(0).to(devices.of(model)))
@@ -77,5 +122,4 @@ def latent_traversal(model, x: torch.Tensor, path: str | Path, n_vars: int = 10)
     for i in range(n_vars):
         rows = slice(i * lat.n_classes, (i + 1) * lat.n_classes)
         z[rows, i] = torch.eye(lat.n_classes, device=z.device)
-    images = model.likelihood.mean_image(model.observation(z.flatten(-2)))
-    return save_grid(images, path, ncol=lat.n_classes)
+    return model.likelihood.mean_image(model.observation(z.flatten(-2))).cpu()

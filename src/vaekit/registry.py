@@ -12,6 +12,7 @@ components), and, for the command line, flags named in the spec's `options` (tra
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import ClassVar
 
 from .errors import VaekitError
@@ -31,15 +32,52 @@ class Spec:
         return {"name": self.name, **dataclasses.asdict(self)}
 
     @classmethod
-    def from_options(cls, given: dict) -> "Spec":
-        """The spec with the command-line options in `given` (dest -> value) that it takes."""
-        return cls(**{cls.options[k]: v for k, v in given.items() if cls.options.get(k)})
+    def from_options(cls, given: dict, base: "Spec | None" = None) -> "Spec":
+        """The spec with the command-line options in `given` (dest -> value) that it takes,
+        over `base` (a spec of this class, e.g. from a config file) or the defaults."""
+        fields = {cls.options[k]: v for k, v in given.items() if cls.options.get(k)}
+        return dataclasses.replace(base, **fields) if base is not None else cls(**fields)
 
 
 def check(ok: bool, message: str) -> None:
     """Raise VaekitError(message) unless ok: for one-line validation."""
     if not ok:
         raise VaekitError(message)
+
+
+_KINDS = {"int": "an integer", "float": "a finite number", "str": "a string",
+          "bool": "true or false", "None": "absent"}
+
+
+def _fits(value, annotation: str) -> bool:
+    """Whether `value` has the type a dataclass field's annotation (a string) names: int,
+    float (finite; an int will do), str, bool, None, tuples of those, or a spec (validated by
+    its registry)."""
+    if annotation.startswith("tuple["):
+        inner = annotation[6:-1].removesuffix(", ...")
+        return isinstance(value, (tuple, list)) and all(_fits(v, inner) for v in value)
+    kinds = [a.strip() for a in annotation.split("|")]
+    return any(
+        (kind == "None" and value is None)
+        or (kind == "bool" and isinstance(value, bool))
+        or (kind == "int" and isinstance(value, int) and not isinstance(value, bool))
+        or (kind == "float" and isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+        or (kind == "str" and isinstance(value, str))
+        or kind in ("Spec", "dict", "ModelConfig", "DataConfig")
+        for kind in kinds)
+
+
+def check_types(obj, where: str = "") -> None:
+    """Refuse, with one line naming the field (`where` prefixes it, e.g. "model.latent."),
+    a dataclass field whose value has the wrong type or is not finite."""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if not _fits(value, str(f.type)):
+            wanted = " or ".join(_KINDS.get(k.strip(), k.strip()) for k in str(f.type).split("|")
+                                 if not k.strip().startswith("tuple"))
+            wanted = wanted or "a list of integers"
+            raise VaekitError(f"{where}{f.name} must be {wanted}, got {value!r}")
 
 
 def tuples(v):
@@ -64,11 +102,13 @@ class Registry:
     def names(self) -> list[str]:
         return sorted(self.specs)
 
-    def spec(self, value) -> Spec:
-        """A validated spec from a spec, a name, or a {"name": ..., ...} dict."""
+    def spec(self, value, where: str = "") -> Spec:
+        """A validated spec from a spec, a name, or a {"name": ..., ...} dict (`where`: its
+        place in a configuration, for messages, e.g. "model.latent.")."""
         if isinstance(value, Spec):
             check(value.name in self.specs and isinstance(value, self.specs[value.name]),
                   f"{type(value).__name__} is not a registered {self.what}")
+            check_types(value, where)
             return value.validate()
         if isinstance(value, str):
             value = {"name": value}
@@ -78,10 +118,7 @@ class Registry:
         cls = self[fields.pop("name")]
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(fields) - known)
-        check(not unknown, f"{self.what} {cls.name!r} has no options {unknown}; "
-                           f"it has {sorted(known)}")
-        try:
-            return cls(**{k: tuples(v) for k, v in fields.items()}).validate()
-        except (TypeError, ValueError) as e:    # e.g. a number where a tuple of widths goes
-            raise VaekitError(f"{self.what} {cls.name!r}: an option has the wrong type "
-                              f"({type(e).__name__}: {e})") from None
+        if unknown:
+            raise VaekitError(f"unknown key {where}{unknown[0]}: the {self.what} {cls.name!r} "
+                              f"has {sorted(known)}")
+        return self.spec(cls(**{k: tuples(v) for k, v in fields.items()}), where)

@@ -42,7 +42,7 @@ CHECK = """
 })();
 """
 
-METRICS = [("elbo", "test ELBO (nats)"), ("log_lik", "E_q log p(x|z) (nats)"), ("kl", "KL (nats)"),
+METRICS = [("elbo", "test ELBO (nats)"), ("rec_log_lik", "E_q log p(x|z) (nats)"), ("kl", "KL (nats)"),
            ("nll", "-log p(x), importance sampled (nats)"), ("nll_se", "its standard error"),
            ("nll_k", "importance samples K"), ("nll_n", "test examples for log p(x)"),
            ("nll_bits_per_dim", "bits/dim (log p(x))"), ("elbo_bits_per_dim", "bits/dim (ELBO)"),
@@ -68,7 +68,7 @@ def render(title: str, summary: dict, history: list[dict], figures: dict[str, Pa
                     for k, v in summary.items() if k != "test" and not isinstance(v, dict))
     epochs = ""
     if history:
-        keys = [k for k in ("epoch", "train_elbo", "valid_elbo", "valid_log_lik", "valid_kl",
+        keys = [k for k in ("epoch", "train_elbo", "valid_elbo", "valid_rec_log_lik", "valid_kl",
                             "lr", "seconds") if k in history[-1]]
         head = "".join(f"<th>{k}</th>" for k in keys)
         shown = history if len(history) <= 25 else history[:: max(1, len(history) // 25)] + history[-1:]

@@ -258,6 +258,13 @@ class RunState:
         self.restore(checkpoint.latest(self.run_dir))
         factor = 0.5 ** (rollbacks - self.rollbacks)  # the checkpoint's lr has its own halvings
         self.rollbacks = rollbacks
+        lr = self.scale_lr(factor)
+        self.event({"event": "rollback", "reason": why, "to_epoch": self.epoch,
+                    "lr": lr, "rollbacks": rollbacks},
+                   f"{why}: rolled back to epoch {self.epoch}, learning rate now {lr:.3g}")
+
+    def scale_lr(self, factor: float) -> float:
+        """Every optimizer's learning rate (and the schedule's) times `factor`; the new one."""
         optimizers = (list(self.optimizer.values()) if isinstance(self.optimizer, dict)
                       else [self.optimizer])             # a GAN has two, by name
         for optimizer in optimizers:
@@ -265,10 +272,20 @@ class RunState:
                 group["lr"] *= factor
         if self.scheduler is not None:
             self.scheduler.base_lrs = [lr * factor for lr in self.scheduler.base_lrs]
-        lr = optimizers[0].param_groups[0]["lr"]
-        self.event({"event": "rollback", "reason": why, "to_epoch": self.epoch,
-                    "lr": lr, "rollbacks": rollbacks},
-                   f"{why}: rolled back to epoch {self.epoch}, learning rate now {lr:.3g}")
+        return optimizers[0].param_groups[0]["lr"]
+
+    def changed(self, changes: dict) -> None:
+        """A resumed run's changed settings {name: (old, new)}: a new learning rate scales the
+        one the run has reached (rollback halvings and schedule kept); all go to the log."""
+        if not changes:
+            return
+        if "lr" in changes:
+            old, new = changes["lr"]
+            self.scale_lr(new / old)
+        self.event({"event": "resumed_with_changes", "epoch": self.epoch,
+                    "changes": {k: list(v) for k, v in changes.items()}},
+                   "resumed with " + ", ".join(f"{k} {a} -> {b}" for k, (a, b) in
+                                               changes.items()))
 
     def end_epoch(self, record: dict, score: float, always_best: bool = False) -> None:
         """Log the epoch, then save best (if it is, by the validation score; or `always_best`)

@@ -55,9 +55,11 @@ def _neg_elbo(model, x: torch.Tensor, params: torch.Tensor, samples: int) -> tor
 
 
 def optimize(model, x: torch.Tensor, init: torch.Tensor,
-             settings: LocalOptimizer = LocalOptimizer()) -> Fitted:
+             settings: LocalOptimizer = LocalOptimizer(), bar=None) -> Fitted:
     """Maximise each example's ELBO over its own lambda, from `init`, until the stopping rule
-    holds. Only lambda changes: the model's parameters get no gradients."""
+    holds. Only lambda changes: the model's parameters get no gradients. `bar` (a progress
+    bar, or None) advances by each window's iterations: long jobs (gaps.py) show it, training
+    (vem.py) calls this once per batch and passes none."""
     seed = int(torch.randint(2 ** 62, ()))
 
     def score(lam: torch.Tensor) -> float:
@@ -78,6 +80,8 @@ def optimize(model, x: torch.Tensor, init: torch.Tensor,
             average, count = average + lam.detach(), count + 1
             if count < window:
                 continue
+            if bar is not None:
+                bar.update(count)
             result, average, count = average / count, torch.zeros_like(lam), 0
             current = score(result)
             if current - previous <= settings.tol * abs(previous):

@@ -59,6 +59,11 @@ class CategoricalPosterior(Distribution):
     def mean(self) -> torch.Tensor:
         return self.logits.exp().flatten(-2)
 
+    @property
+    def units(self) -> OneHotCategorical:
+        """The N variables, batch_shape [B, N]: the groups of free bits."""
+        return self.categorical.base_dist
+
 
 class CategoricalPrior(Distribution):
     """Uniform p(z) over N independent K-class one-hot variables, event_shape [N*K]."""
@@ -76,6 +81,10 @@ class CategoricalPrior(Distribution):
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         return self.categorical.log_prob(z.unflatten(-1, self.logits.shape))
+
+    @property
+    def units(self) -> OneHotCategorical:
+        return self.categorical.base_dist
 
 
 @register_kl(CategoricalPosterior, CategoricalPrior)

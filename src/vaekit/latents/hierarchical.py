@@ -196,10 +196,13 @@ class Hierarchical(Spec):
     path: str = "bottom-up"           # bottom-up | top-down (ladder)
 
     @classmethod
-    def from_options(cls, given: dict) -> "Hierarchical":
+    def from_options(cls, given: dict, base: "Hierarchical | None" = None) -> "Hierarchical":
         """--latent-dims D1,..,DL (or --latent-dim D1 over the default z_2), and one
         --q-upper-hidden / --p-upper-hidden for every upper layer."""
-        spec = super().from_options(given)
+        spec = super().from_options(given, base)
+        if not any(given.get(k) for k in ("latent_dim", "latent_dims", "q_upper_hidden",
+                                          "p_upper_hidden")):
+            return spec
         dims = given.get("latent_dims") or (given.get("latent_dim") or spec.dims[0],
                                             *spec.dims[1:])
         q = given.get("q_upper_hidden") or spec.q_hidden[0]

@@ -25,16 +25,16 @@ class AutoencoderStep(Step):
         return self.counted(ok, log_lik.detach().unsqueeze(1), len(xb))
 
     def record(self, means):
-        return {"train_log_lik": means[0]}
+        return {"train_rec_log_lik": means[0]}
 
     def validate(self, splits):
         self.model.fit_codes(splits.valid)
         value = mean_log_lik(self.model, splits.valid)
-        return {"valid_log_lik": value}, value
+        return {"valid_rec_log_lik": value}, value
 
     @staticmethod
     def evaluate(model, splits, config):
-        return {"n": len(splits.test), "log_lik": mean_log_lik(model, splits.test)}
+        return {"n": len(splits.test), "rec_log_lik": mean_log_lik(model, splits.test)}
 
     @staticmethod
     def pictures(model, splits):

@@ -21,7 +21,8 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from .. import checkpoint, devices, distributed, kinds
+from .. import checkpoint, config_file, devices, distributed, kinds
+from . import loggers
 from ..config import TrainConfig
 from ..data import Batches, Splits, load_dataset, prepare, reduce_bits
 from ..denormals import flushed
@@ -32,21 +33,20 @@ from ..runstate import Diverged, Guard, RunState, weights_finite
 
 
 class Throughput:
-    """Examples per second over the training steps only, after `warmup` steps."""
+    """Examples per second over the training steps this call ran (validation, checkpoints and
+    evaluation left out), and over the last epoch."""
 
-    def __init__(self, warmup: int = 20):
-        self.warmup, self.steps, self.examples, self.seconds, self.start = warmup, 0, 0, 0.0, None
+    def __init__(self):
+        self.steps, self.examples, self.seconds, self.start = 0, 0, 0.0, None
+        self.epoch_examples, self.epoch_seconds = 0, 0.0
 
     def resume(self):
-        if self.steps >= self.warmup:
-            self.start = time.perf_counter()
+        self.start = time.perf_counter()
+        self.epoch_examples, self.epoch_seconds = self.examples, self.seconds
 
     def tick(self, n: int):
         self.steps += 1
-        if self.steps == self.warmup:
-            self.start = time.perf_counter()
-        elif self.steps > self.warmup:
-            self.examples += n
+        self.examples += n
 
     def pause(self):
         if self.start is not None:
@@ -57,6 +57,11 @@ class Throughput:
     def rate(self) -> float:
         return self.examples / self.seconds if self.seconds > 0 else float("nan")
 
+    @property
+    def epoch_rate(self) -> float:
+        seconds = self.seconds - self.epoch_seconds
+        return (self.examples - self.epoch_examples) / seconds if seconds > 0 else float("nan")
+
 
 @dataclass
 class TrainResult:
@@ -66,7 +71,8 @@ class TrainResult:
     splits: Splits
     history: list = field(default_factory=list)
     test: dict = field(default_factory=dict)
-    examples_per_s: float = float("nan")
+    examples_per_s: float = float("nan")     # over the training steps this call ran
+    steps_run: int = 0
 
 
 def _new_run(run_dir: Path) -> None:
@@ -78,25 +84,27 @@ def _new_run(run_dir: Path) -> None:
 
 
 def _setup(config, run_dir, resume, epochs, splits, networks, device):
-    """(config resolved for the data, checkpoint to resume or None, splits)."""
+    """(config resolved for the data, checkpoint to resume or None, splits, the settings a
+    resumed run changes {name: (old, new)})."""
     ckpt = checkpoint.latest(run_dir) if resume else None
-    config = copy.deepcopy(ckpt.config if resume else config).validate()
+    config = copy.deepcopy(config if config is not None else ckpt.config).validate()
     if epochs is not None:
         config.epochs = epochs
     if device is not None:
         config.device = str(device)
     if networks is not None:
         config.model.network = Custom.of(Networks(*networks))
-    dataset = splits.dataset if splits else load_dataset(config.data.dataset,
-                                                         config.data.image_size)
-    dataset = reduce_bits(dataset, config.data.bits)
+    data = ckpt.config.data if ckpt else config.data
+    dataset = splits.dataset if splits else load_dataset(data.dataset, data.image_size)
+    dataset = reduce_bits(dataset, data.bits)
     config.model = config.model.resolved(dataset.event_shape, dataset.levels)
+    changes = ckpt.config.changes_on_resume(config, run_dir) if ckpt else {}
     kind = kinds.KINDS[config.model.kind]
     splits = splits or prepare(config.data, kind.data(config.model), dataset)
     if distributed.requested() and not (kind.distributed and
                                              config.model.inference.distributed):
         raise VaekitError("distributed training is available for VAEs with amortized inference")
-    return config.validate(), ckpt, splits
+    return config.validate(), ckpt, splits, changes
 
 
 def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
@@ -107,9 +115,11 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
     """Train (or with `resume`, continue from its newest complete checkpoint) the run in
     `run_dir`; returns the best model. `networks`: your own (encoder, decoder) modules (see
     networks/custom.py), again on resume. `device` overrides config.device (auto | cpu | cuda |
-    cuda:N | mps). Under torchrun, data-parallel (distributed.py)."""
+    cuda:N | mps). On resume, `config` (None: the run's own) may change only what
+    TrainConfig.changes_on_resume allows. Under torchrun, data-parallel (distributed.py)."""
     run_dir = Path(run_dir)
-    config, ckpt, splits = _setup(config, run_dir, resume, epochs, splits, networks, device)
+    config, ckpt, splits, changes = _setup(config, run_dir, resume, epochs, splits, networks,
+                                           device)
     device = devices.resolve(config.device)
     parallel = distributed.init(device)
     if config.threads:
@@ -123,13 +133,18 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
                    step.local, step.scaler)
     step.guard.log = run.event
     run.start(ckpt)
+    run.changed(changes)
+    if distributed.is_main():
+        config_file.write(config, run_dir / "config.toml")
     distributed.barrier()
     show = distributed.is_main() and (progress is None or progress)
     timer = Throughput()
-    with flushed():                      # subnormal floats are slow on CPUs
-        history = _fit(run, step, batches, splits, timer, show, ckpt)
+    log = loggers.make(config, run_dir) if distributed.is_main() else loggers.Logger()
+    with flushed(), log:                 # subnormal floats are slow on CPUs
+        history = _fit(run, step, batches, splits, timer, show, ckpt, log)
     rate = timer.rate * distributed.world_size()
-    result = TrainResult(run_dir, config, model, splits, history, examples_per_s=rate)
+    result = TrainResult(run_dir, config, model, splits, history, examples_per_s=rate,
+                         steps_run=timer.steps)
     if final_eval:
         result.model, _ = checkpoint.load_model(run_dir, networks=networks, device=device)
         result.test = finish(step, result)
@@ -179,7 +194,7 @@ def _epoch(run, step, bar, timer) -> tuple[torch.Tensor, torch.Tensor]:
         torch.as_tensor(n, dtype=torch.float64).reshape(1).cpu()
 
 
-def _fit(run, step, batches, splits, timer, show, ckpt) -> list[dict]:
+def _fit(run, step, batches, splits, timer, show, ckpt, log) -> list[dict]:
     """Epochs until config.epochs: train, validate, log, checkpoint; roll back on divergence."""
     config, history = run.config, []
     while run.epoch < config.epochs:
@@ -206,12 +221,14 @@ def _fit(run, step, batches, splits, timer, show, ckpt) -> list[dict]:
                   "lr": next(iter(step.optimizers.values())).param_groups[0]["lr"],
                   **step.record((totals[:-1] / max(totals[-1].item(), 1.0)).tolist())}
         valid, score = step.validate(splits)
-        record.update(valid, seconds=round(time.perf_counter() - t0, 3))
+        record.update(valid, seconds=round(time.perf_counter() - t0, 3),
+                      examples_per_s=round(timer.epoch_rate * distributed.world_size(), 1))
         if step.guard.skipped > skipped:
             record["skipped_steps"] = step.guard.skipped - skipped
         if step.guard.scaler_skipped > scaler_skipped:
             record["scaler_skipped_steps"] = step.guard.scaler_skipped - scaler_skipped
         history.append(record)
+        log.epoch(record, step, splits)
         run.epoch += 1
         run.end_epoch(record, score, always_best=step.always_best)
         every = max(1, config.epochs // 20)

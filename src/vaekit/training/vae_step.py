@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 
 from .. import distributed
-from ..evaluation import elbo_report, evaluate
-from ..objectives import elbo, iwae
+from ..evaluation import active_units, elbo_report, evaluate
+from ..objectives import elbo, free_bits_kl, iwae, kl_groups
 from ..plots import reconstructions
 from .precision import make_optimizer
 from .step import Step
@@ -24,7 +24,11 @@ def bound(model, x: torch.Tensor, params: torch.Tensor, config, beta: float):
         value = iwae(x, q, prior, model.observation, config.k, beta)
         return -value.mean(), value.detach().unsqueeze(1)
     terms = elbo(x, q, prior, model.observation)
-    loss = -(terms.log_lik - beta * terms.kl).mean()
+    if config.free_bits:        # each group's batch-mean KL counts as at least the floor
+        kl = free_bits_kl(kl_groups(q, prior, terms.kl_layers), config.free_bits)
+        loss = -(terms.log_lik.mean() - beta * kl)
+    else:
+        loss = -(terms.log_lik - beta * terms.kl).mean()
     return loss, torch.cat([terms.log_lik.unsqueeze(1), terms.kl_layers], 1).detach()
 
 
@@ -43,6 +47,9 @@ class LossModule(torch.nn.Module):
 
     def forward(self, x, beta, init=None):
         return loss_fn(self.model, x, self.config, beta, init)
+
+
+ACTIVE_N = 1000     # validation examples for the active units of each epoch
 
 
 class VAEStep(Step):
@@ -85,12 +92,14 @@ class VAEStep(Step):
         if self.config.objective == "iwae":
             return {**out, f"train_iwae{self.config.k}": means[0]}
         log_lik, layers = means[0], means[1:]
-        out.update(train_elbo=log_lik - sum(layers), train_log_lik=log_lik, train_kl=sum(layers))
+        out.update(train_elbo=log_lik - sum(layers), train_rec_log_lik=log_lik, train_kl=sum(layers))
         return {**out, "train_kl_layers": layers} if len(layers) > 1 else out
 
     def validate(self, splits):
         valid = elbo_report(self.model, splits.valid)
-        out = {"valid_elbo": valid.elbo, "valid_log_lik": valid.log_lik, "valid_kl": valid.kl}
+        out = {"valid_elbo": valid.elbo, "valid_rec_log_lik": valid.rec_log_lik,
+               "valid_kl": valid.kl,
+               "valid_active_units": active_units(self.model, splits.valid[:ACTIVE_N])[0]}
         if len(valid.kl_layers) > 1:
             out["valid_kl_layers"] = valid.kl_layers
         return out, valid.elbo
@@ -100,12 +109,12 @@ class VAEStep(Step):
         train = record.get("train_elbo", next((v for k, v in record.items()
                                                if k.startswith("train_iwae")), float("nan")))
         return (f"epoch {record['epoch']:4d}  train {train:9.3f}  valid elbo "
-                f"{record['valid_elbo']:9.3f}  (log p(x|z) {record['valid_log_lik']:9.3f}, "
+                f"{record['valid_elbo']:9.3f}  (log p(x|z) {record['valid_rec_log_lik']:9.3f}, "
                 f"kl {record['valid_kl']:7.3f})  {record['seconds']:.1f}s")
 
     @staticmethod
     def evaluate(model, splits, config):
-        return evaluate(model, splits.test, k=config.eval_k, n_loglik=config.eval_n,
+        return evaluate(model, splits.test, k=config.eval_k, n_loglik=config.eval_n or None,
                         levels=splits.dequantized_levels)
 
     @staticmethod

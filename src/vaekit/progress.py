@@ -1,0 +1,46 @@
+"""Progress bars for the jobs that take more than a few seconds (log p(x), the gaps' E-steps,
+imputation, the FID classifier, compare), and one-line announcements of slow one-time work.
+
+A bar goes to stderr and shows its rate and the time left. It is off when stderr is not a
+terminal (logs and pipes stay clean), when switched off (`--no-progress`: `set_enabled`), and
+in all but the first process of a distributed run; VAEKIT_PROGRESS=1 turns it on even when
+stderr is not a terminal (tests capture stderr), VAEKIT_PROGRESS=0 off. An announcement is
+information, not decoration: it is printed whatever the settings.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from tqdm import tqdm
+
+MININTERVAL = 0.1       # seconds between redraws: drawing costs time in tight loops
+_enabled = True
+
+
+def set_enabled(flag: bool) -> None:
+    """Switch every bar on (the default: where stderr is a terminal) or off."""
+    global _enabled
+    _enabled = bool(flag)
+
+
+def enabled() -> bool:
+    """Whether a bar made now would be drawn."""
+    from . import distributed
+    forced = os.environ.get("VAEKIT_PROGRESS")
+    if not _enabled or forced == "0" or not distributed.is_main():
+        return False
+    return forced == "1" or sys.stderr.isatty()
+
+
+def bar(iterable=None, *, total: int | None = None, desc: str = "", unit: str = "it") -> tqdm:
+    """A tqdm bar on stderr (rate and time left), erased when done; a silent one when bars are
+    off. Iterate over it, or call .update(n) per chunk of work (not per tiny step)."""
+    return tqdm(iterable, total=total, desc=desc, unit=unit, leave=False, dynamic_ncols=True,
+                file=sys.stderr, mininterval=MININTERVAL, disable=not enabled())
+
+
+def announce(message: str) -> None:
+    """One line on stderr, always: for slow work the user should know about before it starts."""
+    print(" ".join(message.split()), file=sys.stderr, flush=True)
