@@ -26,7 +26,8 @@ NETWORKS = {"mlp": {"name": "mlp", "encoder_hidden": (16,), "decoder_hidden": (1
 LATENTS = {"gaussian": {"name": "gaussian", "dim": 3},
            "hierarchical": {"name": "hierarchical", "dims": (3, 2), "q_hidden": ((8,),),
                             "p_hidden": ((8,),)},
-           "categorical": {"name": "categorical", "vars": 2, "classes": 3}}
+           "categorical": {"name": "categorical", "vars": 2, "classes": 3},
+           "joint": {"name": "joint", "classes": 3, "dim": 2}}
 INFERENCE = {"amortized": "amortized", "semi": {"name": "semi", "refine_steps": 2},
              "vem": {"name": "vem", "max_iter": 4}}
 SHAPES = [(1, 8, 8), (1, 28, 28), (3, 32, 32), (3, 64, 64)]

@@ -101,11 +101,13 @@ def cmd_evaluate(args) -> int:
     model, ckpt, splits = _loaded(args, args.dataset)
     _vae(ckpt)
     x = splits.test if args.split == "test" else splits.valid
+    labels = splits.test_labels if args.split == "test" else splits.valid_labels
+    labels = labels[:len(x)] if ckpt.config.data.labels and labels is not None else None
     if args.n:
-        x = x[:args.n]
+        x, labels = x[:args.n], None if labels is None else labels[:args.n]
     torch.manual_seed(args.seed)
     result = evaluate(model, x, k=args.k, levels=splits.dequantized_levels,
-                      max_rows=args.max_rows)
+                      max_rows=args.max_rows, labels=labels)
     result.update(checkpoint=str(ckpt.path), split=args.split)
     print(format_result(result))
     if args.out:

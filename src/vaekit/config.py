@@ -88,6 +88,7 @@ class DataConfig:
     seed: int = 0                         # for the split and the fixed evaluation binarization
     image_size: int | None = None         # image folders: centre-crop and resize to S x S
     bits: int | None = None               # 8-bit data: keep the top bits (2^bits levels)
+    labels: int | None = None             # semi-supervised (M2): labels kept for N examples
 
     def validate(self) -> "DataConfig":
         check_types(self, "data.")
@@ -98,6 +99,7 @@ class DataConfig:
         check(self.image_size is None or self.image_size >= 1,
               f"image_size must be >= 1, got {self.image_size}")
         check(self.bits is None or 1 <= self.bits <= 8, f"bits must be in 1..8, got {self.bits}")
+        check(self.labels is None or self.labels >= 1, f"labels must be >= 1, got {self.labels}")
         return self
 
 
@@ -115,6 +117,7 @@ class TrainConfig:
     beta: float = 1.0                     # weight of the KL term (beta-VAE)
     warmup_epochs: float = 0.0            # linear KL warm-up from 0 to beta over this many epochs
     free_bits: float = 0.0                # KL floor in nats per latent group (Kingma et al. 2016)
+    alpha: float | None = None            # M2: weight of log q(y|x) on labelled data (0.1 N_l)
     epochs: int = 100
     batch_size: int = 128
     lr: float = 1e-3
@@ -149,6 +152,7 @@ class TrainConfig:
         check(0 <= self.beta < float("inf"), f"beta must be >= 0 and finite, got {self.beta}")
         check(self.warmup_epochs >= 0, f"warmup_epochs must be >= 0, got {self.warmup_epochs}")
         check(self.free_bits >= 0, f"free_bits must be >= 0, got {self.free_bits}")
+        self._check_labels()
         check(self.free_bits == 0 or self.objective == "elbo",
               "free_bits floors the ELBO's KL terms; the iwae objective has none")
         check(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
@@ -178,6 +182,22 @@ class TrainConfig:
         check(self.image_every >= 1, f"image_every must be >= 1, got {self.image_every}")
         _kinds()[self.model.kind].check_training(self)
         return self
+
+    def _check_labels(self) -> None:
+        labelled = self.data.labels is not None
+        check(self.alpha is None or (labelled and self.alpha >= 0),
+              "alpha weighs the classifier on labelled examples: give --labels N (and alpha "
+              ">= 0)")
+        check(not labelled or (self.model.kind == "vae" and self.model.latent.name == "joint"
+                               and self.model.inference.name == "amortized"),
+              "semi-supervised training (labels) needs a VAE with joint latents (--latent "
+              "joint: a class y and a style z) and amortized inference")
+
+    @property
+    def classifier_weight(self) -> float:
+        """M2's alpha: Kingma et al.'s 0.1 N for their summed objective is, per labelled
+        example of a mean over the data, 0.1 times the number of labelled examples."""
+        return self.alpha if self.alpha is not None else 0.1 * (self.data.labels or 0)
 
     def changes_on_resume(self, asked: "TrainConfig", run: str = "the run") -> dict:
         """{setting: (this run's value, asked)} for every setting `asked` changes. A resumed run

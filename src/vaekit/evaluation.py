@@ -123,11 +123,12 @@ def _log_likelihood(model, x, k, max_rows, proposal=None) -> torch.Tensor:
         lw = torch.cat([log_weights(xb, q, prior, model.observation, s.stop - s.start,
                                     reparameterized=False).to(out.device, torch.float64)
                         for s in chunks(k, k_chunk)])                    # [K, b]
-        log_mean_w = torch.logsumexp(lw, 0) - math.log(k)                  # [b]
+        n = len(lw)             # k, or more where a discrete part is enumerated (stratified)
+        log_mean_w = torch.logsumexp(lw, 0) - math.log(n)                  # [b]
         w_rel = torch.exp(lw - log_mean_w)                                 # w / mean(w), [K, b]
-        var_rel = (w_rel - 1).pow(2).sum(0) / max(k - 1, 1)
+        var_rel = (w_rel - 1).pow(2).sum(0) / max(n - 1, 1)
         out[rows, 0] = log_mean_w
-        out[rows, 1] = (var_rel / k).sqrt()
+        out[rows, 1] = (var_rel / n).sqrt()
         bar.update(rows.stop - rows.start)
     bar.close()
     return out
@@ -177,6 +178,17 @@ def active_units(model, x: torch.Tensor, threshold: float = 0.01,
     return int((variance > threshold).sum()), variance
 
 
+@torch.no_grad()
+def accuracy(model, x: torch.Tensor, labels, batch_size: int = 1000) -> tuple[float, float]:
+    """A joint model's classifier, argmax_y q(y|x), against `labels`: (accuracy, its
+    standard error)."""
+    device = devices.of(model)
+    guess = torch.cat([model.posterior(x[s].to(device)).logits.argmax(-1).cpu()
+                       for s in chunks(len(x), batch_size)])
+    right = (guess == torch.as_tensor(labels).long()).double()
+    return right.mean().item(), (right.std() / math.sqrt(len(right))).item()
+
+
 def bits_per_dim(nll: float, dim: int, levels: int | None = None) -> float:
     """Nats per example -> bits per dimension. With `levels` the density is on data scaled
     from `levels` grey levels to [0, 1] (dequantized), so the change of scale, D log(levels),
@@ -187,7 +199,7 @@ def bits_per_dim(nll: float, dim: int, levels: int | None = None) -> float:
 
 
 def evaluate(model, x: torch.Tensor, k: int = 5000, n_loglik: int | None = None,
-             levels: int | None = None, max_rows: int | None = None) -> dict:
+             levels: int | None = None, max_rows: int | None = None, labels=None) -> dict:
     """Everything in one dict: the ELBO and its terms on all of x, log p(x) on the first
     `n_loglik` examples (all if None), bits/dim of both, and active units."""
     check_data(model, x)
@@ -198,7 +210,9 @@ def evaluate(model, x: torch.Tensor, k: int = 5000, n_loglik: int | None = None,
     au, variance = active_units(model, x)
     au_layers = [int((v > 0.01).sum()) for v in variance.split(model.latent.dims)]
     dim = math.prod(model.event_shape)
-    return {
+    classified = {} if labels is None else dict(zip(("accuracy", "accuracy_se"),
+                                                     accuracy(model, x, labels)))
+    return {**classified,
         "n": len(x), "elbo": report.elbo, "elbo_se": report.elbo_se,
         "rec_log_lik": report.rec_log_lik, "kl": report.kl, "kl_layers": report.kl_layers,
         "elbo_bits_per_dim": bits_per_dim(-report.elbo, dim, levels),
@@ -230,6 +244,8 @@ MEANINGS = {
     "active_units_layers": ("units", "active units per layer"),
     "latent_dims": ("units", "latent units per layer"),
     "latent_dim": ("units", "latent units"),
+    "accuracy": ("fraction", "test accuracy of the classifier argmax_y q(y|x) (M2)"),
+    "accuracy_se": ("fraction", "its standard error over the images"),
 }
 
 

@@ -92,6 +92,8 @@ def _draw(q: Distribution, shape: tuple, reparameterized: bool) -> torch.Tensor:
 def elbo(x: torch.Tensor, q: Distribution, prior: Distribution, decode: Decoder,
          n: int = 1, reparameterized: bool = True) -> ELBO:
     """ELBO and its two terms per example, E_q averaged over n samples."""
+    if hasattr(q, "per_class") and (q.exact or not reparameterized):
+        return _elbo_enumerated(x, q, prior, decode, n, reparameterized)
     if n == 1:
         z = _draw(q, (), reparameterized)     # [B, Z]
         log_lik = decode(z).log_prob(x)        # [B]
@@ -103,19 +105,42 @@ def elbo(x: torch.Tensor, q: Distribution, prior: Distribution, decode: Decoder,
     return ELBO(log_lik - kl, log_lik, kl, per_layer)
 
 
+def _elbo_enumerated(x, q, prior, decode, n: int, reparameterized: bool) -> ELBO:
+    """The ELBO with a discrete part y of q summed out exactly (latents/joint.py):
+    sum_y q(y|x) E_q(z|x,y)[log p(x|y,z)] - KL, with n draws of z per class."""
+    v = q.per_class((n,), reparameterized)                 # [n, K, B, Z]
+    log_lik = (q.probs.T * decode(v).log_prob(x).mean(0)).sum(0)    # [B]
+    per_layer = kl_layers(q, prior)
+    kl = per_layer.sum(-1)
+    return ELBO(log_lik - kl, log_lik, kl, per_layer)
+
+
+def labelled_elbo(x: torch.Tensor, y: torch.Tensor, q: Distribution, prior: Distribution,
+                  decode: Decoder) -> torch.Tensor:
+    """M2's bound on log p(x, y) for labelled examples (Kingma et al. 2014, eq. 6), [B]:
+    E_q(z|x,y)[log p(x|y,z)] + log p(y) - KL(q(z|x,y) || p(z)), with one draw of z."""
+    qz = q.given(y)
+    v = torch.cat([torch.nn.functional.one_hot(y, q.classes).to(q.loc), qz.rsample()], -1)
+    return decode(v).log_prob(x) + prior.class_log_prob(y) - kl_divergence(qz, prior.z_part)
+
+
 def log_weights(x: torch.Tensor, q: Distribution, prior: Distribution, decode: Decoder,
                 k: int, beta: float = 1.0, reparameterized: bool = True) -> torch.Tensor:
     """log p(x|z_i) + beta (log p(z_i) - log q(z_i|x)) for z_i ~ q, i = 1..k: [k, B].
 
     beta < 1 gives the KL-annealed weights used in warm-up; beta = 1 the true importance weights.
     """
-    z = _draw(q, (k,), reparameterized)       # [k, B, Z]
+    if hasattr(q, "stratified"):              # y summed exactly: k' >= k draws, K per class
+        z, log_q = q.stratified(k, reparameterized)
+    else:
+        z = _draw(q, (k,), reparameterized)   # [k, B, Z]
+        log_q = q.log_prob(z)
     log_lik = decode(z).log_prob(x)            # [k, B]; x [B, D] broadcasts over k
-    return log_lik + beta * (prior.log_prob(z) - q.log_prob(z))
+    return log_lik + beta * (prior.log_prob(z) - log_q)
 
 
 def iwae(x: torch.Tensor, q: Distribution, prior: Distribution, decode: Decoder, k: int,
          beta: float = 1.0) -> torch.Tensor:
     """The k-sample importance-weighted bound per example: [B]."""
     lw = log_weights(x, q, prior, decode, k, beta)
-    return torch.logsumexp(lw, dim=0) - math.log(k)
+    return torch.logsumexp(lw, dim=0) - math.log(len(lw))

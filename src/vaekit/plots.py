@@ -95,6 +95,17 @@ def interleave_rows(top: torch.Tensor, bottom: torch.Tensor, ncol: int) -> torch
 
 
 @torch.no_grad()
+def class_samples(model, ncol: int = 8) -> torch.Tensor:
+    """A joint model's p(x | y, z): a row per class y, the same z ~ p(z) down each column (a
+    style held while the class changes): [K * ncol, *event_shape]."""
+    lat = model.latent
+    z = model.prior().z_part.sample((ncol,))                                     # [ncol, D]
+    y = torch.eye(lat.classes, device=z.device).repeat_interleave(ncol, 0)       # [K*ncol, K]
+    v = torch.cat([y, z.repeat(lat.classes, 1)], -1)
+    return model.likelihood.mean_image(model.observation(v)).cpu()
+
+
+@torch.no_grad()
 def reconstructions(model, splits, n: int = 32, ncol: int = 8) -> torch.Tensor:
     """Test images spread over the split, rows of originals over rows of their reconstructions
     (the model sees them preprocessed: binarized or dequantized): [2n, *event_shape]."""

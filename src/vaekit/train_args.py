@@ -50,12 +50,13 @@ def _run_options(p) -> None:
 
 def _latent_options(m) -> None:
     m.add_argument("--model", choices=("vae", "ae", "gan", "gaussian", "hierarchical",
-                                       "categorical"),
+                                       "categorical", "joint"),
                    help="vae (default) | ae (plain autoencoder: no KL, no ELBO) | gan, on the "
                         "same networks; a latent family's name here means a VAE with it")
     m.add_argument("--latent", help="latent family of a VAE: gaussian (default; z = mu + sigma "
                    "eps) | hierarchical (p(x|z1) p(z1|z2) p(z2)) | categorical (discrete, "
-                   "trained with the Gumbel-softmax relaxation)")
+                   "trained with the Gumbel-softmax relaxation) | joint (a class y and a "
+                   "Gaussian style z: p(x|y,z), q(y|x) q(z|x,y); M2 with --labels)")
     m.add_argument("--latent-dim", type=int, help="latent size (default 50; z_1 of a hierarchy, "
                    "100)")
     m.add_argument("--latent-dims", type=ints, metavar="D1,D2,...",
@@ -68,13 +69,17 @@ def _latent_options(m) -> None:
                    help="hierarchical: p(x|z_1) or p(x|z_1..z_L) (default z1)")
     m.add_argument("--posterior-path", choices=("bottom-up", "top-down"),
                    help="hierarchical: inference order (default bottom-up; top-down = ladder)")
+    m.add_argument("--classes", type=int, help="joint: classes K of y (default 10)")
+    m.add_argument("--discrete", choices=("exact", "relaxed"),
+                   help="joint: y summed out exactly in training (default; K decoder passes) "
+                        "or one Gumbel-softmax sample (evaluation always sums exactly)")
     m.add_argument("--categorical-vars", type=int, help="categorical: variables N (default 20)")
     m.add_argument("--categorical-classes", type=int, help="categorical: classes K (default 10)")
     m.add_argument("--straight-through", action="store_true", default=None,
                    help="categorical: hard one-hot forward, relaxed gradient backward "
                         "(default off)")
     m.add_argument("--tau", type=finite, help="categorical: initial Gumbel-softmax "
-                   "temperature (default 1.0)")
+                   "temperature (default 1.0); joint: its temperature (default 0.67)")
     m.add_argument("--tau-min", type=finite, help="categorical: final temperature (default 0.5)")
     m.add_argument("--anneal-rate", type=finite,
                    help="categorical: tau = max(tau_min, tau exp(-rate step)) (default 3e-5)")
@@ -144,6 +149,9 @@ def _objective_options(p) -> None:
                         "al. 2016: each unit's, each categorical variable's or each layer's KL "
                         "counts as at least this in the loss) (default 0: off); against "
                         "posterior collapse")
+    o.add_argument("--alpha", type=finite, help="with --labels: weight of log q(y|x) on each "
+                   "labelled example (default 0.1 x the number of labels: Kingma et al.'s "
+                   "0.1 N per example)")
     o.add_argument("--epochs", type=int, help="(default 300 on digits, 100 otherwise)")
     o.add_argument("--batch-size", type=int, help="(default 128)")
     o.add_argument("--lr", type=finite, help="Adam step size (default 1e-3)")
@@ -179,6 +187,9 @@ def _run_management_options(p) -> None:
                    "image to S x S (default: the images' own size, which must agree)")
     d.add_argument("--bits", type=int, help="8-bit data: keep the top B bits (2^B levels), "
                    "e.g. 5 for 32 levels (default 8: all)")
+    d.add_argument("--labels", type=int, metavar="N", help="semi-supervised (M2, with --latent "
+                   "joint): keep the labels of N training examples, balanced over classes; "
+                   "the rest are unlabelled (default: none, unsupervised)")
     d.add_argument("--preprocess", help="auto (default: what the likelihood needs) | binarize | "
                    "dequantize | none")
     d.add_argument("--valid-fraction", type=finite,
@@ -200,8 +211,8 @@ def add_options(p) -> None:
 
 
 # options that are TrainConfig's and DataConfig's fields, by their names there
-TRAINING = ("objective", "k", "beta", "warmup_epochs", "free_bits", "epochs", "batch_size", "lr",
+TRAINING = ("objective", "k", "beta", "warmup_epochs", "free_bits", "alpha", "epochs", "batch_size", "lr",
             "lr_schedule", "lr_decay", "seed", "threads", "precision", "device", "compile",
             "keep_checkpoints", "nan_patience", "max_rollbacks", "logger", "image_every",
             "eval_k", "eval_n")
-DATA = ("dataset", "preprocess", "valid_fraction", "seed", "image_size", "bits")
+DATA = ("dataset", "preprocess", "valid_fraction", "seed", "image_size", "bits", "labels")

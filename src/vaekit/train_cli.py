@@ -192,9 +192,14 @@ def summary(result) -> str:
               f"{t['nll_bits_per_dim']:.4f} bits/dim",
               f"active units {t['active_units']}/{t['latent_dim']} (Var_x E_q[z_i] > 0.01)"]
     if len(t["kl_layers"]) > 1:
-        lines.append("per layer (z_1 first): KL " + ", ".join(f"{v:.3f}" for v in t["kl_layers"])
+        parts = ("per part (y, then z)" if result.config.model.latent.name == "joint"
+                 else "per layer (z_1 first)")
+        lines.append(f"{parts}: KL " + ", ".join(f"{v:.3f}" for v in t["kl_layers"])
                      + " nats; active units " + ", ".join(
                          f"{a}/{d}" for a, d in zip(t["active_units_layers"], t["latent_dims"])))
+    if "accuracy" in t:
+        lines.append(f"classifier argmax_y q(y|x): test accuracy {t['accuracy']:.4f} +- "
+                     f"{t['accuracy_se']:.4f} ({result.config.data.labels} labels)")
     note = collapse_note(t)
     lines += ([note] if note else []) + [f"training speed {_speed(result)}"]
     return "\n".join(lines)

@@ -82,6 +82,16 @@ class Batches:
             yield rows[self.shard], xb[self.shard]
 
 
+def draw_rows(batches: Batches, n: int):
+    """n rows drawn with replacement from `batches`' data, preprocessed as its batches are
+    (for a small set cycled next to the main one, e.g. M2's labelled examples): (rows, x)."""
+    rows = torch.randint(len(batches.x), (n,), generator=batches.generator,
+                         device=batches.device)
+    raw = batches.x.index_select(0, rows.to(batches.x.device))
+    return rows, draw(raw.to(batches.device), batches.preprocess, batches.levels,
+                      batches.generator)
+
+
 def place(x, device: torch.device) -> torch.Tensor:
     """x as a tensor on `device` when it fits in half the device's free memory; otherwise it
     stays in (pinned) CPU memory and each batch is copied over."""

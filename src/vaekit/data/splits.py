@@ -29,6 +29,9 @@ class Splits:
     valid: torch.Tensor         # [V, *event] float32, fixed preprocessing, seeded
     test: torch.Tensor          # [M, *event] float32, fixed preprocessing, seeded
     test_labels: np.ndarray | None
+    valid_labels: np.ndarray | None = None
+    labelled: np.ndarray | None = None          # [L, *event]: the labelled examples (M2) ...
+    labelled_y: np.ndarray | None = None        # ... and their labels; `train` is the rest
 
     @property
     def levels(self) -> int | None:
@@ -77,13 +80,37 @@ def prepare(config, need="binary", dataset: Dataset | None = None) -> Splits:
     n_valid = int(round(config.valid_fraction * len(dataset.train)))
     if len(dataset.train) - n_valid < 1:
         raise VaekitError(f"{dataset.name}: no training examples left after the validation split")
+    labels = dataset.train_labels
     valid_raw, train = dataset.train[perm[:n_valid]], dataset.train[perm[n_valid:]]
+    valid_labels = None if labels is None else np.asarray(labels)[perm[:n_valid]]
     if n_valid == 0:  # no validation split asked for: validate on a fixed slice of train
         valid_raw = train[: min(len(train), 1000)]
+        valid_labels = None if labels is None else np.asarray(labels)[perm][:len(valid_raw)]
 
     def seeded(a: np.ndarray, offset: int) -> torch.Tensor:
         return torch.from_numpy(fixed(a, preprocess, dataset.levels,
                                       np.random.default_rng(config.seed + offset)))
 
-    return Splits(dataset, preprocess, train, seeded(valid_raw, 1), seeded(dataset.test, 2),
-                  dataset.test_labels)
+    splits = Splits(dataset, preprocess, train, seeded(valid_raw, 1), seeded(dataset.test, 2),
+                    dataset.test_labels, valid_labels)
+    if config.labels:
+        _label_some(splits, np.asarray(labels)[perm[n_valid:]], config.labels, config.seed)
+    return splits
+
+
+def _label_some(splits: Splits, labels: np.ndarray | None, n: int, seed: int) -> None:
+    """Keep the labels of n training examples, balanced over the classes (M2's labelled
+    set), and leave the rest of the training split unlabelled."""
+    name = splits.dataset.name
+    if labels is None:
+        raise VaekitError(f"{name} has no labels: --labels needs a labelled dataset")
+    classes = np.unique(labels)
+    if n % len(classes) or n // len(classes) > np.bincount(labels).min():
+        raise VaekitError(f"--labels {n}: need a multiple of the {len(classes)} classes, at "
+                          f"most {len(classes) * np.bincount(labels)[classes].min()} here")
+    rng = np.random.default_rng(seed + 3)
+    picked = np.concatenate([rng.choice(np.flatnonzero(labels == c), n // len(classes),
+                                        replace=False) for c in classes])
+    rest = np.setdiff1d(np.arange(len(labels)), picked)
+    splits.labelled, splits.labelled_y = splits.train[picked], labels[picked]
+    splits.train = splits.train[rest]

@@ -15,10 +15,11 @@ from ..registry import Registry
 from .categorical import Categorical, CategoricalLatent
 from .gaussian import Gaussian, GaussianLatent
 from .hierarchical import Hierarchical, HierarchicalLatent
+from .joint import Joint, JointLatent
 
 LATENTS = Registry("latent family")
-for _spec in (Gaussian, Hierarchical, Categorical):
+for _spec in (Gaussian, Hierarchical, Categorical, Joint):
     LATENTS.register(_spec)
 
 __all__ = ["LATENTS", "Gaussian", "GaussianLatent", "Hierarchical", "HierarchicalLatent",
-           "Categorical", "CategoricalLatent"]
+           "Categorical", "CategoricalLatent", "Joint", "JointLatent"]

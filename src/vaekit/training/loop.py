@@ -101,9 +101,10 @@ def _setup(config, run_dir, resume, epochs, splits, networks, device):
     changes = ckpt.config.changes_on_resume(config, run_dir) if ckpt else {}
     kind = kinds.KINDS[config.model.kind]
     splits = splits or prepare(config.data, kind.data(config.model), dataset)
-    if distributed.requested() and not (kind.distributed and
-                                             config.model.inference.distributed):
-        raise VaekitError("distributed training is available for VAEs with amortized inference")
+    if distributed.requested() and not (kind.distributed and config.model.inference.distributed
+                                        and not config.data.labels):
+        raise VaekitError("distributed training is available for VAEs with amortized inference "
+                          "(and no --labels)")
     return config.validate(), ckpt, splits, changes
 
 
@@ -168,6 +169,8 @@ def _build(config, splits, networks, device, parallel):
     guard = Guard(config.nan_patience, every=1 if device.type == "cpu" else GUARD_EVERY)
     step = kinds.KINDS[config.model.kind].step(model, config, len(splits.train), len(batches),
                                                guard, parallel)
+    if splits.labelled is not None:
+        step.supervise(splits.labelled, splits.labelled_y, batches)
     return model, batches, step
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import torch
 
 from .. import distributed
-from ..evaluation import active_units, elbo_report, evaluate
-from ..objectives import elbo, free_bits_kl, iwae, kl_groups
-from ..plots import reconstructions
+from ..evaluation import accuracy, active_units, elbo_report, evaluate
+from ..data.batching import Batches, draw_rows
+from ..objectives import elbo, free_bits_kl, iwae, kl_groups, labelled_elbo
+from ..plots import class_samples, reconstructions
 from .precision import make_optimizer
 from .step import Step
 
@@ -64,6 +65,22 @@ class VAEStep(Step):
             self.loss = distributed.wrap(self.loss)
         self.anneal = getattr(model.latent, "anneal", None)   # e.g. Gumbel-softmax temperature
         self.warmup_steps, self.beta = config.warmup_epochs * n_batches, config.beta
+        self.labelled = None
+
+    def supervise(self, x, y, batches: Batches) -> None:
+        """Semi-supervised (M2): each step also takes a batch of the labelled examples x, y
+        (drawn with `batches`' generator, so a resumed run draws the same ones)."""
+        self.labelled = Batches(x, self.config.batch_size, batches.preprocess, batches.levels,
+                                batches.generator)
+        self.labels = torch.as_tensor(y, device=self.device).long()
+
+    def supervised_loss(self) -> torch.Tensor:
+        """-(L(x, y) + alpha log q(y|x)) over a batch of labelled examples."""
+        rows, x = draw_rows(self.labelled, min(self.config.batch_size, len(self.labels)))
+        y, model = self.labels[rows], self.model
+        q = model.posterior(x)
+        bound = labelled_elbo(x, y, q, model.prior(), model.observation)
+        return -(bound + self.config.classifier_weight * q.class_log_prob(y)).mean()
 
     def __call__(self, rows, xb, step):
         config = self.config
@@ -74,6 +91,8 @@ class VAEStep(Step):
         init = None if self.local is None else self.local[rows]
         with self.precision:
             loss, values, params = self.loss(xb, self.beta, init)
+            if self.labelled is not None:
+                loss = loss + self.supervised_loss()
         if self.local is not None:
             self.local[rows] = params
         for m in range(self.model.inference.mstep_steps):     # more than one: variational EM
@@ -102,6 +121,8 @@ class VAEStep(Step):
                "valid_active_units": active_units(self.model, splits.valid[:ACTIVE_N])[0]}
         if len(valid.kl_layers) > 1:
             out["valid_kl_layers"] = valid.kl_layers
+        if self.config.data.labels and splits.valid_labels is not None:
+            out["valid_accuracy"] = accuracy(self.model, splits.valid, splits.valid_labels)[0]
         return out, valid.elbo
 
     @staticmethod
@@ -110,14 +131,20 @@ class VAEStep(Step):
                                                if k.startswith("train_iwae")), float("nan")))
         return (f"epoch {record['epoch']:4d}  train {train:9.3f}  valid elbo "
                 f"{record['valid_elbo']:9.3f}  (log p(x|z) {record['valid_rec_log_lik']:9.3f}, "
-                f"kl {record['valid_kl']:7.3f})  {record['seconds']:.1f}s")
+                f"kl {record['valid_kl']:7.3f})"
+                + (f"  accuracy {record['valid_accuracy']:.3f}" if "valid_accuracy" in record
+                   else "") + f"  {record['seconds']:.1f}s")
 
     @staticmethod
     def evaluate(model, splits, config):
         return evaluate(model, splits.test, k=config.eval_k, n_loglik=config.eval_n or None,
-                        levels=splits.dequantized_levels)
+                        levels=splits.dequantized_levels,
+                        labels=splits.test_labels if config.data.labels else None)
 
     @staticmethod
     def pictures(model, splits):
-        return {"samples.png": model.sample(64),
-                "reconstructions.png": reconstructions(model, splits)}
+        pictures = {"samples.png": model.sample(64),
+                    "reconstructions.png": reconstructions(model, splits)}
+        if hasattr(model.latent, "classes"):
+            pictures["classes.png"] = class_samples(model)
+        return pictures

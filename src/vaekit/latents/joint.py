@@ -1,0 +1,186 @@
+"""A discrete and a continuous latent together: y one of K classes, z Gaussian of D dimensions,
+and p(x | y, z) (Kingma et al. 2014's M2 model; JointVAE, Dupont 2018, without labels).
+
+    p(y) = 1/K,  p(z) = N(0, I),  q(y, z | x) = q(y | x) q(z | x, y).
+
+q(z | x, y) has its own (mu, sigma) for each class, read from one encoder output per class
+(the encoder gives K logits and K heads of 2D: any network will do). Why y enters q(z | ...):
+a style z means something different for each class (a slanted 1 is not a slanted 8), so M2
+conditions it, and with K heads the condition costs no change to the networks. A value of
+(y, z) is [y one-hot (K), z (D)], which is what the decoder reads.
+
+The KL is exact: KL(q(y|x) || p(y)) + sum_y q(y|x) KL(q(z|x,y) || p(z)), reported per part
+(y first). The reconstruction term E_q[log p(x | y, z)] is summed over the K classes exactly
+(`discrete = "exact"`: K decoder passes per example) or taken at one Gumbel-softmax sample of y
+(`"relaxed"`, whose heads are mixed by the relaxed y). Evaluation enumerates y either way: the
+ELBO's sum and importance-sampled log p(x) = log sum_y p(y) p(x | y), each p(x | y) estimated
+with z ~ q(z | x, y) (`stratified`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.distributions import (Categorical, Distribution, Independent, Normal,
+                                 RelaxedOneHotCategorical, constraints, kl_divergence,
+                                 register_kl)
+
+from ..registry import Spec, check
+from .gaussian import MIN_SCALE, standard_normal
+
+
+class JointPosterior(Distribution):
+    """q(y, z | x): batch_shape [B], event_shape [K + D]."""
+    arg_constraints: dict = {}
+    support = constraints.real_vector
+    has_rsample = True
+
+    def __init__(self, logits, loc, scale, tau, exact: bool):
+        self.logits = logits.log_softmax(-1)           # [B, K]
+        self.loc, self.scale = loc, scale              # [B, K, D]
+        self.tau, self.exact = tau, exact
+        self.classes = logits.shape[-1]
+        super().__init__(logits.shape[:-1], torch.Size([self.classes + loc.shape[-1]]),
+                         validate_args=False)
+
+    @property
+    def probs(self) -> torch.Tensor:
+        return self.logits.exp()
+
+    def given(self, y: torch.Tensor) -> Independent:
+        """q(z | x, y) for a class per example y [..., B] (long)."""
+        index = y.unsqueeze(-1).unsqueeze(-1).expand(*y.shape, 1, self.loc.shape[-1])
+        loc = self.loc.expand(*y.shape, *self.loc.shape[-2:]).gather(-2, index).squeeze(-2)
+        scale = self.scale.expand(*y.shape, *self.scale.shape[-2:]).gather(-2, index)
+        return Independent(Normal(loc, scale.squeeze(-2), validate_args=False), 1,
+                           validate_args=False)
+
+    def class_log_prob(self, y: torch.Tensor) -> torch.Tensor:
+        """log q(y | x) for y [..., B] (long)."""
+        return self.logits.expand(*y.shape, self.classes).gather(-1, y.unsqueeze(-1)).squeeze(-1)
+
+    def _with_class(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return torch.cat([F.one_hot(y, self.classes).to(z), z], -1)
+
+    def rsample(self, sample_shape=torch.Size()) -> torch.Tensor:
+        """A relaxed y (Gumbel-softmax), then z from the heads mixed by it."""
+        y = RelaxedOneHotCategorical(self.tau, logits=self.logits,
+                                     validate_args=False).rsample(sample_shape)   # [.., B, K]
+        loc = (y.unsqueeze(-1) * self.loc).sum(-2)
+        scale = (y.unsqueeze(-1) * self.scale).sum(-2)
+        return torch.cat([y, loc + scale * torch.randn_like(loc)], -1)
+
+    def sample(self, sample_shape=torch.Size()) -> torch.Tensor:
+        with torch.no_grad():
+            y = Categorical(logits=self.logits, validate_args=False).sample(sample_shape)
+            return self._with_class(y, self.given(y).sample())
+
+    def log_prob(self, value: torch.Tensor) -> torch.Tensor:
+        """log q(y, z | x) at a one-hot y."""
+        y = value[..., :self.classes].argmax(-1)
+        return self.class_log_prob(y) + self.given(y).log_prob(value[..., self.classes:])
+
+    def per_class(self, sample_shape=torch.Size(), reparameterized: bool = True):
+        """For every class y, z ~ q(z | x, y): values [*sample_shape, K, B, K + D]."""
+        shape = torch.Size(sample_shape)
+        y = torch.arange(self.classes, device=self.loc.device).unsqueeze(-1)
+        y = y.expand(*shape, self.classes, self.loc.shape[0])                  # [.., K, B]
+        q = self.given(y)
+        return self._with_class(y, q.rsample() if reparameterized else q.sample())
+
+    def stratified(self, k: int, reparameterized: bool = True):
+        """k' = K ceil(k / K) draws, an equal number per class, and the log-density of that
+        proposal, (1/K) q(z | x, y): importance weights over them estimate
+        p(x) = sum_y p(y) p(x | y) with y summed exactly. ([k', B, K + D], [k', B])"""
+        m = -(-k // self.classes)
+        v = self.per_class((m,), reparameterized).flatten(0, 1)
+        y = v[..., :self.classes].argmax(-1)
+        return v, self.given(y).log_prob(v[..., self.classes:]) - math.log(self.classes)
+
+    def kl_layers(self, prior, z=None) -> torch.Tensor:
+        """[B, 2]: KL(q(y|x) || p(y)) and sum_y q(y|x) KL(q(z|x,y) || p(z)), exactly."""
+        kl_y = (self.probs * (self.logits + math.log(self.classes))).sum(-1)
+        kl_z = kl_divergence(Normal(self.loc, self.scale, validate_args=False),
+                             prior.z_part.base_dist).sum(-1)                   # [B, K]
+        return torch.stack([kl_y, (self.probs * kl_z).sum(-1)], -1)
+
+    @property
+    def mean(self) -> torch.Tensor:
+        return torch.cat([self.probs, (self.probs.unsqueeze(-1) * self.loc).sum(-2)], -1)
+
+
+class JointPrior(Distribution):
+    """p(y) p(z): y uniform over K classes, z ~ N(0, I); event_shape [K + D]."""
+    arg_constraints: dict = {}
+    support = constraints.real_vector
+
+    def __init__(self, classes: int, zero: torch.Tensor, one: torch.Tensor):
+        self.classes, self.z_part = classes, standard_normal(zero, one)
+        super().__init__(torch.Size(), torch.Size([classes + len(zero)]), validate_args=False)
+
+    def class_log_prob(self, y: torch.Tensor) -> torch.Tensor:
+        return torch.full(y.shape, -math.log(self.classes), device=y.device)
+
+    def sample(self, sample_shape=torch.Size()) -> torch.Tensor:
+        z = self.z_part.sample(sample_shape)
+        y = torch.randint(self.classes, z.shape[:-1], device=z.device)
+        return torch.cat([F.one_hot(y, self.classes).to(z), z], -1)
+
+    def log_prob(self, value: torch.Tensor) -> torch.Tensor:
+        return self.z_part.log_prob(value[..., self.classes:]) - math.log(self.classes)
+
+
+@register_kl(JointPosterior, JointPrior)
+def _kl_joint(q: JointPosterior, p: JointPrior) -> torch.Tensor:
+    return q.kl_layers(p).sum(-1)
+
+
+class JointLatent(nn.Module):
+    def __init__(self, classes: int, dim: int, exact: bool, tau: float):
+        super().__init__()
+        self.classes, self.dim, self.exact, self.tau = classes, dim, exact, tau
+        self.dims = (classes, dim)              # the parts: y (one-hot), z
+        self.param_size = classes * (1 + 2 * dim)
+        self.z_size = self.decoder_size = classes + dim
+        self.register_buffer("_zero", torch.zeros(dim), persistent=False)
+        self.register_buffer("_one", torch.ones(dim), persistent=False)
+
+    def posterior(self, params: torch.Tensor) -> JointPosterior:
+        logits, heads = params.split([self.classes, self.param_size - self.classes], -1)
+        mu, pre = heads.unflatten(-1, (self.classes, 2 * self.dim)).chunk(2, -1)
+        return JointPosterior(logits, mu, F.softplus(pre) + MIN_SCALE,
+                              torch.tensor(self.tau, device=params.device), self.exact)
+
+    def prior(self) -> JointPrior:
+        return JointPrior(self.classes, self._zero, self._one)
+
+    @staticmethod
+    def decoder_input(z: torch.Tensor) -> torch.Tensor:
+        return z
+
+
+@dataclass
+class Joint(Spec):
+    """y one of K classes and z Gaussian of D dimensions; q(y|x) q(z|x,y)."""
+    name = "joint"
+    iwae = True                   # with y enumerated (stratified), the weights are exact
+    options = {"classes": "classes", "latent_dim": "dim", "discrete": "discrete", "tau": "tau"}
+    classes: int = 10
+    dim: int = 50
+    discrete: str = "exact"       # exact: y summed out in training | relaxed: Gumbel-softmax
+    tau: float = 0.67             # the relaxation's temperature (relaxed only)
+
+    def validate(self) -> "Joint":
+        check(self.classes >= 2, f"classes must be >= 2, got {self.classes}")
+        check(self.dim >= 1, f"latent_dim must be >= 1, got {self.dim}")
+        check(self.discrete in ("exact", "relaxed"),
+              f"discrete must be exact or relaxed, got {self.discrete!r}")
+        check(self.tau > 0, f"tau must be > 0, got {self.tau}")
+        return self
+
+    def build(self) -> JointLatent:
+        return JointLatent(self.classes, self.dim, self.discrete == "exact", self.tau)
