@@ -16,7 +16,7 @@ import dataclasses
 from dataclasses import dataclass, field, fields
 
 from .errors import VaekitError
-from .registry import Spec, check, check_types, tuples
+from .registry import Spec, check, check_types, near, tuples
 
 def _kinds() -> dict:
     from .kinds import KINDS
@@ -143,8 +143,8 @@ class TrainConfig:
         check_types(self)
         self.model.validate()
         self.data.validate()
-        check(self.objective in OBJECTIVES,
-              f"unknown objective {self.objective!r}; choose from {list(OBJECTIVES)}")
+        check(self.objective in OBJECTIVES, f"unknown objective {self.objective!r}"
+              f"{near(self.objective, OBJECTIVES)}; choose from {list(OBJECTIVES)}")
         check(self.k >= 1, f"k must be >= 1, got {self.k}")
         check(self.k == 1 or self.objective == "iwae",
               f"k = {self.k} is the iwae objective's number of samples; the elbo objective "
@@ -221,7 +221,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
         d = dict(d)
-        model = _build(ModelConfig, d.pop("model", {}))
+        model = _build(ModelConfig, _named(d.pop("model", {})))
         data = _build(DataConfig, d.pop("data", {}))
         return _build(cls, d, model=model, data=data).validate()
 
@@ -240,6 +240,16 @@ def _flat(d: dict, prefix: str = "") -> dict:
     return out
 
 
+def _named(model: dict) -> dict:
+    """A model table whose [model.latent] (network, inference) gives settings but no name
+    means the default component's."""
+    if not isinstance(model, dict):
+        return model
+    defaults = {f.name: f.default for f in fields(ModelConfig)}
+    return {k: {"name": defaults[k], **v} if isinstance(v, dict) and "name" not in v
+            and isinstance(defaults.get(k), str) else v for k, v in model.items()}
+
+
 _WHERE = {"ModelConfig": "model.", "DataConfig": "data.", "TrainConfig": ""}
 
 
@@ -251,5 +261,6 @@ def _build(cls, d: dict, **extra):
     unknown = sorted(set(d) - known)
     if unknown:
         table = where.rstrip(".") or "the top level"
-        raise VaekitError(f"unknown key {where}{unknown[0]}; {table} has {sorted(known)}")
+        raise VaekitError(f"unknown key {where}{unknown[0]}{near(unknown[0], known)}; {table} "
+                          f"has {sorted(known)}")
     return cls(**{k: tuples(v) for k, v in d.items()}, **extra)

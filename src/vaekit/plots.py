@@ -24,6 +24,16 @@ def tile(images: np.ndarray, ncol: int, pad: int = 1) -> np.ndarray:
     return out
 
 
+def grid_pixels(arr: np.ndarray, ncol: int = 8, min_pixels: int = 64) -> np.ndarray:
+    """Images [N, C, H, W] in [0, 1] as one uint8 grid picture [C, H', W'] on a grey ground,
+    small images enlarged by pixel repetition to at least `min_pixels` on a side."""
+    if arr.ndim != 4 or arr.shape[1] not in (1, 3):
+        raise ValueError(f"a grid takes images [N, C, H, W] with C = 1 or 3, got {arr.shape}")
+    scale = max(1, -(-min_pixels // max(arr.shape[-2:])))
+    grid = tile(arr, ncol).repeat(scale, axis=1).repeat(scale, axis=2)
+    return np.round(np.clip(grid, 0.0, 1.0) * 255).astype(np.uint8)
+
+
 def save_grid(images: torch.Tensor | np.ndarray, path: str | Path, ncol: int = 8,
               min_pixels: int = 64) -> Path:
     """Save images [N, C, H, W] (values in [0, 1]) as a grid PNG, grey for C = 1 and RGB for
@@ -31,11 +41,7 @@ def save_grid(images: torch.Tensor | np.ndarray, path: str | Path, ncol: int = 8
     from PIL import Image
     arr = np.asarray(images.detach().cpu() if torch.is_tensor(images) else images,
                      dtype=np.float32)
-    if arr.ndim != 4 or arr.shape[1] not in (1, 3):
-        raise ValueError(f"save_grid takes images [N, C, H, W] with C = 1 or 3, got {arr.shape}")
-    scale = max(1, -(-min_pixels // max(arr.shape[-2:])))
-    grid = tile(arr, ncol).repeat(scale, axis=1).repeat(scale, axis=2)
-    pixels = np.round(np.clip(grid, 0.0, 1.0) * 255).astype(np.uint8).transpose(1, 2, 0)
+    pixels = grid_pixels(arr, ncol, min_pixels).transpose(1, 2, 0)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(path)

@@ -80,6 +80,13 @@ def check_types(obj, where: str = "") -> None:
             raise VaekitError(f"{where}{f.name} must be {wanted}, got {value!r}")
 
 
+def near(key: str, known) -> str:
+    """": did you mean X?" for the known name closest to a misspelt `key`, else ""."""
+    import difflib
+    found = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean {found[0]}?)" if found else ""
+
+
 def tuples(v):
     """JSON lists back to the (nested) tuples the dataclasses hold."""
     return tuple(tuples(x) for x in v) if isinstance(v, list) else v
@@ -96,7 +103,9 @@ class Registry:
         return spec_cls
 
     def __getitem__(self, name: str) -> type:
-        check(name in self.specs, f"unknown {self.what} {name!r}; choose from {self.names()}")
+        if name not in self.specs:
+            raise VaekitError(f"unknown {self.what} {name!r}{near(str(name), self.specs)}; "
+                              f"choose from {self.names()}")
         return self.specs[name]
 
     def names(self) -> list[str]:
@@ -119,6 +128,6 @@ class Registry:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(fields) - known)
         if unknown:
-            raise VaekitError(f"unknown key {where}{unknown[0]}: the {self.what} {cls.name!r} "
-                              f"has {sorted(known)}")
+            raise VaekitError(f"unknown key {where}{unknown[0]}{near(unknown[0], known)}: the "
+                              f"{self.what} {cls.name!r} has {sorted(known)}")
         return self.spec(cls(**{k: tuples(v) for k, v in fields.items()}), where)

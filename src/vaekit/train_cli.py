@@ -117,6 +117,8 @@ def train_config(args):
     data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
     dataset = args.dataset or data.get("dataset", "digits")
     raw.setdefault("epochs", 300 if dataset == "digits" else 100)
+    if "seed" in raw and isinstance(raw.get("data", {}), dict):   # as --seed: the split too
+        raw["data"] = {"seed": raw["seed"], **raw.get("data", {})}
     try:
         base = TrainConfig.from_dict(raw)
     except VaekitError as e:
@@ -170,10 +172,11 @@ def collapse_note(t: dict) -> str | None:
     """A line naming posterior collapse when the test KL or the active units are about zero."""
     if t["kl"] >= COLLAPSE_KL and t["active_units"] > 0:
         return None
-    return (f"posterior collapse: KL {t['kl']:.3f} nats and {t['active_units']}/"
-            f"{t['latent_dim']} active units: q(z|x) is about p(z) for every x and the decoder "
-            "ignores z. Try --warmup-epochs 10 (the KL weight rises from 0) or --free-bits 0.5 "
-            "(a KL floor per latent unit), or a smaller --beta")
+    return (f"posterior collapse (or too few epochs yet): KL {t['kl']:.3f} nats and "
+            f"{t['active_units']}/{t['latent_dim']} active units: q(z|x) is about p(z) for "
+            "every x and the decoder ignores z. Try --warmup-epochs 10 (the KL weight rises "
+            "from 0) or --free-bits 0.5 (a KL floor per latent unit, categorical variable or "
+            "layer), or a smaller --beta")
 
 
 def summary(result) -> str:
@@ -186,7 +189,8 @@ def summary(result) -> str:
         return "\n".join(lines + [f"{kind} trained (no likelihood of x){extra}",
                                   f"training speed {_speed(result)}"])
     lines += [f"test ELBO {t['elbo']:.3f} nats per image = E_q[log p(x|z)] "
-              f"{t['rec_log_lik']:.3f} - KL(q(z|x) || p(z)) {t['kl']:.3f}",
+              f"{t['rec_log_lik']:.3f} - KL(q(z|x) || p(z)) {t['kl']:.3f} (one draw of z, "
+              f"n={t['n']})",
               f"test log p(x) {t['log_px']:.3f} +- {t['nll_se']:.3f} nats per image "
               f"(importance sampled, K={t['nll_k']}, n={t['nll_n']}); NLL "
               f"{t['nll_bits_per_dim']:.4f} bits/dim",

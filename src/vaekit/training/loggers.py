@@ -16,6 +16,7 @@ import torch
 
 from .. import devices
 from ..errors import VaekitError
+from ..plots import grid_pixels
 
 GROUPS = {"train_": "train/", "valid_": "valid/"}
 
@@ -60,9 +61,8 @@ class TensorBoard(Logger):
                     self.writer.add_scalar(f"{tag(key)}/z{i + 1}", v, epoch)
             elif isinstance(value, numbers.Real):
                 self.writer.add_scalar(tag(key), value, epoch)
-        for key in ("skipped_steps", "scaler_skipped_steps"):   # 0 where the record omits it
-            if key not in record:
-                self.writer.add_scalar(tag(key), 0, epoch)
+        if "skipped_steps" not in record:                   # 0 where the record omits it
+            self.writer.add_scalar(tag("skipped_steps"), 0, epoch)
         if splits.dataset.is_image and (epoch % self.every == 0 or epoch == 1):
             self._images(step, splits, epoch)
         self.writer.flush()
@@ -71,8 +71,9 @@ class TensorBoard(Logger):
         """The kind's pictures, drawn without touching training's random numbers."""
         with devices.seeded(step.device, self.seed), torch.no_grad():
             pictures = step.pictures(step.model, splits)
-        for name, images in pictures.items():
-            self.writer.add_images(Path(name).stem, images.clamp(0, 1).cpu(), epoch)
+        for name, images in pictures.items():      # as the run's PNGs: padded, enlarged
+            grid = grid_pixels(images.float().cpu().numpy())
+            self.writer.add_image(Path(name).stem, grid, epoch, dataformats="CHW")
 
     def __exit__(self, *exc) -> None:
         self.writer.close()
