@@ -398,7 +398,8 @@ def _add_compare_and_pages(sub) -> None:
                        "class entropies and training time. Writes compare.png and compare.json "
                        "into --out.")
     c.add_argument("runs", nargs="+", help="run folders (one dataset)")
-    c.add_argument("--n", type=int, default=2000, help="samples and real images for FID")
+    c.add_argument("--n", type=int, default=2000,
+                   help="samples and real images for FID (default 2000)")
     c.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     c.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     c.add_argument("--out", help="folder for compare.png and compare.json (default: a new "

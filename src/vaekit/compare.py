@@ -81,4 +81,12 @@ def format_rows(rows: list[dict]) -> str:
         lines.append(f"{r['model'][:44]:44s} {r['samples']:16s} {num(r['test_nll'], '9.2f')} "
                      f"{num(r['test_elbo'], '9.2f')} {r['fid']:9.2f} {r['class_entropy']:7.3f} "
                      f"{r['marginal_class_entropy']:6.3f} {r['train_seconds']:8.1f}")
-    return "\n".join(lines)
+    return "\n".join(lines + [LEGEND])
+
+
+LEGEND = ("NLL: -log p(x), nats per test image (importance sampled; lower is better); ELBO: its "
+          "lower bound, nats (higher is better); FID: Frechet distance of the classifier's "
+          "features, samples vs test images (lower is better); H(y|x): mean entropy of the "
+          "classifier on samples, nats (low: each sample looks like one class); H(y): entropy "
+          "of the mean class distribution, nats (log 10 = 2.303 for 10 balanced classes: "
+          "variety); train s: training seconds")

@@ -152,13 +152,15 @@ def _objective_options(p) -> None:
     o.add_argument("--alpha", type=finite, help="with --labels: weight of log q(y|x) on each "
                    "labelled example (default 0.1 x the number of labels: Kingma et al.'s "
                    "0.1 N per example)")
-    o.add_argument("--epochs", type=int, help="(default 300 on digits, 100 otherwise)")
-    o.add_argument("--batch-size", type=int, help="(default 128)")
+    o.add_argument("--epochs", type=int, help="passes over the training data (default 300 on "
+                   "digits, 100 otherwise)")
+    o.add_argument("--batch-size", type=int, help="examples per optimizer step (default 128)")
     o.add_argument("--lr", type=finite, help="Adam step size (default 1e-3)")
     o.add_argument("--lr-schedule", help="constant (default) | cosine | exponential")
     o.add_argument("--lr-decay", type=finite,
                    help="exponential schedule: factor per epoch (default 0.99)")
-    o.add_argument("--seed", type=int, help="(default 0)")
+    o.add_argument("--seed", type=int, help="seeds the initial weights, the batches and the "
+                   "validation split (default 0)")
     o.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     o.add_argument("--precision", help="float32 (default) | bfloat16 | float16: the training "
                    "step's matrix products in that type (float32 weights, optimizer and "
