@@ -80,7 +80,6 @@ def _new_run(run_dir: Path) -> None:
             or (run_dir / "best").exists():
         raise VaekitError(f"{run_dir} already holds a run; use --resume to continue it or "
                           "choose another --name")
-    run_dir.mkdir(parents=True, exist_ok=True)
 
 
 def _setup(config, run_dir, resume, epochs, splits, networks, device):
@@ -127,8 +126,10 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
         torch.set_num_threads(config.threads)
     if not resume and distributed.is_main():
         _new_run(run_dir)
-    distributed.barrier()
     model, batches, step = _build(config, splits, networks, device, parallel)
+    if not resume and distributed.is_main():   # only once the model is built: a run that
+        run_dir.mkdir(parents=True, exist_ok=True)   # cannot start leaves no empty folder
+    distributed.barrier()
     optimizers = step.optimizers.get("", step.optimizers)
     run = RunState(run_dir, config, model, optimizers, step.scheduler, batches.generator,
                    step.local, step.scaler)
