@@ -192,3 +192,16 @@ def test_m2_learns_from_its_labels(tmp_path):
 def test_m2_options_are_checked(tmp_path, monkeypatch, capsys, args, message):
     code, err = answer(["train", "--runs", str(tmp_path), *args], None, monkeypatch, capsys)
     assert code == 2 and message in err, err
+
+
+def test_an_m2_run_resumes_draw_for_draw(tmp_path):
+    """The labelled batches come from the run's checkpointed generator: 2 + 2 epochs give the
+    weights of 4."""
+    from safetensors.numpy import load_file
+    args = [*TINY, "--latent", "joint", "--classes", "10", "--labels", "50"]
+    whole = train(tmp_path, "whole", *args, "--epochs", "4")
+    part = train(tmp_path, "part", *args, "--epochs", "2")
+    assert main(["train", "--resume", str(part), "--epochs", "4", "--no-progress"]) == 0
+    a, b = (load_file(str(r / "checkpoints" / "epoch-000004" / "model.safetensors"))
+            for r in (whole, part))
+    assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)
