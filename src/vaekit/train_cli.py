@@ -9,7 +9,6 @@ one line instead of being silently ignored. The options themselves are in train_
 from __future__ import annotations
 
 import copy
-import math
 import os
 import time
 from pathlib import Path
