@@ -295,7 +295,7 @@ def load_model(path: str | Path, networks=None, device: str | torch.device = "cp
     A run trained on your own modules needs them again: `networks=Networks(encoder,
     decoder)`."""
     from .devices import resolve
-    from .kinds import build_model
+    from .model import build_model
     ckpt = read(path)
     model = build_model(ckpt.config.model, ckpt.event_shape, networks)
     load_weights(model, ckpt.tensors("model.safetensors"), ckpt.path)

@@ -16,20 +16,21 @@ import dataclasses
 from dataclasses import dataclass, field, fields
 
 from .errors import VaekitError
+from .inference import INFERENCE
+from .kinds import KINDS
+from .latents import LATENTS
+from .likelihoods import LIKELIHOODS, default_for
+from .networks import NETWORKS
 from .registry import Spec, check, check_types, near, tuples
+from .settings import is_default, setting, settings
 
-def _kinds() -> dict:
-    from .kinds import KINDS
-    return KINDS
+# the groups of `vaekit train --help`
+DATA, OPTIMIZATION, FAULTS = "data and evaluation", "objective and optimization", \
+    "faults and logging"
 
-
-def _registries():
-    from .inference import INFERENCE
-    from .latents import LATENTS
-    from .likelihoods import LIKELIHOODS
-    from .networks import NETWORKS
-    return {"latent": LATENTS, "likelihood": LIKELIHOODS, "network": NETWORKS,
-            "inference": INFERENCE}
+# the model's axes, each a registry of components (registry.py)
+AXES = {"latent": LATENTS, "likelihood": LIKELIHOODS, "network": NETWORKS,
+        "inference": INFERENCE}
 
 
 @dataclass
@@ -49,24 +50,22 @@ class ModelConfig:
     def validate(self) -> "ModelConfig":
         """Each spec normalized and validated by its own registry, then the rules between them."""
         check_types(self, "model.")
-        for name, registry in _registries().items():
+        for name, registry in AXES.items():
             value = getattr(self, name)
             if value is not None:
                 setattr(self, name, registry.spec(value, f"model.{name}."))
-        kinds = _kinds()
-        check(self.kind in kinds, f"unknown model kind {self.kind!r}; choose from {list(kinds)}")
-        if not kinds[self.kind].uses_likelihood:    # a GAN: the command line refuses one given
+                check(self.kind in KINDS, f"unknown model kind {self.kind!r}; choose from {list(KINDS)}")
+        if not KINDS[self.kind].uses_likelihood:    # a GAN: the command line refuses one given
             self.likelihood = None
-        kinds[self.kind].check_model(self)
+        KINDS[self.kind].check_model(self)
         return self
 
     def resolved(self, event_shape: tuple[int, ...], levels: int | None = None) -> "ModelConfig":
         """A validated copy whose likelihood is set, when its kind has one (the data's default
         when it was None), with the data's number of `levels` where it scores levels and
         names none."""
-        from .likelihoods import default_for
         config = dataclasses.replace(self).validate()
-        if config.likelihood is None and _kinds()[config.kind].uses_likelihood:
+        if config.likelihood is None and KINDS[config.kind].uses_likelihood:
             config.likelihood = default_for(tuple(event_shape))
         if hasattr(config.likelihood, "for_levels"):
             config.likelihood = config.likelihood.for_levels(levels)
@@ -76,19 +75,29 @@ class ModelConfig:
         self.validate()
         return {"kind": self.kind, **{name: None if getattr(self, name) is None
                                       else getattr(self, name).to_dict()
-                                      for name in _registries()}}
+                                      for name in AXES}}
 
 
 @dataclass
 class DataConfig:
-    dataset: str = "digits"   # a name (digits, photo-patches, fashion-mnist, mnist, cifar10),
-                              # a .npy/.npz path, or a folder of PNG/JPEG images
-    preprocess: str = "auto"              # binarize | dequantize | none; auto follows the model
-    valid_fraction: float = 0.1           # of the training split, held out for validation
-    seed: int = 0                         # for the split and the fixed evaluation binarization
-    image_size: int | None = None         # image folders: centre-crop and resize to S x S
-    bits: int | None = None               # 8-bit data: keep the top bits (2^bits levels)
-    labels: int | None = None             # semi-supervised (M2): labels kept for N examples
+    dataset: str = setting(
+        "digits", "digits (scikit-learn's 8x8) | photo-patches (colour 32x32) | fashion-mnist | "
+        "mnist | cifar10 | path to .npy/.npz | folder of PNG/JPEG images")
+    preprocess: str = setting(
+        "auto", "auto (what the likelihood needs) | binarize | dequantize | none", group=DATA)
+    valid_fraction: float = setting(0.1, "of the training data, held out for validation",
+                                    group=DATA)
+    seed: int = setting(0, "the validation split and the test set's fixed binarization",
+                        group=OPTIMIZATION)
+    image_size: int | None = setting(
+        None, "image folders: centre-crop and resize every image to S x S", group=DATA,
+        none="the images' own size, which must agree")
+    bits: int | None = setting(None, "8-bit data: keep the top B bits (2^B levels), e.g. 5 "
+                               "for 32 levels", none="8: all", group=DATA)
+    labels: int | None = setting(
+        None, "semi-supervised (M2, with --latent joint): keep the labels of N training "
+        "examples, balanced over classes; the rest are unlabelled", metavar="N",
+        none="none, unsupervised", group=DATA)
 
     def validate(self) -> "DataConfig":
         check_types(self, "data.")
@@ -105,37 +114,70 @@ class DataConfig:
 
 PRECISIONS = ("float32", "bfloat16", "float16")
 OBJECTIVES = ("elbo", "iwae")
+SCHEDULES = ("constant", "cosine", "exponential")
 LOGGERS = ("jsonl", "tensorboard")
+
+
+VAE = ("vae",)                 # settings of a VAE's objective: the others have no ELBO or bound
 
 
 @dataclass
 class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
-    objective: str = "elbo"               # elbo | iwae
-    k: int = 1                            # importance samples for the iwae objective
-    beta: float = 1.0                     # weight of the KL term (beta-VAE)
-    warmup_epochs: float = 0.0            # linear KL warm-up from 0 to beta over this many epochs
-    free_bits: float = 0.0                # KL floor in nats per latent group (Kingma et al. 2016)
-    alpha: float | None = None            # M2: weight of log q(y|x) on labelled data (0.1 N_l)
-    epochs: int = 100
-    batch_size: int = 128
-    lr: float = 1e-3
-    lr_schedule: str = "constant"         # constant | cosine | exponential
-    lr_decay: float = 0.99                # per-epoch factor for the exponential schedule
-    min_lr: float = 1e-5                  # floor of the cosine schedule
-    seed: int = 0
-    threads: int | None = None            # torch intra-op threads; None keeps torch's default
-    precision: str = "float32"            # float32 | bfloat16 | float16 (see training/precision.py)
-    device: str = "auto"                  # auto | cpu | cuda | cuda:N | mps (see devices.py)
-    compile: bool = False                 # torch.compile the networks
-    keep_checkpoints: int = 3             # training checkpoints kept (one per epoch, newest)
-    nan_patience: int = 10                # consecutive non-finite steps before a rollback
-    max_rollbacks: int = 3                # rollbacks (each halving lr) before giving up
-    eval_k: int = 5000                    # importance samples for the final test log p(x)
-    eval_n: int = 1000                    # test examples for the final log p(x); 0 = all
-    logger: str = "jsonl"                 # jsonl (metrics.jsonl only) | tensorboard (as well)
-    image_every: int = 10                 # tensorboard: samples and reconstructions every N epochs
+    objective: str = setting("elbo", "VAEs: elbo (E_q[log p(x|z)] - KL(q || p)) | iwae (the "
+                             "k-sample importance-weighted bound, tighter than the ELBO)",
+                             kinds=VAE, group=OPTIMIZATION)
+    k: int = setting(1, "VAEs: samples for the iwae objective", kinds=VAE, group=OPTIMIZATION)
+    beta: float = setting(1.0, "VAEs: KL weight (1: the ELBO; beta-VAE otherwise)", kinds=VAE,
+                          group=OPTIMIZATION)
+    warmup_epochs: float = setting(
+        0.0, "VAEs: KL weight rising linearly from 0 to beta over this many epochs; against "
+        "posterior collapse", kinds=VAE, group=OPTIMIZATION)
+    free_bits: float = setting(
+        0.0, "VAEs: free bits, a KL floor per latent group in nats (Kingma et al. 2016: each "
+        "unit's, each categorical variable's or each layer's KL counts as at least this in the "
+        "loss; 0: off); against posterior collapse", kinds=VAE, metavar="NATS",
+        group=OPTIMIZATION)
+    alpha: float | None = setting(
+        None, "with --labels: weight of log q(y|x) on each labelled example", kinds=VAE,
+        none="0.1 x the number of labels: Kingma et al.'s 0.1 N per example",
+        group=OPTIMIZATION)
+    epochs: int = setting(100, "passes over the training data (300 when neither the command "
+                          "line nor a config file gives it and the data are the digits)",
+                          resume=True, group=OPTIMIZATION)
+    batch_size: int = setting(128, "examples per optimizer step", group=OPTIMIZATION)
+    lr: float = setting(1e-3, "Adam step size", resume=True, group=OPTIMIZATION)
+    lr_schedule: str = setting("constant", "constant | cosine | exponential",
+                               kinds=("vae", "ae"), group=OPTIMIZATION)
+    lr_decay: float = setting(0.99, "exponential schedule: factor per epoch", group=OPTIMIZATION)
+    min_lr: float = setting(1e-5, "cosine schedule: the learning rate it ends at",
+                            group=OPTIMIZATION)
+    seed: int = setting(0, "seeds the initial weights and the batches", group=OPTIMIZATION)
+    threads: int | None = setting(None, "torch intra-op threads", resume=True,
+                                  none="torch's choice", group=OPTIMIZATION)
+    precision: str = setting(
+        "float32", "float32 | bfloat16 | float16: the training step's matrix products in that "
+        "type (float32 weights, optimizer and evaluation; float16 with a loss scale; see "
+        "training/precision.py)", group=OPTIMIZATION)
+    device: str = setting("auto", "auto (CUDA, else MPS, else CPU) | cpu | cuda | cuda:N | mps; "
+                          "on --resume, where to continue", resume=True, group=OPTIMIZATION)
+    compile: bool = setting(False, "torch.compile the networks (pays on GPUs, see README)",
+                            resume=True, group=OPTIMIZATION)
+    keep_checkpoints: int = setting(3, "training checkpoints kept, one per epoch (the newest)",
+                                    resume=True, group=FAULTS)
+    nan_patience: int = setting(10, "non-finite steps in a row before rolling back",
+                                resume=True, group=FAULTS)
+    max_rollbacks: int = setting(3, "rollbacks, each halving the learning rate, before giving "
+                                 "up", resume=True, group=FAULTS)
+    eval_k: int = setting(5000, "importance samples for the test log p(x)", resume=True,
+                          group=DATA)
+    eval_n: int = setting(1000, "test images for log p(x) (0 = all)", resume=True, group=DATA)
+    logger: str = setting("jsonl", "jsonl (metrics.jsonl only) | tensorboard (also TensorBoard "
+                          "event files in the run folder: tensorboard --logdir runs)",
+                          resume=True, choices=LOGGERS, group=FAULTS)
+    image_every: int = setting(10, "tensorboard: samples and reconstructions every N epochs",
+                               resume=True, group=FAULTS)
 
     def validate(self) -> "TrainConfig":
         if self.eval_n is None:             # older runs: None meant all
@@ -143,6 +185,14 @@ class TrainConfig:
         check_types(self)
         self.model.validate()
         self.data.validate()
+        self._check_objective()
+        self._check_labels()
+        self._check_schedule()
+        self._check_run()
+        KINDS[self.model.kind].check_training(self)
+        return self
+
+    def _check_objective(self) -> None:
         check(self.objective in OBJECTIVES, f"unknown objective {self.objective!r}"
               f"{near(self.objective, OBJECTIVES)}; choose from {list(OBJECTIVES)}")
         check(self.k >= 1, f"k must be >= 1, got {self.k}")
@@ -152,26 +202,30 @@ class TrainConfig:
         check(0 <= self.beta < float("inf"), f"beta must be >= 0 and finite, got {self.beta}")
         check(self.warmup_epochs >= 0, f"warmup_epochs must be >= 0, got {self.warmup_epochs}")
         check(self.free_bits >= 0, f"free_bits must be >= 0, got {self.free_bits}")
-        self._check_labels()
         check(self.free_bits == 0 or self.objective == "elbo",
               "free_bits floors the ELBO's KL terms; the iwae objective has none")
+
+    def _check_schedule(self) -> None:
         check(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
         check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
         check(self.lr > 0, f"lr must be > 0, got {self.lr}")
-        check(self.lr_schedule in ("constant", "cosine", "exponential"),
-              f"unknown lr_schedule {self.lr_schedule!r}; choose constant, cosine or exponential")
+        check(self.lr_schedule in SCHEDULES, f"unknown lr_schedule {self.lr_schedule!r}"
+              f"{near(self.lr_schedule, SCHEDULES)}; choose constant, cosine or exponential")
         check(0 < self.lr_decay <= 1, f"lr_decay must be in (0, 1], got {self.lr_decay}")
-        check(self.lr_decay == 0.99 or self.lr_schedule == "exponential",
+        check(is_default(self, "lr_decay") or self.lr_schedule == "exponential",
               f"lr_decay is the exponential schedule's factor; this run's schedule is "
               f"{self.lr_schedule} (give --lr-schedule exponential)")
-        check(self.image_every == 10 or self.logger == "tensorboard",
-              "image_every is how often TensorBoard gets pictures; give --logger tensorboard")
+        check(self.min_lr >= 0, f"min_lr must be >= 0, got {self.min_lr}")
+        check(is_default(self, "min_lr") or self.lr_schedule == "cosine",
+              f"min_lr is the cosine schedule's end; this run's schedule is "
+              f"{self.lr_schedule} (give --lr-schedule cosine)")
+
+    def _check_run(self) -> None:
         check(self.threads is None or self.threads >= 1, f"threads must be >= 1, got {self.threads}")
-        check(self.precision in PRECISIONS,
-              f"unknown precision {self.precision!r}; choose from {sorted(PRECISIONS)}")
-        check(isinstance(self.device, str) and self.device.strip() != "",
+        check(self.precision in PRECISIONS, f"unknown precision {self.precision!r}"
+              f"{near(self.precision, PRECISIONS)}; choose from {sorted(PRECISIONS)}")
+        check(self.device.strip() != "",
               f"device must be a name ({'auto | cpu | cuda | cuda:N | mps'}), got {self.device!r}")
-        check(isinstance(self.compile, bool), f"compile must be true or false, got {self.compile!r}")
         check(self.keep_checkpoints >= 1,
               f"keep_checkpoints must be >= 1, got {self.keep_checkpoints}")
         check(self.nan_patience >= 1, f"nan_patience must be >= 1, got {self.nan_patience}")
@@ -180,8 +234,8 @@ class TrainConfig:
         check(self.eval_n >= 0, f"eval_n must be >= 0 (0 = all), got {self.eval_n}")
         check(self.logger in LOGGERS, f"unknown logger {self.logger!r}; choose from {list(LOGGERS)}")
         check(self.image_every >= 1, f"image_every must be >= 1, got {self.image_every}")
-        _kinds()[self.model.kind].check_training(self)
-        return self
+        check(is_default(self, "image_every") or self.logger == "tensorboard",
+              "image_every is how often TensorBoard gets pictures; give --logger tensorboard")
 
     def _check_labels(self) -> None:
         labelled = self.data.labels is not None
@@ -226,10 +280,9 @@ class TrainConfig:
         return _build(cls, d, model=model, data=data).validate()
 
 
-# settings a resumed run may change: its length, step size, evaluation, fault handling,
-# logging and where it runs
-RESUMABLE = ("epochs", "lr", "eval_k", "eval_n", "keep_checkpoints", "nan_patience",
-             "max_rollbacks", "threads", "device", "compile", "logger", "image_every")
+# settings a resumed run may change (declared with resume=True): its length, step size,
+# evaluation, fault handling, logging and where it runs
+RESUMABLE = tuple(f.name for f in settings(TrainConfig) if f.metadata["resume"])
 
 
 def _flat(d: dict, prefix: str = "") -> dict:

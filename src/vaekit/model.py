@@ -19,6 +19,7 @@ import torch
 from torch import nn
 from torch.distributions import Distribution
 
+from .baselines import GAN, Autoencoder
 from .networks import Networks, build_networks
 
 
@@ -77,3 +78,13 @@ class VAE(nn.Module):
 def _as(out: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """A network's output in its input's dtype (bfloat16 autocast computes in bfloat16)."""
     return out if out.dtype == like.dtype else out.to(like.dtype)
+
+
+# a model kind's class (the kinds' facts: kinds.py; their training steps: training/loop.py)
+MODELS = {"vae": VAE, "ae": Autoencoder, "gan": GAN}
+
+
+def build_model(config, event_shape: tuple[int, ...], networks: Networks | None = None):
+    """The model `config` (a ModelConfig) describes for examples of `event_shape`, on its own
+    networks or on `networks` (networks.Networks)."""
+    return MODELS[config.kind](config, event_shape, networks)

@@ -6,7 +6,8 @@ A spec is a dataclass whose class attribute `name` is its key; it validates its 
 {"name": ..., field: value, ...}; in Python it may be given as the spec object, its name, or
 that dict. Adding a component is a new module with its spec class, registered with
 `REGISTRY.register` (each package's __init__ lists its
-components), and, for the command line, flags named in the spec's `options` (train_cli.py).
+components). Its fields are declared with settings.setting, from which the command line, the
+TOML layout and the help are derived (options.py).
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ import math
 from typing import ClassVar
 
 from .errors import VaekitError
+from .settings import dest_of, settings
 
 
 class Spec:
-    """Base of component settings (subclasses are dataclasses)."""
+    """Base of component settings (subclasses are dataclasses whose fields are declared with
+    settings.setting: help, flag, ...)."""
     name: ClassVar[str] = ""
-    # command-line options it takes (argparse dest -> field, or None for an option that
-    # `from_options` reads itself)
-    options: ClassVar[dict] = {}
+    # options that `from_options` reads beyond its fields' own flags: dest -> (help, default)
+    extra_flags: ClassVar[dict] = {}
 
     def validate(self) -> "Spec":
         return self
@@ -32,10 +34,15 @@ class Spec:
         return {"name": self.name, **dataclasses.asdict(self)}
 
     @classmethod
+    def takes(cls) -> set[str]:
+        """The command-line options (argparse dests) this component takes."""
+        return {dest_of(f) for f in settings(cls) if dest_of(f)} | set(cls.extra_flags)
+
+    @classmethod
     def from_options(cls, given: dict, base: "Spec | None" = None) -> "Spec":
         """The spec with the command-line options in `given` (dest -> value) that it takes,
         over `base` (a spec of this class, e.g. from a config file) or the defaults."""
-        fields = {cls.options[k]: v for k, v in given.items() if cls.options.get(k)}
+        fields = {f.name: given[dest_of(f)] for f in settings(cls) if dest_of(f) in given}
         return dataclasses.replace(base, **fields) if base is not None else cls(**fields)
 
 

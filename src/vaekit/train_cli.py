@@ -1,9 +1,9 @@
 """The `vaekit train` command: the configuration its options and --config file give, a
 resumed run's allowed changes, and its summary.
 
-The model options go to the component they belong to: each spec's `options` (registry.py)
-names the options it takes, so an option the chosen components do not take is refused with
-one line instead of being silently ignored. The options themselves are in train_args.py.
+The setting options are derived from the settings' declarations (options.py); a model option
+goes to the component that declares it, so an option the chosen components do not take is
+refused with one line instead of being silently ignored.
 """
 
 from __future__ import annotations
@@ -13,9 +13,60 @@ import os
 import time
 from pathlib import Path
 
-from . import config_file
+from dataclasses import fields
+
+from . import checkpoint, config_file, options
+from .config import AXES, ModelConfig, TrainConfig
 from .errors import VaekitError
-from .train_args import DATA, TRAINING, add_options
+from .kinds import KINDS
+from .latents import LATENTS
+from .options import AXIS_GROUPS
+
+
+def _command_options(p) -> None:
+    """The command's own options: where settings come from and where the run goes."""
+    p.add_argument("--config", metavar="FILE.toml",
+                   help="settings from a TOML file (every run writes its own as "
+                        "RUN/config.toml); options given here override it")
+    p.add_argument("--print-config", action="store_true",
+                   help="print the configuration these options give, as TOML, and exit")
+    p.add_argument("--name", help="run name under --runs (default: <dataset>-<time>)")
+    p.add_argument("--runs", default="runs", help="folder for runs (default: runs)")
+    p.add_argument("--resume", metavar="RUN",
+                   help="continue the run in this folder; only --epochs, --lr, the evaluation, "
+                        "fault, logging and device options may change")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (it is off anyway when stderr is not a terminal)")
+
+
+VEM_COST = ("an epoch costs about 100 to 180 times an amortized one on digits: "
+            "bench/vem_cost.py")
+
+
+def _component_options(groups: dict) -> None:
+    """The choice of a component on each axis (their settings: options.py)."""
+    default = {f.name: f.default for f in fields(ModelConfig)}
+    m = groups[AXIS_GROUPS["latent"]]
+    m.add_argument("--model", choices=(*KINDS, *LATENTS.names()),
+                   help=f"vae | ae (plain autoencoder: no KL, no ELBO) | gan, on the same "
+                        f"networks; a latent family's name here means a VAE with it (default: "
+                        f"{default['kind']})")
+    m.add_argument("--latent", help="latent family of a VAE: gaussian (z = mu + sigma eps) | "
+                   "hierarchical (p(x|z1) p(z1|z2) p(z2)) | categorical (discrete, trained with "
+                   "the Gumbel-softmax relaxation) | joint (a class y and a Gaussian style z: "
+                   f"p(x|y,z), q(y|x) q(z|x,y); M2 with --labels) (default: {default['latent']})")
+    m.add_argument("--likelihood", help="p(x|z): bernoulli | gaussian (mean and variance from "
+                   "the decoder) | dlogistic-mix (PixelCNN++'s discretized logistic mixture) | "
+                   "dgaussian (discretized Gaussian) (default: bernoulli for grey images, "
+                   "gaussian for colour)")
+    groups[AXIS_GROUPS["network"]].add_argument(
+        "--network", help="mlp (Burda et al.'s sizes) | conv (strided convolutions, "
+        f"DCGAN-like) | resnet (residual blocks) (default: {default['network']})")
+    groups[AXIS_GROUPS["inference"]].add_argument(
+        "--inference", help="amortized (an encoder gives q's parameters for every x) | vem "
+        "(variational EM: no encoder; each example's q optimized in an E-step, then an M-step "
+        f"on the decoder; {VEM_COST}) | semi (semi-amortized: encoder, then refinement steps) "
+        f"(default: {default['inference']})")
 
 
 def add_train(sub):
@@ -25,13 +76,15 @@ def add_train(sub):
                        "semi-amortized hybrid. With no arguments: the Burda et al. one-layer "
                        "model on scikit-learn's 8x8 digits, written to runs/<name>/. "
                        "Every option can also be set in a TOML file (--config).")
-    add_options(p)
+    _command_options(p)
+    groups = options.help_groups(p)
+    _component_options(groups)
+    options.add_train_options(groups)
     p.set_defaults(run=cmd_train)
     return p
 
 
 def _kind_and_latent(args, model) -> tuple[str, str]:
-    from .kinds import KINDS
     if args.model in KINDS:
         return args.model, args.latent or model.latent.name
     if args.model and args.latent and args.model != args.latent:
@@ -41,24 +94,8 @@ def _kind_and_latent(args, model) -> tuple[str, str]:
     return model.kind, model.latent.name
 
 
-def _registries():
-    from .inference import INFERENCE
-    from .latents import LATENTS
-    from .likelihoods import LIKELIHOODS
-    from .networks import NETWORKS
-    return {"latent": LATENTS, "likelihood": LIKELIHOODS, "network": NETWORKS,
-            "inference": INFERENCE}
-
-
-def model_options() -> set[str]:
-    """Every command-line option that some component takes (the specs' `options`)."""
-    return {dest for registry in _registries().values() for cls in registry.specs.values()
-            for dest in cls.options}
-
-
 def _refuse_unused(option: str, names: dict) -> None:
-    owners = [f"--{axis} {cls.name}" for axis, registry in _registries().items()
-              for cls in registry.specs.values() if option in cls.options]
+    owners = options.component_options().get(option, [])
     chosen = ", ".join(f"{axis} {name or 'from the data'}" for axis, name in names.items())
     raise VaekitError(f"--{option.replace('_', '-')} does not apply to this model ({chosen}); "
                       f"it is for {' or '.join(owners)}")
@@ -68,28 +105,25 @@ def model_config(args, model):
     """`model` (a validated ModelConfig) with the model options given: a component named
     anew starts from its defaults; each given option goes to the component that takes it,
     and an option that no chosen component takes is refused."""
-    from .config import ModelConfig
-    from .kinds import KINDS
     kind, latent = _kind_and_latent(args, model)
     if args.likelihood and not KINDS[kind].uses_likelihood:
         raise VaekitError(f"a {kind} has no likelihood: drop --likelihood and its options")
-    given = {k: getattr(args, k) for k in model_options() if getattr(args, k) is not None}
+    given = {k: v for k, v in options.given(args).items() if k in options.component_options()}
     if "latent_dim" in given and "latent_dims" in given:
         raise VaekitError("give --latent-dim or --latent-dims, not both")
     asked = {"latent": latent, "likelihood": args.likelihood, "network": args.network,
              "inference": args.inference}
     specs, taken, names = {}, set(), {}
-    for axis, registry in _registries().items():
+    for axis, registry in AXES.items():
         current = getattr(model, axis)
-        name = asked[axis] or (current.name if current is not None else None)
-        names[axis] = name
+        name = names[axis] = asked[axis] or (current.name if current is not None else None)
         if name is None:            # the likelihood follows the data
             specs[axis] = None
             continue
         cls = registry[name]
         base = current if current is not None and current.name == name else None
         specs[axis] = cls.from_options(given, base)
-        taken |= set(cls.options)
+        taken |= cls.takes()
     for option in sorted(set(given) - taken):
         _refuse_unused(option, names)
     return ModelConfig(kind=kind, **specs).validate()
@@ -99,19 +133,13 @@ def overridden(config, args):
     """A copy of `config` (a TrainConfig) with every option given on the command line."""
     config = copy.deepcopy(config)
     config.model = model_config(args, config.model)
-    for name in TRAINING:
-        if getattr(args, name) is not None:
-            setattr(config, name, getattr(args, name))
-    for name in DATA:
-        if getattr(args, name) is not None:
-            setattr(config.data, name, getattr(args, name))
+    options.apply(config, options.given(args))
     return config.validate()
 
 
 def train_config(args):
     """The configuration of a new run: the --config file's settings (or the defaults), then
     the options given. Epochs default to 300 on digits, 100 elsewhere."""
-    from .config import TrainConfig
     raw = config_file.read(args.config) if args.config else {}
     data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
     dataset = args.dataset or data.get("dataset", "digits")
@@ -128,7 +156,6 @@ def train_config(args):
 def _resumed_config(args):
     """The run's own configuration with the options given (train() refuses those a resumed
     run may not change)."""
-    from . import checkpoint
     if args.config:
         raise VaekitError("give --resume RUN or --config FILE, not both (the run's settings "
                           "are its own; options given with --resume change what may change)")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from ..registry import Spec, check
+from ..settings import setting
 from .local import refine
 
 
@@ -21,9 +22,8 @@ class SemiAmortized(Spec):
     local_state = False
     distributed = False
     mstep_steps = 1
-    options = {"refine_steps": "refine_steps", "local_lr": "lr"}
-    refine_steps: int = 5             # gradient steps from the encoder's output
-    lr: float = 0.02                  # Adam step size on q's parameters
+    refine_steps: int = setting(5, "refinement steps S from the encoder's output")
+    lr: float = setting(0.02, "Adam step on q's parameters", flag="local-lr")
 
     def validate(self) -> "SemiAmortized":
         check(self.refine_steps >= 1, f"refine_steps must be >= 1, got {self.refine_steps}")

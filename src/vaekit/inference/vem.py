@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..registry import Spec, check
+from ..settings import setting
 from .local import LocalOptimizer, optimize
 
 
@@ -16,12 +17,11 @@ class VariationalEM(Spec):
     encoder = False
     local_state = True
     distributed = False
-    options = {"local_lr": "lr", "estep_max_iter": "max_iter", "estep_tol": "tol",
-               "mstep_steps": "mstep_steps"}
-    lr: float = 0.02                  # Adam step size on q's parameters
-    max_iter: int = 300               # iteration cap of an E-step
-    tol: float = 1e-3                 # relative ELBO rise per window that counts as progress
-    mstep_steps: int = 1              # optimizer steps on the decoder per E-step
+    lr: float = setting(0.02, "Adam step on q's parameters", flag="local-lr")
+    max_iter: int = setting(300, "E-step iteration cap", flag="estep-max-iter")
+    tol: float = setting(1e-3, "relative ELBO rise per window that counts as progress",
+                         flag="estep-tol")
+    mstep_steps: int = setting(1, "optimizer steps on the decoder per E-step")
 
     def validate(self) -> "VariationalEM":
         check(self.lr > 0, f"local_lr must be > 0, got {self.lr}")

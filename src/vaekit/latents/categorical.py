@@ -24,6 +24,7 @@ from torch.distributions import (Distribution, Independent, OneHotCategorical,
                                  RelaxedOneHotCategorical, constraints, kl_divergence, register_kl)
 
 from ..registry import Spec, check
+from ..settings import setting
 
 
 class CategoricalPosterior(Distribution):
@@ -129,16 +130,13 @@ class Categorical(Spec):
     name = "categorical"
     # the IWAE weights of a relaxed sample would need the relaxed densities: not offered
     iwae = False
-    options = {"categorical_vars": "vars", "categorical_classes": "classes", "tau": "tau",
-               "tau_min": "tau_min", "anneal_rate": "anneal_rate",
-               "anneal_every": "anneal_every", "straight_through": "straight_through"}
-    vars: int = 20
-    classes: int = 10
-    tau: float = 1.0              # initial temperature tau_0
-    tau_min: float = 0.5
-    anneal_rate: float = 3e-5     # tau = max(tau_min, tau_0 exp(-rate * step))
-    anneal_every: int = 500       # steps between temperature updates
-    straight_through: bool = False
+    vars: int = setting(20, "variables N", flag="categorical-vars")
+    classes: int = setting(10, "classes K of each variable", flag="categorical-classes")
+    tau: float = setting(1.0, "initial Gumbel-softmax temperature tau_0")
+    tau_min: float = setting(0.5, "final temperature")
+    anneal_rate: float = setting(3e-5, "tau = max(tau_min, tau_0 exp(-rate step))")
+    anneal_every: int = setting(500, "steps between temperature updates")
+    straight_through: bool = setting(False, "hard one-hot forward, relaxed gradient backward")
 
     def validate(self) -> "Categorical":
         check(self.vars >= 1 and self.classes >= 2,

@@ -13,6 +13,7 @@ from torch import nn
 from torch.distributions import Independent, Normal
 
 from ..registry import Spec, check
+from ..settings import setting
 from .standard_normal import StandardNormal
 
 MIN_SCALE = 1e-5  # keeps log sigma finite when softplus underflows
@@ -55,8 +56,7 @@ class Gaussian(Spec):
     """z ~ N(0, I) of `dim` dimensions; q(z|x) a diagonal Gaussian."""
     name = "gaussian"
     iwae = True                   # the IWAE objective applies
-    options = {"latent_dim": "dim"}
-    dim: int = 50
+    dim: int = setting(50, "latent size", flag="latent-dim")
 
     def validate(self) -> "Gaussian":
         check(self.dim >= 1, f"latent_dim must be >= 1, got {self.dim}")

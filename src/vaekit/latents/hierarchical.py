@@ -29,6 +29,7 @@ from torch.distributions import Distribution, Independent, Normal, constraints, 
 from ..networks.activations import ACTIVATIONS
 from ..networks.mlp import mlp
 from ..registry import Spec, check
+from ..settings import setting
 from .gaussian import MIN_SCALE, diagonal_gaussian, standard_normal
 
 MEAN_SAMPLES = 512   # Monte Carlo samples for E_q[z] where it has no closed form
@@ -185,15 +186,21 @@ class Hierarchical(Spec):
     """Layers z_1..z_L (default: Burda et al.'s two-layer model, [100, 50])."""
     name = "hierarchical"
     iwae = True
-    options = {"decoder_sees": "decoder_sees", "posterior_path": "path",
-               "activation": "activation", "latent_dim": None, "latent_dims": None,
-               "q_upper_hidden": None, "p_upper_hidden": None}
-    dims: tuple[int, ...] = (100, 50)
-    q_hidden: tuple[tuple[int, ...], ...] = ((100, 100),)   # q(z_{l+1} | z_l), l = 1..L-1
-    p_hidden: tuple[tuple[int, ...], ...] = ((100, 100),)   # p(z_l | z_{l+1}), l = 1..L-1
-    activation: str = "tanh"
-    decoder_sees: str = "z1"          # z1 | all: p(x | z_1) or p(x | z_1, ..., z_L)
-    path: str = "bottom-up"           # bottom-up | top-down (ladder)
+    # --latent-dim D1: z_1's size over the default upper layers (from_options)
+    extra_flags = {"latent_dim": ("size of z_1", "100")}
+    dims: tuple[int, ...] = setting((100, 50), "sizes of z_1..z_L", flag="latent-dims",
+                                    metavar="D1,D2,...")
+    # q(z_{l+1} | z_l) and p(z_l | z_{l+1}), l = 1..L-1; the flag gives one for every layer
+    q_hidden: tuple[tuple[int, ...], ...] = setting(
+        ((100, 100),), "hidden sizes of each q(z_l+1|z_l)", flag="q-upper-hidden",
+        metavar="H1,...")
+    p_hidden: tuple[tuple[int, ...], ...] = setting(
+        ((100, 100),), "hidden sizes of each p(z_l|z_l+1)", flag="p-upper-hidden",
+        metavar="H1,...")
+    activation: str = setting("tanh", "activation of the layers' networks")
+    decoder_sees: str = setting("z1", "p(x|z_1) or p(x|z_1..z_L)", choices=("z1", "all"))
+    path: str = setting("bottom-up", "inference order (top-down = ladder)",
+                        flag="posterior-path", choices=("bottom-up", "top-down"))
 
     @classmethod
     def from_options(cls, given: dict, base: "Hierarchical | None" = None) -> "Hierarchical":

@@ -30,6 +30,7 @@ from torch.distributions import (Categorical, Distribution, Independent, Normal,
                                  register_kl)
 
 from ..registry import Spec, check
+from ..settings import setting
 from .gaussian import MIN_SCALE, standard_normal
 
 
@@ -168,11 +169,12 @@ class Joint(Spec):
     """y one of K classes and z Gaussian of D dimensions; q(y|x) q(z|x,y)."""
     name = "joint"
     iwae = True                   # with y enumerated (stratified), the weights are exact
-    options = {"classes": "classes", "latent_dim": "dim", "discrete": "discrete", "tau": "tau"}
-    classes: int = 10
-    dim: int = 50
-    discrete: str = "exact"       # exact: y summed out in training | relaxed: Gumbel-softmax
-    tau: float = 0.67             # the relaxation's temperature (relaxed only)
+    classes: int = setting(10, "classes K of y")
+    dim: int = setting(50, "size of the Gaussian style z", flag="latent-dim")
+    discrete: str = setting(
+        "exact", "y summed out exactly in training (K decoder passes) or one Gumbel-softmax "
+        "sample (evaluation always sums exactly)", choices=("exact", "relaxed"))
+    tau: float = setting(0.67, "the Gumbel-softmax temperature of y (relaxed only)")
 
     def validate(self) -> "Joint":
         check(self.classes >= 2, f"classes must be >= 2, got {self.classes}")

@@ -36,7 +36,6 @@ class DGaussianLikelihood(LevelsLikelihood):
 class DGaussian(LevelsSpec):
     """p(x|z) = prod over values of a discretized Gaussian over the levels."""
     name = "dgaussian"
-    options = {"min_scale": "min_scale"}
 
     def build(self, event_shape: tuple[int, ...]) -> DGaussianLikelihood:
         return DGaussianLikelihood(event_shape, self.levels or 256, self.min_scale)

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from ..distributions import DiscretizedLogisticMixture
+from ..settings import setting
 from ..registry import check
 from .levels import LevelsLikelihood, LevelsSpec
 
@@ -48,8 +49,7 @@ class DLogisticMixLikelihood(LevelsLikelihood):
 class DLogisticMix(LevelsSpec):
     """p(x|z) = prod over pixels of a mixture of discretized logistics (PixelCNN++)."""
     name = "dlogistic-mix"
-    options = {"mixtures": "mixtures", "min_scale": "min_scale"}
-    mixtures: int = 10
+    mixtures: int = setting(10, "mixture components M")
 
     def validate(self) -> "DLogisticMix":
         check(self.mixtures >= 1, f"mixtures must be >= 1, got {self.mixtures}")

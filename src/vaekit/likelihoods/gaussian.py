@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch.distributions import Independent, Normal
 
 from ..registry import Spec, check
+from ..settings import setting
 from .base import Likelihood
 
 VARIANCES = ("decoder", "pixel", "shared")
@@ -63,9 +64,9 @@ class Gaussian(Spec):
     """p(x|z) = prod N(x_d; f_c(z)_d, sigma_d^2), for continuous (dequantized) data."""
     name = "gaussian"
     data = "continuous"
-    options = {"min_std": "min_std", "gaussian_variance": "variance"}
-    min_std: float = 1e-3
-    variance: str = "decoder"
+    min_std: float = setting(1e-3, "sigma floor")
+    variance: str = setting("decoder", "variance from the decoder, one per pixel, or one "
+                            "shared", flag="gaussian-variance", choices=VARIANCES)
 
     def validate(self) -> "Gaussian":
         check(self.min_std > 0 and math.isfinite(self.min_std),

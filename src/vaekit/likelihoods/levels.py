@@ -21,6 +21,7 @@ from torch.distributions import Distribution
 from ..distributions import DiscretizedGaussian
 from ..errors import VaekitError
 from ..registry import Spec, check
+from ..settings import setting
 from .base import Likelihood
 
 
@@ -114,8 +115,9 @@ class LevelsSpec(Spec):
     """The options every likelihood of levels has: a scale floor (in levels) and the number of
     levels (None: the data's, set by `for_levels` when training starts)."""
     data = "levels"
-    min_scale: float = 0.05
-    levels: int | None = None
+    min_scale: float = setting(0.05, "scale floor in levels")
+    levels: int | None = setting(None, "levels scored (set from the data when training "
+                                 "starts; --bits chooses them)", flag=None, none="the data's")
 
     def validate(self):
         check(self.min_scale > 0 and math.isfinite(self.min_scale),

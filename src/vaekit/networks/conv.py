@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..registry import Spec
+from ..settings import setting
 from .activations import ACTIVATIONS
 from .shapes import ShapedNet, check_widths, down, from_image, output_paddings, plan, to_image, up
 
@@ -24,9 +25,9 @@ from .shapes import ShapedNet, check_widths, down, from_image, output_paddings, 
 class Conv(Spec):
     """Strided convolutions down, transposed convolutions up, one per `channels` entry."""
     name = "conv"
-    options = {"channels": "channels", "activation": "activation"}
-    channels: tuple[int, ...] = (32, 64)
-    activation: str = "leaky_relu"
+    channels: tuple[int, ...] = setting((32, 64), "widths, one per halving of the image",
+                                        metavar="C1,C2,...")
+    activation: str = setting("leaky_relu", "activation")
 
     def validate(self) -> "Conv":
         check_widths(self.channels, self.activation)

@@ -20,6 +20,7 @@ from torch import nn
 
 from ..errors import VaekitError
 from ..registry import Spec
+from ..settings import setting
 
 
 class Networks(NamedTuple):
@@ -31,8 +32,10 @@ class Networks(NamedTuple):
 class Custom(Spec):
     """A record of user modules; building from it asks for the modules again."""
     name = "custom"
-    encoder_class: str = ""
-    decoder_class: str = ""
+    encoder_class: str = setting("", "the encoder module's class (a record: Python API only)",
+                                 flag=None)
+    decoder_class: str = setting("", "the decoder module's class (a record: Python API only)",
+                                 flag=None)
 
     def validate(self) -> "Custom":
         if not self.decoder_class:

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from ..registry import Spec, check
+from ..settings import setting
 from .activations import ACTIVATIONS
 
 
@@ -52,11 +53,11 @@ def mlp(in_features: int, hidden: tuple[int, ...], out_features: int,
 class MLP(Spec):
     """Fully connected encoder and decoder."""
     name = "mlp"
-    options = {"encoder_hidden": "encoder_hidden", "decoder_hidden": "decoder_hidden",
-               "activation": "activation"}
-    encoder_hidden: tuple[int, ...] = (200, 200)
-    decoder_hidden: tuple[int, ...] = (200, 200)
-    activation: str = "tanh"
+    encoder_hidden: tuple[int, ...] = setting((200, 200), "encoder hidden sizes",
+                                              metavar="H1,H2,...")
+    decoder_hidden: tuple[int, ...] = setting((200, 200), "decoder hidden sizes",
+                                              metavar="H1,H2,...")
+    activation: str = setting("tanh", "activation")
 
     def validate(self) -> "MLP":
         check(self.activation in ACTIVATIONS,

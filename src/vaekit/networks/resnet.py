@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from ..registry import Spec, check
+from ..settings import setting
 from .activations import ACTIVATIONS
 from .shapes import ShapedNet, check_widths, down, from_image, output_paddings, plan, to_image, up
 
@@ -56,10 +57,10 @@ class ResidualBlock(nn.Module):
 class ResNet(Spec):
     """Residual blocks at each resolution, stride-2 convolutions between resolutions."""
     name = "resnet"
-    options = {"channels": "channels", "blocks": "blocks", "activation": "activation"}
-    channels: tuple[int, ...] = (32, 64)
-    blocks: int = 1
-    activation: str = "leaky_relu"
+    channels: tuple[int, ...] = setting((32, 64), "widths, one per halving of the image",
+                                        metavar="C1,C2,...")
+    blocks: int = setting(1, "residual blocks per stage")
+    activation: str = setting("leaky_relu", "activation")
 
     def validate(self) -> "ResNet":
         check_widths(self.channels, self.activation)

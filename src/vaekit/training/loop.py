@@ -23,13 +23,20 @@ from tqdm import tqdm
 
 from .. import checkpoint, config_file, devices, distributed, kinds
 from . import loggers
+from .baseline_steps import AutoencoderStep, GANStep
+from .vae_step import VAEStep
 from ..config import TrainConfig
 from ..data import Batches, Splits, load_dataset, prepare, reduce_bits
 from ..denormals import flushed
 from ..errors import VaekitError
+from ..model import build_model
 from ..networks import Custom, Networks
 from ..plots import save_grid
 from ..runstate import Diverged, Guard, RunState, weights_finite
+
+
+# each model kind's training step (the kinds' facts: kinds.py)
+STEPS = {"vae": VAEStep, "ae": AutoencoderStep, "gan": GANStep}
 
 
 class Throughput:
@@ -157,7 +164,7 @@ def _build(config, splits, networks, device, parallel):
     """The model on its device (the same initial weights in every process), the training
     batches drawn there and the kind's step."""
     devices.seed(device, config.seed)
-    model = kinds.build_model(config.model, splits.event_shape, networks).to(device)
+    model = build_model(config.model, splits.event_shape, networks).to(device)
     if config.compile:
         for network in (model.encoder, model.decoder, getattr(model, "discriminator", None)):
             if network is not None:
@@ -168,8 +175,8 @@ def _build(config, splits, networks, device, parallel):
     batches = Batches(splits.train, config.batch_size, splits.preprocess, splits.levels,
                       generator, shard=distributed.rows(config.batch_size))
     guard = Guard(config.nan_patience, every=1 if device.type == "cpu" else GUARD_EVERY)
-    step = kinds.KINDS[config.model.kind].step(model, config, len(splits.train), len(batches),
-                                               guard, parallel)
+    step = STEPS[config.model.kind](model, config, len(splits.train), len(batches), guard,
+                                    parallel)
     if splits.labelled is not None:
         step.supervise(splits.labelled, splits.labelled_y, batches)
     return model, batches, step
