@@ -165,11 +165,11 @@ def test_colour_arrays_keep_their_channels(tmp_path, layout):
 
 
 def test_binarization_is_dynamic_for_training_and_fixed_for_evaluation():
-    x = np.full((2000, 10), 0.3, dtype=np.float32)
-    rng = np.random.default_rng(0)
-    a, b = binarize(x, rng), binarize(x, rng)
-    assert set(np.unique(a)) == {0.0, 1.0} and not np.array_equal(a, b)
-    assert abs(a.mean() - 0.3) < 0.01
+    x = torch.full((2000, 10), 0.3)
+    g = torch.Generator().manual_seed(0)
+    a, b = binarize(x, g), binarize(x, g)
+    assert a.dtype == torch.float32 and set(a.unique().tolist()) == {0.0, 1.0}
+    assert not torch.equal(a, b) and abs(a.mean().item() - 0.3) < 0.01
     s1 = prepare(DataConfig("digits"), "bernoulli")
     s2 = prepare(DataConfig("digits"), "bernoulli")
     assert torch.equal(s1.test, s2.test) and torch.equal(s1.valid, s2.valid)
@@ -208,9 +208,47 @@ def test_batches_binarize_grey_levels_exactly_from_bytes():
 def test_dequantization_stays_in_its_grey_level_bin():
     levels = 17
     k = np.tile(np.arange(levels, dtype=np.uint8), (100, 1))
-    y = dequantize(k, levels, np.random.default_rng(0))
+    y = dequantize(torch.from_numpy(k), levels, torch.Generator().manual_seed(0)).numpy()
     assert ((y >= k / levels) & (y < (k + 1) / levels)).all()
     none = Batches(k, 100, "none", levels, 0)
     assert np.allclose(np.sort(next(iter(none)).numpy(), 0), k / (levels - 1))
     s = prepare(DataConfig("digits"), "gaussian")
     assert s.preprocess == "dequantize" and 0 <= s.test.min() and s.test.max() < 1
+
+
+def test_fixed_preprocessing_of_a_split_is_the_numpy_stream_vaekit_always_drew():
+    """Validation and test splits: uniforms from numpy's default_rng(seed + 1 / + 2), compared
+    with k / (L - 1) for binarization, added to k for dequantization; so test sets (and the
+    NLLs reported on them) are the same as in earlier versions."""
+    d = load_dataset("digits")
+    unit = d.test.astype(np.float32) / np.float32(16)
+    u = np.random.default_rng(5 + 2).random(d.test.shape, dtype=np.float32)
+    s = prepare(DataConfig("digits", seed=5), "bernoulli")
+    assert np.array_equal(s.test.numpy(), (u < unit).astype(np.float32))
+    s = prepare(DataConfig("digits", seed=5), "gaussian")
+    assert np.array_equal(s.test.numpy(), (d.test.astype(np.float32) + u) / 17)
+    k = d.test[:50]              # numpy arrays and numpy generators go through the same code
+    assert torch.equal(binarize(k / 16.0, np.random.default_rng(1)),
+                       binarize(torch.from_numpy(k / 16.0), np.random.default_rng(1)))
+
+
+def test_read_only_arrays_are_preprocessed_without_a_warning(recwarn):
+    d = load_dataset("digits")
+    test = d.test.copy()
+    test.setflags(write=False)                    # as IDX files parsed from bytes are
+    assert np.array_equal(d.unit(test), d.unit(d.test))
+    s = prepare(DataConfig("digits"), "bernoulli",
+                dataset=type(d)("ro", d.train, test, d.train_labels, d.test_labels, 17))
+    assert torch.equal(s.test, prepare(DataConfig("digits"), "bernoulli").test)
+    assert not [w for w in recwarn if "writable" in str(w.message)]
+
+
+def test_one_cache_folder_for_downloads_and_classifiers(monkeypatch, tmp_path):
+    from vaekit import fid
+    from vaekit.data import download
+    assert fid.cache_dir is download.cache_dir
+    monkeypatch.delenv("VAEKIT_CACHE", raising=False)
+    monkeypatch.setenv("VAEKIT_DATA", str(tmp_path / "old"))       # the name before 0.4
+    assert download.cache_dir() == tmp_path / "old"
+    monkeypatch.setenv("VAEKIT_CACHE", str(tmp_path / "new"))      # wins when both are set
+    assert download.cache_dir() == tmp_path / "new"

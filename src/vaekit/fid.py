@@ -1,12 +1,13 @@
 """Sample quality on equal terms for models with and without a likelihood.
 
 A small classifier is trained once per dataset on its labelled training images and cached
-(safetensors + JSON, under $VAEKIT_CACHE or ~/.cache/vaekit): for images a small CNN (conv3x3
-32, max-pool, conv3x3 64, average-pool to 2x2, linear 128: any image size from 2x2 up), for
-vectors an MLP (D-256-128), ReLU, then a linear layer to the classes. (On 8x8 digits the
-pooled CNN separated real from noise images 26x in FD, against 19x for vaekit's strided conv
-encoder, whose features are noisier.) Its 128-unit penultimate layer is the feature space of a dataset-specific Frechet distance
-(the FID of Heusel et al. 2017 with this network in place of Inception):
+(safetensors + JSON, in vaekit's cache folder: data.download.cache_dir): for images a small
+CNN (conv3x3 32, max-pool, conv3x3 64, average-pool to 2x2, linear 128: any image size from
+2x2 up), for vectors an MLP (D-256-128), ReLU, then a linear layer to the classes. (On 8x8
+digits the pooled CNN separated real from noise images 26x in FD, against 19x for vaekit's
+strided conv encoder, whose features are noisier.) Its 128-unit penultimate layer is the
+feature space of a dataset-specific Frechet distance (the FID of Heusel et al. 2017 with this
+network in place of Inception):
     FD = |mu_1 - mu_2|^2 + Tr(S_1 + S_2 - 2 (S_1 S_2)^(1/2)).
 Its predictions give two entropies of a set of samples, in nats: the mean entropy of p(y|x)
 (low: each sample looks like some class) and the entropy of the mean prediction (high: the
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from . import progress
+from .data.download import cache_dir
 from .errors import VaekitError
 from .networks import MLP
 
@@ -54,10 +55,6 @@ class FeatureClassifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("VAEKIT_CACHE", Path.home() / ".cache" / "vaekit"))
 
 
 def _fingerprint(x: np.ndarray, y: np.ndarray) -> str:

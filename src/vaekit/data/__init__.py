@@ -1,8 +1,11 @@
-"""Data: sources that keep each example's shape (sources, dataset), preprocessing and batches
-(batching), and the train / validation / test splits a model sees (splits)."""
+"""Data: sources that keep each example's shape (sources.py naming them: idx.py, cifar.py,
+photos.py, arrays.py, folder.py; dataset.py; downloads and the cache folder in download.py),
+preprocessing (draws.py), batches (batching.py), and the train / validation / test splits a
+model sees (splits.py)."""
 
-from .batching import Batches, binarize, dequantize
+from .batching import Batches
 from .dataset import Dataset, reduce_bits
+from .draws import binarize, dequantize
 from .idx import read_idx
 from .sources import DATASETS, load_dataset
 from .splits import Splits, prepare

@@ -1,48 +1,16 @@
-"""Batches of in-memory data on the training device, and the seeded preprocessing of whole
-splits (validation and test data).
+"""Batches of in-memory data on the training device.
 
 Batches hold the data on the device when they fit (uint8 levels stay uint8) and draw each
-batch's shuffling and preprocessing there (draws.py). The fixed preprocessing of a split is
-drawn once with numpy, as vaekit always has, so that test sets and their NLLs stay comparable
-across versions.
+batch's shuffling and preprocessing there (draws.py, which also holds the fixed preprocessing
+of the validation and test splits).
 """
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from .. import devices
 from .draws import draw
-
-
-def binarize(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    return (rng.random(x.shape, dtype=np.float32) < x).astype(np.float32)
-
-
-def dequantize(k: np.ndarray, levels: int, rng: np.random.Generator) -> np.ndarray:
-    """(k + u) / L for integer levels k (any dtype holding integers)."""
-    return ((k.astype(np.float32) + rng.random(k.shape, dtype=np.float32)) / levels
-            ).astype(np.float32)
-
-
-def unit(a: np.ndarray, levels: int | None) -> np.ndarray:
-    """[0, 1] float32 values: k / (L - 1) for levels, the data themselves otherwise."""
-    if levels is None:
-        return a.astype(np.float32, copy=False)
-    return a.astype(np.float32) / np.float32(levels - 1)
-
-
-def fixed(a: np.ndarray, preprocess: str, levels: int | None,
-          rng: np.random.Generator) -> np.ndarray:
-    """One seeded preprocessing of a whole split (validation and test data). Binarization
-    compares float uniforms with k / (L - 1), as vaekit always has, so that test sets and
-    their NLLs stay comparable across versions."""
-    if preprocess == "binarize":
-        return binarize(unit(a, levels), rng)
-    if preprocess == "dequantize":
-        return dequantize(a, levels, rng)
-    return unit(a, levels)
 
 
 class Batches:

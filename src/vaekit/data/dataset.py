@@ -1,8 +1,9 @@
 """A dataset as its source gives it: examples that keep their shape, and their number of levels.
 
 Images are [N, C, H, W] (C = 1 grey, 3 colour); data that are not images are [N, D]. Where the
-source is quantized (8-bit images: 256 levels; scikit-learn's digits: 17) the arrays hold the
-integer levels 0..L-1 as uint8 and `levels` is L; continuous data are float32 in [0, 1] with
+source is quantized (8-bit images and uint8 arrays: 256 levels, or 2^B after `reduce_bits`
+(--bits B); scikit-learn's digits: 17; bool arrays: 2) the arrays hold the integer levels
+0..L-1 as uint8 and `levels` is L; continuous data (float arrays) are float32 in [0, 1] with
 `levels` None. `unit` gives the [0, 1] values k / (L - 1) that models and pictures use.
 """
 
@@ -51,8 +52,8 @@ class Dataset:
 
     def unit(self, a: np.ndarray) -> np.ndarray:
         """Values in [0, 1] as float32: k / (L - 1) for levels, the data themselves otherwise."""
-        from .batching import unit
-        return unit(a, self.levels)
+        from .draws import tensor, unit
+        return unit(tensor(a), self.levels).numpy()
 
 
 def reduce_bits(dataset: Dataset, bits: int | None) -> Dataset:

@@ -2,8 +2,9 @@
 
 A `Remote` names the files of a data set at a base URL, each with its MD5. `fetch` returns a
 folder holding all of them: a folder named by the `dir_env` variable, else the first of
-`local_dirs` that has them all, else the cache, downloading what is missing. A file whose MD5
-does not match is refused (pooch deletes it), so nothing unverified is ever parsed.
+`local_dirs` that has them all, else the cache (`cache_dir`), downloading what is missing. A
+file whose MD5 does not match is refused (pooch deletes it), so nothing unverified is ever
+parsed.
 """
 
 from __future__ import annotations
@@ -26,8 +27,12 @@ class Remote:
 
 
 def cache_dir() -> Path:
+    """vaekit's one cache folder (downloaded data sets, fid.py's classifiers): $VAEKIT_CACHE,
+    else $VAEKIT_DATA (its name for downloads before 0.4), else the OS cache folder
+    (~/.cache/vaekit on Linux)."""
     import pooch
-    return Path(os.environ.get("VAEKIT_DATA") or pooch.os_cache("vaekit"))
+    return Path(os.environ.get("VAEKIT_CACHE") or os.environ.get("VAEKIT_DATA")
+                or pooch.os_cache("vaekit"))
 
 
 def fetch(remote: Remote, base_url: str | None = None, directory: Path | None = None) -> Path:

@@ -1,5 +1,10 @@
-"""A training batch's random preprocessing, drawn on the data's device from a torch.Generator
-(its state is checkpointed, so a resumed run draws the same batches).
+"""The one implementation of vaekit's preprocessing (torch), for training batches and for the
+fixed preprocessing of the validation and test splits.
+
+Training batches are drawn on the data's device from a torch.Generator (its state is
+checkpointed, so a resumed run draws the same batches). A split's fixed preprocessing is drawn
+once by `fixed`, from numpy's default_rng(seed) as vaekit always has, so that test sets and
+their NLLs stay the same across versions.
 
 - binarize: x_bin ~ Bernoulli(x), afresh each time a batch is used (dynamic binarization);
 - dequantize: x = (k + u) / L for levels k in 0..L-1 and u ~ U(0, 1);
@@ -12,7 +17,30 @@ uniform with k / m (exact to 2^-24, and with no host synchronisation).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
+
+Generator = torch.Generator | np.random.Generator
+
+
+def tensor(a) -> torch.Tensor:
+    """`a` as a tensor: a numpy array's memory is shared, unless the array is read-only (e.g.
+    parsed from a file's bytes) or has negative strides, which torch cannot share: it is
+    copied then."""
+    if isinstance(a, torch.Tensor):
+        return a
+    a = np.asarray(a)
+    if not a.flags.writeable or any(s < 0 for s in a.strides):
+        a = np.array(a, order="C")
+    return torch.from_numpy(a)
+
+
+def uniform(shape: torch.Size, generator: Generator, device=None) -> torch.Tensor:
+    """U(0, 1) float32 draws on `device`: from a torch.Generator (on its own device), or
+    from a numpy Generator (the fixed preprocessing of a split, see `fixed`)."""
+    if isinstance(generator, np.random.Generator):
+        return torch.from_numpy(generator.random(tuple(shape), dtype=np.float32)).to(device)
+    return torch.rand(shape, generator=generator, device=device)
 
 
 def random_bytes(shape: torch.Size, generator: torch.Generator) -> torch.Tensor:
@@ -43,18 +71,20 @@ def binarize_levels(k: torch.Tensor, m: int, generator: torch.Generator) -> torc
     return (r < k).float()
 
 
-def binarize(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Bernoulli(x) draws for x in [0, 1]."""
-    return (torch.rand(x.shape, generator=generator, device=x.device) < x).float()
+def binarize(x: torch.Tensor, generator: Generator) -> torch.Tensor:
+    """Bernoulli(x) draws [float32] for x in [0, 1] (a tensor or a numpy array)."""
+    x = tensor(x)
+    return (uniform(x.shape, generator, x.device) < x).float()
 
 
-def dequantize(k: torch.Tensor, levels: int, generator: torch.Generator) -> torch.Tensor:
-    """(k + u) / L, u ~ U(0, 1), for integer levels k."""
-    u = torch.rand(k.shape, generator=generator, device=k.device)
-    return (k.float() + u) / levels
+def dequantize(k: torch.Tensor, levels: int, generator: Generator) -> torch.Tensor:
+    """(k + u) / L, u ~ U(0, 1), for integer levels k (a tensor or a numpy array)."""
+    k = tensor(k)
+    return (k.float() + uniform(k.shape, generator, k.device)) / levels
 
 
 def unit(a: torch.Tensor, levels: int | None) -> torch.Tensor:
+    """[0, 1] float32 values: k / (L - 1) for levels, the data themselves otherwise."""
     return a.float() if levels is None else a.float() / (levels - 1)
 
 
@@ -66,4 +96,19 @@ def draw(a: torch.Tensor, preprocess: str, levels: int | None,
             binarize_levels(a, levels - 1, generator)
     if preprocess == "dequantize":
         return dequantize(a, levels, generator)
+    return unit(a, levels)
+
+
+def fixed(a, preprocess: str, levels: int | None, seed: int) -> torch.Tensor:
+    """One seeded preprocessing of a whole split (validation and test data) [float32], the
+    same in every version of vaekit: its uniforms come from numpy's default_rng(seed), and
+    binarization compares them with k / (L - 1) (not with the random bytes of
+    `binarize_levels`), so that test sets and their NLLs stay comparable across versions.
+    `a`: a numpy array or a tensor."""
+    a = tensor(a)
+    rng = np.random.default_rng(seed)
+    if preprocess == "binarize":
+        return binarize(unit(a, levels), rng)
+    if preprocess == "dequantize":
+        return dequantize(a, levels, rng)
     return unit(a, levels)

@@ -1,8 +1,10 @@
 """MNIST and Fashion-MNIST: LeCun's IDX files (gzip), parsed from bytes.
 
-- `fashion-mnist`: Debian's dataset-fashion-mnist files if present, else a checksummed download;
-- `mnist`: a checksummed download (mirror configurable with VAEKIT_MNIST_URL, or a local
-  folder with VAEKIT_MNIST_DIR).
+- `fashion-mnist`: a local folder named by VAEKIT_FASHION_MNIST_DIR, else Debian's
+  dataset-fashion-mnist files (/usr/share/datasets/fashion-mnist) if present, else a
+  checksummed download (mirror configurable with VAEKIT_FASHION_MNIST_URL);
+- `mnist`: a local folder named by VAEKIT_MNIST_DIR, else a checksummed download (mirror
+  configurable with VAEKIT_MNIST_URL).
 Images come out as uint8 [N, 1, 28, 28] with 256 levels.
 """
 

@@ -2,8 +2,10 @@
 
 What preprocessing the data get follows what the model needs (its likelihood declares it; a
 GAN learns the images themselves):
-    binary -> binarize,  continuous -> dequantize (levels) or none,  raw -> none
-unless DataConfig.preprocess names one.
+    binary -> binarize,  continuous -> dequantize (levels) or none,
+    levels -> none (a discrete likelihood scores the integer levels),  raw -> none
+unless DataConfig.preprocess names one. The validation and test splits are preprocessed once,
+seeded (draws.fixed); the training split per batch (batching.Batches).
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ import numpy as np
 import torch
 
 from ..errors import VaekitError
-from .batching import fixed
 from .dataset import Dataset, reduce_bits
+from .draws import fixed
 from .sources import load_dataset
 
 FOR_NEED = {"binary": "binarize", "continuous": "dequantize", "raw": "none", "levels": "none"}
@@ -71,7 +73,7 @@ def _need(need) -> str:
 
 
 def prepare(config, need="binary", dataset: Dataset | None = None) -> Splits:
-    """`need`: binary | continuous | raw, or a likelihood (name or spec)."""
+    """`need`: binary | continuous | levels | raw, or a likelihood (name or spec)."""
     dataset = reduce_bits(dataset or load_dataset(config.dataset, config.image_size),
                           config.bits)
     preprocess = resolve_preprocess(config.preprocess, _need(need), dataset)
@@ -88,8 +90,7 @@ def prepare(config, need="binary", dataset: Dataset | None = None) -> Splits:
         valid_labels = None if labels is None else np.asarray(labels)[perm][:len(valid_raw)]
 
     def seeded(a: np.ndarray, offset: int) -> torch.Tensor:
-        return torch.from_numpy(fixed(a, preprocess, dataset.levels,
-                                      np.random.default_rng(config.seed + offset)))
+        return fixed(a, preprocess, dataset.levels, config.seed + offset)
 
     splits = Splits(dataset, preprocess, train, seeded(valid_raw, 1), seeded(dataset.test, 2),
                     dataset.test_labels, valid_labels)
