@@ -96,8 +96,6 @@ def _elbo_enumerated(x, q, prior, decode, enumerated: Enumeration) -> ELBO:
     a q is exact, so it takes no draw."""
     v, weights = enumerated                                          # [n, K, B, Z], [K, B]
     log_lik = (weights * decode(v).log_prob(x).mean(0)).sum(0)       # [B]
-    q.rsample()   # the old code's unused draw, kept here only so this commit trains draw for draw
-    #               as before (checked); the next commit removes it
     per_layer = kl_layers(q, prior)
     kl = per_layer.sum(-1)
     return ELBO(log_lik - kl, log_lik, kl, per_layer)
