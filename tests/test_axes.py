@@ -18,7 +18,7 @@ from vaekit.data import Dataset, prepare
 from vaekit.gaps import gap_report
 from vaekit.imputation import impute, make_mask
 from vaekit.inference import LocalOptimizer
-from vaekit.training import bound, loss_fn, make_optimizer
+from vaekit.training import loss_and_terms, loss_fn, make_optimizer
 
 NETWORKS = {"mlp": {"name": "mlp", "encoder_hidden": (16,), "decoder_hidden": (16,)},
             "conv": {"name": "conv", "channels": (4, 8)},
@@ -95,7 +95,7 @@ def test_the_iwae_objective_on_every_network(network, latent):
     config = vaekit.TrainConfig(model=model_config(network, latent), objective="iwae", k=3)
     model = vaekit.build_model(config.model, (3, 32, 32))
     x = batch((3, 32, 32), "bernoulli")
-    loss, values = bound(model, x, model.encode(x), config, beta=1.0)
+    loss, values = loss_and_terms(model, x, model.encode(x), config, beta=1.0)
     loss.backward()
     assert values.shape == (4, 1) and torch.isfinite(loss)
     assert all(p.grad is not None for p in model.decoder.parameters())

@@ -16,7 +16,7 @@ on the importance weights: var(w) / (K E[w]^2) per example).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 
@@ -60,8 +60,7 @@ def rows_for(model, max_rows: int | None = None) -> int:
     """Decoder rows per chunk for this model's example size (or its likelihood's parameters,
     when there are more of them) and device: at most `max_rows` when given, else the CPU's
     cache-sized default or a share of an accelerator's memory."""
-    size = max(math.prod(model.event_shape),
-               math.prod(getattr(model.likelihood, "param_shape", ())))
+    size = max(math.prod(model.event_shape), math.prod(model.likelihood.param_shape))
     free = devices.free_memory(devices.of(model))
     if max_rows is None and free is not None:
         per_row = 4 * 8 * size + BYTES_PER_ROW      # outputs, log-densities, data, gradients...
@@ -142,9 +141,6 @@ class ELBOReport:
     kl: float           # KL(q(z|x) || p(z)), nats
     kl_layers: list     # the KL per stochastic layer, z_1 first, nats
 
-    def as_dict(self) -> dict:
-        return asdict(self)
-
 
 @torch.no_grad()
 def elbo_report(model, x: torch.Tensor, batch_size: int = 1000) -> ELBOReport:
@@ -183,7 +179,7 @@ def accuracy(model, x: torch.Tensor, labels, batch_size: int = 1000) -> tuple[fl
     """A joint model's classifier, argmax_y q(y|x), against `labels`: (accuracy, its
     standard error)."""
     device = devices.of(model)
-    guess = torch.cat([model.posterior(x[s].to(device)).logits.argmax(-1).cpu()
+    guess = torch.cat([model.posterior(x[s].to(device)).classify().cpu()
                        for s in chunks(len(x), batch_size)])
     right = (guess == torch.as_tensor(labels).long()).double()
     return right.mean().item(), (right.std() / math.sqrt(len(right))).item()
@@ -263,7 +259,7 @@ def format_result(result: dict) -> str:
 
 def bits_of(model, levels: int | None) -> str:
     """What kind of bits/dim a model's numbers are."""
-    discrete = getattr(model.likelihood, "levels", None)
+    discrete = model.likelihood.levels
     if discrete:
         return (f"the discrete levels ({discrete} per value), scored by a discrete likelihood: "
                 "log p(x) is a probability")

@@ -5,7 +5,9 @@
 ELBO = IWAE_1 <= IWAE_k <= IWAE_k' <= log p(x) for k <= k'.
 
 `decode` is any callable z -> p(x|z) (a Distribution); `q` and `prior` are Distributions over z.
-Callers average over the batch.
+What an objective needs of q beyond a Distribution (its KL split, an enumerated class, an
+importance proposal, M2's labelled terms) it asks q's protocol (latents/base.py), whose
+defaults cover any torch distribution. Callers average over the batch.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import math
 from typing import Callable, NamedTuple
 
 import torch
-from torch.distributions import Distribution, Independent, kl_divergence
+from torch.distributions import Distribution
+
+from .latents.base import Enumeration, methods
 
 Decoder = Callable[[torch.Tensor], Distribution]
 
@@ -34,46 +38,25 @@ def _mean_over_samples(value: torch.Tensor, q: Distribution, event_dims: int = 0
 
 
 def kl_layers(q: Distribution, prior: Distribution, z: torch.Tensor | None = None) -> torch.Tensor:
-    """Per-layer KL terms [B, L]: from q.kl_layers(prior, z) when the latent has layers
-    (hierarchical latents), else the single KL(q || prior) as one column."""
-    if hasattr(q, "kl_layers"):
-        z = q.rsample() if z is None else z
-        return _mean_over_samples(q.kl_layers(prior, z), q, event_dims=1)
-    return kl_term(q, prior, z).unsqueeze(-1)
+    """Per-layer KL terms [B, L] (q's `kl_layers`, latents/base.py), averaged over the draws z
+    ([S, B, Z] or [B, Z]) where they are Monte Carlo estimates: a hierarchy's layers, a joint
+    latent's parts, or the single KL(q || prior) as one column."""
+    return _mean_over_samples(methods(q).kl_layers(prior, z), q, event_dims=1)
 
 
 def kl_term(q: Distribution, prior: Distribution, z: torch.Tensor | None = None) -> torch.Tensor:
-    """KL(q || prior) per example: closed form when torch registers the pair, else the
-    Monte Carlo estimate log q(z) - log p(z) at the given sample(s) z ([S, B, ...] or [B, ...]).
-    Layered latents sum their per-layer terms (see kl_layers)."""
-    if hasattr(q, "kl_layers"):
-        return kl_layers(q, prior, z).sum(-1)
-    try:
-        return kl_divergence(q, prior)
-    except NotImplementedError:
-        if z is None:
-            z = q.rsample()
-        return _mean_over_samples(q.log_prob(z) - prior.log_prob(z), q)
+    """KL(q || prior) per example [B]: closed form when torch registers the pair, else the
+    Monte Carlo estimate log q(z) - log p(z) at the given sample(s) z; layered latents sum
+    their per-layer terms (see kl_layers)."""
+    return kl_layers(q, prior, z).sum(-1)
 
 
 def kl_groups(q: Distribution, prior: Distribution, layers: torch.Tensor) -> torch.Tensor:
-    """The KL split into the groups that free bits floors, [B, G]: the independent units of
-    q and p where their KL has a closed form per unit (a Gaussian's dimensions, a categorical's
-    variables: `units`, or an Independent's base distribution), else `layers` (kl_layers: a
-    hierarchy's layers, or the whole KL as one group)."""
-    qu, pu = _units(q), _units(prior)
-    if qu is not None and pu is not None and not hasattr(q, "kl_layers"):
-        try:
-            return kl_divergence(qu, pu).flatten(len(q.batch_shape))
-        except NotImplementedError:
-            pass
-    return layers
-
-
-def _units(d: Distribution) -> Distribution | None:
-    if hasattr(d, "units"):
-        return d.units
-    return d.base_dist if isinstance(d, Independent) else None
+    """The KL split into the groups that free bits floors, [B, G] (q's `kl_groups`): the
+    independent units of q and p where their KL has a closed form per unit (a Gaussian's
+    dimensions, a categorical's variables), else `layers` (kl_layers: a hierarchy's layers,
+    or the whole KL as one group)."""
+    return methods(q).kl_groups(prior, layers)
 
 
 def free_bits_kl(groups: torch.Tensor, floor: float) -> torch.Tensor:
@@ -91,9 +74,11 @@ def _draw(q: Distribution, shape: tuple, reparameterized: bool) -> torch.Tensor:
 
 def elbo(x: torch.Tensor, q: Distribution, prior: Distribution, decode: Decoder,
          n: int = 1, reparameterized: bool = True) -> ELBO:
-    """ELBO and its two terms per example, E_q averaged over n samples."""
-    if hasattr(q, "per_class") and (q.exact or not reparameterized):
-        return _elbo_enumerated(x, q, prior, decode, n, reparameterized)
+    """ELBO and its two terms per example, E_q averaged over n samples (or a discrete part
+    of z summed out where q's `enumeration` gives one)."""
+    enumerated = methods(q).enumeration(n, reparameterized)
+    if enumerated is not None:
+        return _elbo_enumerated(x, q, prior, decode, enumerated)
     if n == 1:
         z = _draw(q, (), reparameterized)     # [B, Z]
         log_lik = decode(z).log_prob(x)        # [B]
@@ -105,11 +90,12 @@ def elbo(x: torch.Tensor, q: Distribution, prior: Distribution, decode: Decoder,
     return ELBO(log_lik - kl, log_lik, kl, per_layer)
 
 
-def _elbo_enumerated(x, q, prior, decode, n: int, reparameterized: bool) -> ELBO:
+def _elbo_enumerated(x, q, prior, decode, enumerated: Enumeration) -> ELBO:
     """The ELBO with a discrete part y of q summed out exactly (latents/joint.py):
-    sum_y q(y|x) E_q(z|x,y)[log p(x|y,z)] - KL, with n draws of z per class."""
-    v = q.per_class((n,), reparameterized)                 # [n, K, B, Z]
-    log_lik = (q.probs.T * decode(v).log_prob(x).mean(0)).sum(0)    # [B]
+    sum_y q(y|x) E_q(z|x,y)[log p(x|y,z)] - KL, with n draws of z per class. The KL of such
+    a q is exact, so it takes no draw."""
+    v, weights = enumerated                                          # [n, K, B, Z], [K, B]
+    log_lik = (weights * decode(v).log_prob(x).mean(0)).sum(0)       # [B]
     per_layer = kl_layers(q, prior)
     kl = per_layer.sum(-1)
     return ELBO(log_lik - kl, log_lik, kl, per_layer)
@@ -119,23 +105,19 @@ def labelled_elbo(x: torch.Tensor, y: torch.Tensor, q: Distribution, prior: Dist
                   decode: Decoder) -> torch.Tensor:
     """M2's bound on log p(x, y) for labelled examples (Kingma et al. 2014, eq. 6), [B]:
     E_q(z|x,y)[log p(x|y,z)] + log p(y) - KL(q(z|x,y) || p(z)), with one draw of z."""
-    qz = q.given(y)
-    v = torch.cat([torch.nn.functional.one_hot(y, q.classes).to(q.loc), qz.rsample()], -1)
-    return decode(v).log_prob(x) + prior.class_log_prob(y) - kl_divergence(qz, prior.z_part)
+    terms = methods(q).labelled_terms(prior, y)
+    return decode(terms.z).log_prob(x) + terms.log_prior - terms.kl
 
 
 def log_weights(x: torch.Tensor, q: Distribution, prior: Distribution, decode: Decoder,
                 k: int, beta: float = 1.0, reparameterized: bool = True) -> torch.Tensor:
-    """log p(x|z_i) + beta (log p(z_i) - log q(z_i|x)) for z_i ~ q, i = 1..k: [k, B].
+    """log p(x|z_i) + beta (log p(z_i) - log q(z_i|x)) for z_i from q's importance proposal
+    (`importance_draws`: k draws of q, or k' >= k with a discrete part stratified): [k', B].
 
     beta < 1 gives the KL-annealed weights used in warm-up; beta = 1 the true importance weights.
     """
-    if hasattr(q, "stratified"):              # y summed exactly: k' >= k draws, K per class
-        z, log_q = q.stratified(k, reparameterized)
-    else:
-        z = _draw(q, (k,), reparameterized)   # [k, B, Z]
-        log_q = q.log_prob(z)
-    log_lik = decode(z).log_prob(x)            # [k, B]; x [B, D] broadcasts over k
+    z, log_q = methods(q).importance_draws(k, reparameterized)     # [k', B, Z], [k', B]
+    log_lik = decode(z).log_prob(x)            # [k', B]; x [B, D] broadcasts over k'
     return log_lik + beta * (prior.log_prob(z) - log_q)
 
 

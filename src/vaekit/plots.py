@@ -104,10 +104,7 @@ def interleave_rows(top: torch.Tensor, bottom: torch.Tensor, ncol: int) -> torch
 def class_samples(model, ncol: int = 8) -> torch.Tensor:
     """A joint model's p(x | y, z): a row per class y, the same z ~ p(z) down each column (a
     style held while the class changes): [K * ncol, *event_shape]."""
-    lat = model.latent
-    z = model.prior().z_part.sample((ncol,))                                     # [ncol, D]
-    y = torch.eye(lat.classes, device=z.device).repeat_interleave(ncol, 0)       # [K*ncol, K]
-    v = torch.cat([y, z.repeat(lat.classes, 1)], -1)
+    v = model.latent.class_grid(ncol)                                            # [K*ncol, Z]
     return model.likelihood.mean_image(model.observation(v)).cpu()
 
 
@@ -119,11 +116,6 @@ def reconstructions(model, splits, n: int = 32, ncol: int = 8) -> torch.Tensor:
     shown = torch.from_numpy(splits.dataset.unit(splits.dataset.test[rows.numpy()]))
     device = devices.of(model)
     return interleave_rows(shown, model.reconstruct(splits.test[rows].to(device)).cpu(), ncol)
-
-
-def latent_traversal(model, x: torch.Tensor, path: str | Path, n_vars: int = 10) -> Path:
-    """The traversal of `traversal_images` saved as a grid, a row per variable."""
-    return save_grid(traversal_images(model, x, n_vars), path, ncol=model.latent.n_classes)
 
 
 @torch.no_grad()

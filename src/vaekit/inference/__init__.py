@@ -7,8 +7,9 @@
   (Kim et al. 2018).
 A scheme is a registered spec (`INFERENCE`) with
 - `params(model, x, init=None)`: lambda(x) [B, param_size] (for evaluation),
-- `loss(model, x, bound, init=None)`: (training loss, values to log, lambda to keep or None),
-  where `bound(lambda)` gives (negative bound, values) at q = latent.posterior(lambda),
+- `loss(model, x, loss_and_terms, init=None)`: (training loss, values to log, lambda to keep
+  or None), where `loss_and_terms(lambda)` gives (the loss: the negative bound, values to
+  log) at q = latent.posterior(lambda),
 and class attributes `encoder` (it needs one), `local_state` (it keeps lambda per training
 example), `distributed` (it trains data-parallel) and `mstep_steps` (decoder steps per batch).
 Adding a scheme is a module here and its line below.

@@ -19,5 +19,5 @@ class Amortized(Spec):
     def params(self, model, x, init=None):
         return model.encode(x)
 
-    def loss(self, model, x, bound, init=None):
-        return (*bound(model.encode(x)), None)
+    def loss(self, model, x, loss_and_terms, init=None):
+        return (*loss_and_terms(model.encode(x)), None)

@@ -33,10 +33,10 @@ class SemiAmortized(Spec):
     def params(self, model, x, init=None):
         return refine(model, x, model.encode(x), self.refine_steps, self.lr)
 
-    def loss(self, model, x, bound, init=None):
+    def loss(self, model, x, loss_and_terms, init=None):
         start = model.encode(x)
-        loss, values = bound(refine(model, x, start, self.refine_steps, self.lr))
-        encoder_loss, _ = bound(start)
+        loss, values = loss_and_terms(refine(model, x, start, self.refine_steps, self.lr))
+        encoder_loss, _ = loss_and_terms(start)
         # the encoder's gradient alone, by the chain rule through its output, so that the
         # decoder's parameters are trained on the refined bound only
         grad, = torch.autograd.grad(encoder_loss, start)

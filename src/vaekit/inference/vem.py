@@ -39,6 +39,6 @@ class VariationalEM(Spec):
             init = x.new_zeros(len(x), model.latent.param_size)
         return optimize(model, x, init, self.settings()).params
 
-    def loss(self, model, x, bound, init=None):
+    def loss(self, model, x, loss_and_terms, init=None):
         params = self.params(model, x, init)
-        return (*bound(params), params)
+        return (*loss_and_terms(params), params)

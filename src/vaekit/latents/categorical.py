@@ -19,15 +19,15 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 from torch.distributions import (Distribution, Independent, OneHotCategorical,
                                  RelaxedOneHotCategorical, constraints, kl_divergence, register_kl)
 
 from ..registry import Spec, check
 from ..settings import setting
+from .base import LatentFamily, Posterior
 
 
-class CategoricalPosterior(Distribution):
+class CategoricalPosterior(Posterior):
     """q(z|x): batch_shape [B], event_shape [N*K] (one-hot blocks of K)."""
     arg_constraints: dict = {}
     support = constraints.real_vector
@@ -65,6 +65,10 @@ class CategoricalPosterior(Distribution):
         """The N variables, batch_shape [B, N]: the groups of free bits."""
         return self.categorical.base_dist
 
+    def kl_groups(self, prior: "CategoricalPrior", layers: torch.Tensor) -> torch.Tensor:
+        """KL of each variable to the uniform prior: [B, N]."""
+        return kl_divergence(self.units, prior.units).flatten(len(self.batch_shape))
+
 
 class CategoricalPrior(Distribution):
     """Uniform p(z) over N independent K-class one-hot variables, event_shape [N*K]."""
@@ -93,7 +97,7 @@ def _kl_categorical_uniform(q: CategoricalPosterior, p: CategoricalPrior) -> tor
     return kl_divergence(q.categorical, p.categorical)
 
 
-class CategoricalLatent(nn.Module):
+class CategoricalLatent(LatentFamily):
     def __init__(self, n_vars: int = 20, n_classes: int = 10, tau: float = 1.0,
                  tau_min: float = 0.5, anneal_rate: float = 3e-5, anneal_every: int = 500,
                  straight_through: bool = False):
@@ -112,16 +116,16 @@ class CategoricalLatent(nn.Module):
         if step % self.anneal_every == 0:
             self.tau.fill_(max(self.tau_min, self.tau0 * math.exp(-self.anneal_rate * step)))
 
+    @property
+    def temperature(self) -> float:
+        return self.tau.item()
+
     def posterior(self, params: torch.Tensor) -> CategoricalPosterior:
         logits = params.unflatten(-1, (self.n_vars, self.n_classes))
         return CategoricalPosterior(logits, self.tau, self.straight_through)
 
     def prior(self) -> CategoricalPrior:
         return CategoricalPrior(self._logits)
-
-    @staticmethod
-    def decoder_input(z: torch.Tensor) -> torch.Tensor:
-        return z
 
 
 @dataclass

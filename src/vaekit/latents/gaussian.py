@@ -1,6 +1,8 @@
 """Diagonal Gaussian latents: p(z) = N(0, I), q(z|x) = N(mu(x), diag sigma(x)^2).
 
 Sampling is `rsample`, the reparameterization z = mu + sigma * eps (Kingma & Welling 2014).
+q is an `IndependentPosterior` (latents/base.py): torch's Independent with the protocol's
+defaults (the KL in closed form, free bits per dimension, importance draws of q itself).
 """
 
 from __future__ import annotations
@@ -9,28 +11,28 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 from torch.distributions import Independent, Normal
 
 from ..registry import Spec, check
 from ..settings import setting
+from .base import IndependentPosterior, LatentFamily
 from .standard_normal import StandardNormal
 
 MIN_SCALE = 1e-5  # keeps log sigma finite when softplus underflows
 
 
-def diagonal_gaussian(params: torch.Tensor) -> Independent:
+def diagonal_gaussian(params: torch.Tensor) -> IndependentPosterior:
     """[..., 2D] network outputs (mu, pre-softplus sigma) -> N(mu, diag sigma^2) over [D]."""
     mu, pre = params.chunk(2, dim=-1)
     scale = F.softplus(pre) + MIN_SCALE
-    return Independent(Normal(mu, scale, validate_args=False), 1, validate_args=False)
+    return IndependentPosterior(Normal(mu, scale, validate_args=False), 1, validate_args=False)
 
 
 def standard_normal(zero: torch.Tensor, one: torch.Tensor) -> Independent:
     return Independent(StandardNormal(zero, one), 1, validate_args=False)
 
 
-class GaussianLatent(nn.Module):
+class GaussianLatent(LatentFamily):
     def __init__(self, dim: int):
         super().__init__()
         self.dims = (dim,)           # one stochastic layer
@@ -40,15 +42,11 @@ class GaussianLatent(nn.Module):
         self.register_buffer("_zero", torch.zeros(dim), persistent=False)
         self.register_buffer("_one", torch.ones(dim), persistent=False)
 
-    def posterior(self, params: torch.Tensor) -> Independent:
+    def posterior(self, params: torch.Tensor) -> IndependentPosterior:
         return diagonal_gaussian(params)
 
     def prior(self) -> Independent:
         return standard_normal(self._zero, self._one)
-
-    @staticmethod
-    def decoder_input(z: torch.Tensor) -> torch.Tensor:
-        return z
 
 
 @dataclass

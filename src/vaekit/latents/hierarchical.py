@@ -30,12 +30,13 @@ from ..networks.activations import ACTIVATIONS
 from ..networks.mlp import mlp
 from ..registry import Spec, check
 from ..settings import setting
+from .base import LatentFamily, Posterior
 from .gaussian import MIN_SCALE, diagonal_gaussian, standard_normal
 
 MEAN_SAMPLES = 512   # Monte Carlo samples for E_q[z] where it has no closed form
 
 
-class HierarchicalLatent(nn.Module):
+class HierarchicalLatent(LatentFamily):
     def __init__(self, dims: tuple[int, ...], q_hidden: tuple[tuple[int, ...], ...],
                  p_hidden: tuple[tuple[int, ...], ...], activation: str = "tanh",
                  decoder_sees: str = "z1", path: str = "bottom-up"):
@@ -115,7 +116,7 @@ class HierarchicalPrior(Distribution):
         return sum(d.log_prob(p) for d, p in zip(self.layers(parts), parts))
 
 
-class HierarchicalPosterior(Distribution):
+class HierarchicalPosterior(Posterior):
     """q(z|x) over the concatenated z, bottom-up or top-down; batch_shape [B]."""
     arg_constraints: dict = {}
     support = constraints.real_vector
@@ -151,9 +152,10 @@ class HierarchicalPosterior(Distribution):
         parts = self.latent.split(z)
         return sum(self._layer(l, parts).log_prob(parts[l]) for l in range(len(parts)))
 
-    def kl_layers(self, prior: HierarchicalPrior, z: torch.Tensor) -> torch.Tensor:
-        """Per-layer KL estimates at the sample z: [..., L], layer 1 first."""
-        parts = self.latent.split(z)
+    def kl_layers(self, prior: HierarchicalPrior, z: torch.Tensor | None = None) -> torch.Tensor:
+        """Per-layer KL estimates at the sample(s) z (a fresh draw when None): [..., L], layer
+        1 first. Free bits floors these layers (the default kl_groups)."""
+        parts = self.latent.split(self.rsample() if z is None else z)
         p_layers = prior.layers(parts)
         L = len(parts)
         out = []

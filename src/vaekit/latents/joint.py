@@ -13,8 +13,8 @@ The KL is exact: KL(q(y|x) || p(y)) + sum_y q(y|x) KL(q(z|x,y) || p(z)), reporte
 (y first). The reconstruction term E_q[log p(x | y, z)] is summed over the K classes exactly
 (`discrete = "exact"`: K decoder passes per example) or taken at one Gumbel-softmax sample of y
 (`"relaxed"`, whose heads are mixed by the relaxed y). Evaluation enumerates y either way: the
-ELBO's sum and importance-sampled log p(x) = log sum_y p(y) p(x | y), each p(x | y) estimated
-with z ~ q(z | x, y) (`stratified`).
+ELBO's sum (`enumeration`) and importance-sampled log p(x) = log sum_y p(y) p(x | y), each
+p(x | y) estimated with z ~ q(z | x, y) (`importance_draws`, stratified by class).
 """
 
 from __future__ import annotations
@@ -24,17 +24,17 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 from torch.distributions import (Categorical, Distribution, Independent, Normal,
                                  RelaxedOneHotCategorical, constraints, kl_divergence,
                                  register_kl)
 
 from ..registry import Spec, check
 from ..settings import setting
+from .base import Enumeration, LatentFamily, Labelled, Posterior
 from .gaussian import MIN_SCALE, standard_normal
 
 
-class JointPosterior(Distribution):
+class JointPosterior(Posterior):
     """q(y, z | x): batch_shape [B], event_shape [K + D]."""
     arg_constraints: dict = {}
     support = constraints.real_vector
@@ -93,7 +93,14 @@ class JointPosterior(Distribution):
         q = self.given(y)
         return self._with_class(y, q.rsample() if reparameterized else q.sample())
 
-    def stratified(self, k: int, reparameterized: bool = True):
+    def enumeration(self, n: int, reparameterized: bool) -> Enumeration | None:
+        """y summed out of the ELBO: always in evaluation, in training when `exact` (the
+        relaxed variant trains at one Gumbel-softmax draw of y instead)."""
+        if not (self.exact or not reparameterized):
+            return None
+        return Enumeration(self.per_class((n,), reparameterized), self.probs.T)
+
+    def importance_draws(self, k: int, reparameterized: bool = True):
         """k' = K ceil(k / K) draws, an equal number per class, and the log-density of that
         proposal, (1/K) q(z | x, y): importance weights over them estimate
         p(x) = sum_y p(y) p(x | y) with y summed exactly. ([k', B, K + D], [k', B])"""
@@ -102,8 +109,19 @@ class JointPosterior(Distribution):
         y = v[..., :self.classes].argmax(-1)
         return v, self.given(y).log_prob(v[..., self.classes:]) - math.log(self.classes)
 
+    def labelled_terms(self, prior: "JointPrior", y: torch.Tensor) -> Labelled:
+        """For known classes y [B]: a draw of (y, z ~ q(z|x,y)), log p(y) and
+        KL(q(z|x,y) || p(z)) in closed form."""
+        qz = self.given(y)
+        return Labelled(self._with_class(y, qz.rsample()), prior.class_log_prob(y),
+                        kl_divergence(qz, prior.z_part))
+
+    def classify(self) -> torch.Tensor:
+        return self.logits.argmax(-1)
+
     def kl_layers(self, prior, z=None) -> torch.Tensor:
-        """[B, 2]: KL(q(y|x) || p(y)) and sum_y q(y|x) KL(q(z|x,y) || p(z)), exactly."""
+        """[B, 2]: KL(q(y|x) || p(y)) and sum_y q(y|x) KL(q(z|x,y) || p(z)), exactly (z, a
+        draw, is not needed)."""
         kl_y = (self.probs * (self.logits + math.log(self.classes))).sum(-1)
         kl_z = kl_divergence(Normal(self.loc, self.scale, validate_args=False),
                              prior.z_part.base_dist).sum(-1)                   # [B, K]
@@ -140,7 +158,7 @@ def _kl_joint(q: JointPosterior, p: JointPrior) -> torch.Tensor:
     return q.kl_layers(p).sum(-1)
 
 
-class JointLatent(nn.Module):
+class JointLatent(LatentFamily):
     def __init__(self, classes: int, dim: int, exact: bool, tau: float):
         super().__init__()
         self.classes, self.dim, self.exact, self.tau = classes, dim, exact, tau
@@ -159,9 +177,11 @@ class JointLatent(nn.Module):
     def prior(self) -> JointPrior:
         return JointPrior(self.classes, self._zero, self._one)
 
-    @staticmethod
-    def decoder_input(z: torch.Tensor) -> torch.Tensor:
-        return z
+    def class_grid(self, ncol: int) -> torch.Tensor:
+        """A row per class y (one-hot), the same z ~ p(z) down each column: [K * ncol, K + D]."""
+        z = standard_normal(self._zero, self._one).sample((ncol,))                 # [ncol, D]
+        y = torch.eye(self.classes, device=z.device).repeat_interleave(ncol, 0)     # [K*ncol, K]
+        return torch.cat([y, z.repeat(self.classes, 1)], -1)
 
 
 @dataclass

@@ -3,6 +3,7 @@ proposal (Hesterberg 1995) that is never much worse than its best component.
 
     r(z) = (1/M) sum_m q_m(z)
 Each draw picks a component uniformly at random, independently for every sample and example.
+As a `Posterior` (latents/base.py) its importance draws are the mixture's own (the default).
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import math
 import torch
 from torch.distributions import Distribution, constraints
 
+from .base import Posterior
 
-class EqualMixture(Distribution):
+
+class EqualMixture(Posterior):
     arg_constraints: dict = {}
     support = constraints.real_vector
 

@@ -18,6 +18,7 @@ from torch.distributions import Distribution
 
 class Likelihood(nn.Module):
     """p(x|z) over examples of shape `event_shape` ((C, H, W) for images, (D,) otherwise)."""
+    levels: int | None = None     # the discrete levels per value it scores; None: a density
 
     def __init__(self, event_shape: tuple[int, ...]):
         super().__init__()

@@ -3,7 +3,7 @@ precision.py: autocast and the optimizer)."""
 
 from .loop import Throughput, TrainResult, train
 from .precision import autocast, make_optimizer, make_scheduler
-from .vae_step import LossModule, bound, loss_fn
+from .vae_step import LossModule, loss_and_terms, loss_fn
 
 __all__ = ["Throughput", "TrainResult", "train", "autocast", "make_optimizer",
-           "make_scheduler", "LossModule", "bound", "loss_fn"]
+           "make_scheduler", "LossModule", "loss_and_terms", "loss_fn"]

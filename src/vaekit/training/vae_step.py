@@ -1,7 +1,9 @@
 """The VAE's training step: the inference scheme's loss for the objective, then Adam.
 
-A step goes down the layers once: Step -> inference scheme's `loss` -> `bound` (the objective
-at q = latent.posterior(lambda)) -> objectives.elbo / iwae over the model's distributions.
+A step goes down the layers once: Step -> inference scheme's `loss` -> `loss_and_terms` (the
+negative objective at q = latent.posterior(lambda)) -> objectives.elbo / iwae over the model's
+distributions. What a step needs of the latent family (its `anneal`, `temperature`, `classes`)
+is declared in latents/base.py.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from .precision import make_optimizer
 from .step import Step
 
 
-def bound(model, x: torch.Tensor, params: torch.Tensor, config, beta: float):
-    """(negative bound at q = latent.posterior(params), per-example values to log: [B, 1 + L]
-    (log p(x|z), then the KL of each layer) for the ELBO, [B, 1] (the bound) for IWAE)."""
+def loss_and_terms(model, x: torch.Tensor, params: torch.Tensor, config, beta: float):
+    """(the loss: the negative bound at q = latent.posterior(params) (beta-weighted KL, free
+    bits where set), per-example values to log: [B, 1 + L] (log p(x|z), then the KL of each
+    layer) for the ELBO, [B, 1] (the bound) for IWAE)."""
     q, prior = model.latent.posterior(params), model.prior()
     if config.objective == "iwae":
         value = iwae(x, q, prior, model.observation, config.k, beta)
@@ -35,8 +38,8 @@ def bound(model, x: torch.Tensor, params: torch.Tensor, config, beta: float):
 
 def loss_fn(model, x: torch.Tensor, config, beta: float, init: torch.Tensor | None = None):
     """(loss, values to log, lambda to keep or None) of the model's inference scheme."""
-    return model.inference.loss(model, x, lambda params: bound(model, x, params, config, beta),
-                                init)
+    return model.inference.loss(
+        model, x, lambda params: loss_and_terms(model, x, params, config, beta), init)
 
 
 class LossModule(torch.nn.Module):
@@ -63,7 +66,6 @@ class VAEStep(Step):
         self.loss = LossModule(model, config)
         if parallel:
             self.loss = distributed.wrap(self.loss)
-        self.anneal = getattr(model.latent, "anneal", None)   # e.g. Gumbel-softmax temperature
         self.warmup_steps, self.beta = config.warmup_epochs * n_batches, config.beta
         self.labelled = None
 
@@ -86,8 +88,7 @@ class VAEStep(Step):
         config = self.config
         self.beta = (config.beta * min(1.0, step / self.warmup_steps) if self.warmup_steps
                      else config.beta)
-        if self.anneal is not None:
-            self.anneal(step)
+        self.model.latent.anneal(step)      # e.g. the Gumbel-softmax temperature; often none
         init = None if self.local is None else self.local[rows]
         with self.precision:
             loss, values, params = self.loss(xb, self.beta, init)
@@ -98,7 +99,7 @@ class VAEStep(Step):
         for m in range(self.model.inference.mstep_steps):     # more than one: variational EM
             if m:
                 with self.precision:
-                    loss, _ = bound(self.model, xb, params, config, self.beta)
+                    loss, _ = loss_and_terms(self.model, xb, params, config, self.beta)
             ok = self.descend(loss, self.model, self.optimizer)
             if m == 0:
                 counted = self.counted(ok, values, len(xb))
@@ -106,8 +107,9 @@ class VAEStep(Step):
 
     def record(self, means):
         out = {"beta": self.beta}
-        if self.anneal is not None:
-            out["tau"] = self.model.latent.tau.item()
+        tau = self.model.latent.temperature
+        if tau is not None:
+            out["tau"] = tau
         if self.config.objective == "iwae":
             return {**out, f"train_iwae{self.config.k}": means[0]}
         log_lik, layers = means[0], means[1:]
@@ -145,6 +147,6 @@ class VAEStep(Step):
     def pictures(model, splits):
         pictures = {"samples.png": model.sample(64),
                     "reconstructions.png": reconstructions(model, splits)}
-        if hasattr(model.latent, "classes"):
+        if model.latent.classes:
             pictures["classes.png"] = class_samples(model)
         return pictures

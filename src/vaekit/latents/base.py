@@ -1,0 +1,165 @@
+"""The declared protocol of a latent family: what the objectives, the evaluation, the pictures
+and the trainer may ask of a family's module and of its posterior q(z|x), with defaults.
+
+The objectives it serves: the ELBO (Kingma & Welling 2014), importance-weighted bounds and
+log p(x) (Burda, Grosse & Salakhutdinov 2015), free bits (Kingma et al. 2016), and M2's
+enumerated class and labelled bound (Kingma, Rezende, Mohamed & Welling 2014).
+
+A new latent family provides
+- a module subclassing `LatentFamily`: the attributes `dims`, `param_size`, `z_size`,
+  `decoder_size` and the methods `posterior(params)` and `prior()`; it overrides
+  `decoder_input` when the decoder reads part of z only, `anneal` and `temperature` when it
+  has a schedule, and `classes` with `class_grid` when z holds a class variable y;
+- a posterior subclassing `Posterior` (a torch Distribution: `rsample`, `sample`, `log_prob`,
+  `mean`), overriding the methods below where their defaults do not fit it;
+- a spec (`registry.Spec`) whose `build()` gives the module.
+That is one new file in latents/ and its line in latents/__init__.py; objectives.py,
+evaluation.py, plots.py and training/ call the protocol and need no change.
+
+Any other torch distribution (a MultivariateNormal reference posterior, say) goes through the
+objectives with the defaults: `methods(q)` is the one place that tells the two apart.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import nn
+from torch.distributions import Distribution, Independent, kl_divergence
+
+
+class Enumeration(NamedTuple):
+    """A discrete part y of z summed out exactly: E_q[f] = sum_y weights_y E_q(z|x,y)[f]."""
+    values: torch.Tensor     # [n, K, B, Z]: n draws of z for each class y, y included
+    weights: torch.Tensor    # [K, B]: q(y|x)
+
+
+class Labelled(NamedTuple):
+    """The parts of M2's bound on log p(x, y) besides log p(x|y,z), for known classes y."""
+    z: torch.Tensor          # [B, Z]: one draw of z ~ q(z|x,y), y included
+    log_prior: torch.Tensor  # [B]: log p(y)
+    kl: torch.Tensor         # [B]: KL(q(z|x,y) || p(z))
+
+
+class Posterior(Distribution):
+    """q(z|x) with batch_shape [B] and event_shape [Z], and what the objectives ask of it."""
+
+    def kl_layers(self, prior: Distribution, z: torch.Tensor | None = None) -> torch.Tensor:
+        """KL(q || prior) split over stochastic layers or parts: [..., B, L], the leading
+        sample dims of z kept (the objective averages them). Default, one column: closed form
+        when torch registers the pair, else the Monte Carlo log q(z) - log p(z) at the draw(s)
+        z (a fresh draw when None)."""
+        try:
+            return kl_divergence(self, prior).unsqueeze(-1)
+        except NotImplementedError:
+            z = self.rsample() if z is None else z
+            return (self.log_prob(z) - prior.log_prob(z)).unsqueeze(-1)
+
+    def kl_groups(self, prior: Distribution, layers: torch.Tensor) -> torch.Tensor:
+        """The KL split into the groups that free bits floors, [B, G]. Default: the units of
+        an Independent q and p when their KL per unit has a closed form (a Gaussian's
+        dimensions), else `layers` (what kl_layers gave, averaged over draws: [B, L])."""
+        if isinstance(self, Independent) and isinstance(prior, Independent):
+            try:
+                return kl_divergence(self.base_dist, prior.base_dist).flatten(
+                    len(self.batch_shape))
+            except NotImplementedError:
+                pass
+        return layers
+
+    def enumeration(self, n: int, reparameterized: bool) -> Enumeration | None:
+        """The ELBO's expectation with a discrete part summed out (n draws of the rest per
+        class), or None (default) for the plain n-draw Monte Carlo expectation."""
+        return None
+
+    def importance_draws(self, k: int, reparameterized: bool = True
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Draws from the importance proposal and their log-density: ([k', B, Z], [k', B]).
+        Default: k draws of q itself (rsample for training, sample for evaluation) and
+        q.log_prob. A proposal may give k' >= k draws (e.g. an equal number per class)."""
+        z = self.rsample((k,)) if reparameterized else self.sample((k,))
+        return z, self.log_prob(z)
+
+    def labelled_terms(self, prior: Distribution, y: torch.Tensor) -> Labelled:
+        """For known classes y [B] (long): a draw of z given y, log p(y) and the KL of
+        q(z|x,y). Only families with a class variable (`LatentFamily.classes`) have it."""
+        raise NotImplementedError(f"{type(self).__name__} has no class variable")
+
+    def class_log_prob(self, y: torch.Tensor) -> torch.Tensor:
+        """log q(y|x) for classes y [..., B] (long); families with a class variable only."""
+        raise NotImplementedError(f"{type(self).__name__} has no class variable")
+
+    def classify(self) -> torch.Tensor:
+        """argmax_y q(y|x): [B] (long); families with a class variable only."""
+        raise NotImplementedError(f"{type(self).__name__} has no class variable")
+
+
+class IndependentPosterior(Posterior, Independent):
+    """torch's Independent with the protocol's defaults: the diagonal Gaussian q. Nothing is
+    added to its computations, so a training step costs what it did with Independent."""
+
+
+class _Defaults:
+    """The protocol's defaults applied to a torch distribution that does not declare it."""
+
+    def __init__(self, q: Distribution):
+        self.q = q
+
+    def kl_layers(self, prior, z=None):
+        return Posterior.kl_layers(self.q, prior, z)
+
+    def kl_groups(self, prior, layers):
+        return Posterior.kl_groups(self.q, prior, layers)
+
+    def enumeration(self, n, reparameterized):
+        return None
+
+    def importance_draws(self, k, reparameterized=True):
+        return Posterior.importance_draws(self.q, k, reparameterized)
+
+    def labelled_terms(self, prior, y):
+        return Posterior.labelled_terms(self.q, prior, y)
+
+
+def methods(q: Distribution) -> Posterior | _Defaults:
+    """The protocol of q: q itself when its family declares it, else the defaults for q."""
+    return q if isinstance(q, Posterior) else _Defaults(q)
+
+
+class LatentFamily(nn.Module):
+    """A latent family's module: the prior p(z) and the posterior family q(z|x).
+
+    Subclasses set `dims` (the widths of the stochastic layers or parts, which sum to
+    `z_size`), `param_size` (encoder outputs per posterior), `z_size` (the width of z) and
+    `decoder_size` (the width of decoder_input(z))."""
+    dims: tuple[int, ...]
+    param_size: int
+    z_size: int
+    decoder_size: int
+    classes: int = 0            # K of a class variable y within z (M2); 0 when there is none
+
+    def posterior(self, params: torch.Tensor) -> Posterior:
+        """[B, param_size] -> q(z|x), batch_shape [B], event_shape [z_size]."""
+        raise NotImplementedError
+
+    def prior(self) -> Distribution:
+        """p(z), event_shape [z_size]."""
+        raise NotImplementedError
+
+    def decoder_input(self, z: torch.Tensor) -> torch.Tensor:
+        """What of z [..., z_size] the decoder reads: [..., decoder_size]. Default: all of z."""
+        return z
+
+    def anneal(self, step: int) -> None:
+        """Called by the trainer before every step (e.g. a temperature schedule). Default: none."""
+
+    @property
+    def temperature(self) -> float | None:
+        """The relaxation's current temperature, logged as tau while it anneals; else None."""
+        return None
+
+    def class_grid(self, ncol: int) -> torch.Tensor:
+        """Values of z for a picture of p(x | y, z): a row per class y, the same z ~ p(z) down
+        each of the ncol columns, [classes * ncol, z_size]. Families with `classes` only."""
+        raise NotImplementedError(f"{type(self).__name__} has no class variable")
