@@ -26,7 +26,7 @@ def add_train(sub):
                        "model on scikit-learn's 8x8 digits, written to runs/<name>/. "
                        "Every option can also be set in a TOML file (--config).")
     add_options(p)
-    p.set_defaults(run=cmd_train)
+    p.set_defaults(handler=cmd_train)
     return p
 
 
