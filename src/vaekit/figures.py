@@ -77,7 +77,7 @@ def training_curves(history: list[dict], path: Path) -> Path | None:
     if not rows:
         return None
     plt = _pyplot()
-    epochs = [r["epoch"] for r in rows]
+    epochs = [r[runs.EPOCH] for r in rows]
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
     panels = [("ELBO (nats)", [("train_elbo", "train"), ("valid_elbo", "validation")]),
               ("log p(x|z) (nats)", [("train_rec_log_lik", "train"), ("valid_rec_log_lik", "validation")]),

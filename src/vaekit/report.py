@@ -69,8 +69,8 @@ def render(title: str, summary: dict, history: list[dict], figures: dict[str, Pa
                     for k, v in summary.items() if k != runs.TEST and not isinstance(v, dict))
     epochs = ""
     if history:
-        keys = [k for k in ("epoch", "train_elbo", "valid_elbo", "valid_rec_log_lik", "valid_kl",
-                            "lr", "seconds") if k in history[-1]]
+        keys = [k for k in (runs.EPOCH, "train_elbo", "valid_elbo", "valid_rec_log_lik",
+                            "valid_kl", "lr", runs.SECONDS) if k in history[-1]]
         head = "".join(f"<th>{k}</th>" for k in keys)
         shown = history if len(history) <= 25 else history[:: max(1, len(history) // 25)] + history[-1:]
         body = "".join("<tr>" + "".join(f"<td class='num'>{_cell(r.get(k, ''))}</td>" for k in keys)

@@ -27,7 +27,7 @@ from ..denormals import flushed
 from ..errors import VaekitError
 from ..networks import Custom, Networks
 from ..plots import save_grid
-from ..runs import BEST_EPOCH, EPOCH, SECONDS, Run
+from ..runs import BEST_EPOCH, EPOCH, SECONDS, TEST, Run
 from .guard import Diverged, Guard, weights_finite
 from .runstate import RunState
 
@@ -252,7 +252,7 @@ def finish(step, result: TrainResult) -> dict:
                BEST_EPOCH: checkpoint.read(run.best).meta["epoch"],
                "train_examples_per_s": rate if math.isfinite(rate) else None,
                "train_seconds": round(sum(r[SECONDS] for r in result.history), 3),
-               "test": test}
+               TEST: test}
     run.write_summary(summary)
     if splits.dataset.is_image:
         torch.manual_seed(config.seed)
