@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 from vaekit import VaekitError, checkpoint
+from vaekit.runs import Run
 
 
 def logged_epochs(run: Path) -> int:
@@ -107,8 +108,8 @@ def main() -> None:
         raise SystemExit(f"final resume failed: {r.stderr.strip()}")
     a = json.loads((root / "straight" / "metrics.json").read_text())["test"]
     b = json.loads((run / "metrics.json").read_text())["test"]
-    wa = checkpoint.read(checkpoint.epoch_dir(root / "straight", args.epochs))
-    wb = checkpoint.read(checkpoint.epoch_dir(run, args.epochs))
+    wa = checkpoint.read(Run(root / "straight").checkpoint(args.epochs))
+    wb = checkpoint.read(Run(run).checkpoint(args.epochs))
     same = wa.meta["sha256"]["model.safetensors"] == wb.meta["sha256"]["model.safetensors"]
     print(json.dumps({
         "kills": len(lost), "resumes": resumes + 1, "all_resumed": True,

@@ -27,7 +27,7 @@ import torch
 
 import vaekit
 from train_fashion_mnist import hand_step
-from vaekit.runstate import Guard
+from vaekit.training.guard import Guard
 from vaekit.training.vae_step import VAEStep
 
 

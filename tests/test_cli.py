@@ -39,6 +39,16 @@ def test_evaluate_sample_reconstruct(run, tmp_path, capsys):
     assert (tmp_path / "s.png").is_file() and (tmp_path / "r.png").is_file()
 
 
+def test_a_checkpoint_names_its_run_in_every_command(run, capsys):
+    """What a command writes by default goes into the run folder, given the run or one of its
+    checkpoints (gaps.json used to land in the checkpoint folder itself)."""
+    assert main(["gaps", str(run / "best"), "--n", "4", "--k", "10", "--elbo-samples", "2",
+                 "--max-iter", "20"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == str(run / "gaps.json")
+    assert json.loads((run / "gaps.json").read_text())["checkpoint"] == str(run / "best")
+    assert not (run / "best" / "gaps.json").exists()
+
+
 def test_resume_extends_a_finished_run(run):
     assert main(["train", "--resume", str(run), "--epochs", "3", "--no-progress"]) == 0
     lines = (run / "metrics.jsonl").read_text().splitlines()

@@ -14,7 +14,7 @@ from vaekit.cli import main
 from vaekit.data import Batches
 from vaekit.errors import VaekitError
 from vaekit.inference.local import LocalOptimizer, optimize
-from vaekit.runstate import Diverged, Guard
+from vaekit.training.guard import Diverged, Guard
 from vaekit.training import precision
 
 from conftest import tiny

@@ -13,6 +13,7 @@ import torch
 
 from vaekit import VaekitError, checkpoint, train
 from vaekit.data import Batches, prepare
+from vaekit.runs import Run
 from test_checkpoint import small_config
 from conftest import tiny
 
@@ -40,7 +41,7 @@ def test_only_the_last_checkpoints_are_kept(straight):
 def test_resume_falls_back_past_a_damaged_checkpoint(straight, tmp_path, capsys):
     run = tmp_path / "r"
     train(small_config(epochs=3), run, progress=False, final_eval=False)
-    newest = checkpoint.epoch_dir(run, 3) / "model.safetensors"
+    newest = Run(run).checkpoint(3) / "model.safetensors"
     newest.write_bytes(newest.read_bytes()[:-50])                  # truncated
     with (run / "metrics.jsonl").open("a") as f:
         f.write('{"epoch": 4, "trunc')                             # a crash mid-line
@@ -100,8 +101,8 @@ def test_kill_minus_nine_then_resume_matches_the_uninterrupted_run(tmp_path):
                         "--no-progress"], env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert epochs_logged(killed) == list(range(1, 13))
-    a = checkpoint.read(checkpoint.epoch_dir(tmp_path / "straight", 12)).tensors("model.safetensors")
-    b = checkpoint.read(checkpoint.epoch_dir(killed, 12)).tensors("model.safetensors")
+    a = checkpoint.read(Run(tmp_path / "straight").checkpoint(12)).tensors("model.safetensors")
+    b = checkpoint.read(Run(killed).checkpoint(12)).tensors("model.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 

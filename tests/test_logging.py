@@ -8,7 +8,7 @@ from safetensors.numpy import load_file
 
 from vaekit.cli import main
 from vaekit.evaluation import MEANINGS
-from vaekit.train_cli import collapse_note
+from vaekit.cli.train import collapse_note
 
 from test_config_file import TINY, train
 

@@ -11,6 +11,7 @@ from vaekit import checkpoint
 from vaekit.checkpoint import load_model
 from vaekit.cli import main
 from vaekit.imputation import make_mask
+from vaekit.runs import Run
 
 from test_cli import TINY, run  # noqa: F401  (run: the module's tiny Gaussian VAE run)
 
@@ -32,6 +33,9 @@ def test_sample_and_reconstruct_never_overwrite_by_default(run, tmp_path, capsys
     assert printed(capsys) == [str(run / "reconstruct-001.png")]
     assert main(["sample", str(run / "best"), "--n", "4"]) == 0       # a checkpoint: its run
     assert printed(capsys) == [str(run / "sample-003.png")]
+    newest = Run(run).checkpoints()[0]                              # a training checkpoint
+    assert main(["sample", str(newest), "--n", "4"]) == 0            # its run too
+    assert printed(capsys) == [str(run / "sample-004.png")]
     assert all(Image.open(run / f"sample-00{i}.png").size[0] > 0 for i in (1, 2, 3))
     assert training == {name: (run / name).read_bytes() for name in training}
     out = tmp_path / "mine.png"

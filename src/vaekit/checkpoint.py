@@ -13,9 +13,9 @@ deleted after). A checkpoint whose files or meta.json do not match their checksu
 and so are weights that do not fit the model, before any of them is loaded. Checkpoints of
 format version 1 (vaekit before networks were an axis) are read through legacy.py.
 
-A run keeps its training checkpoints as `checkpoints/epoch-NNNNNN/`, the last `keep` of them;
-`latest` picks the newest one that verifies, falling back past damaged ones, so a run resumes
-after a crash at any moment from its last complete checkpoint.
+Where a run keeps its checkpoints is runs.py's (the newest `keep` training checkpoints and
+best/); `latest` picks the newest training checkpoint that verifies, falling back past damaged
+ones, so a run resumes after a crash at any moment from its last complete checkpoint.
 """
 
 from __future__ import annotations
@@ -32,8 +32,11 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from . import devices, runs
 from .config import TrainConfig
 from .errors import VaekitError
+from .legacy import convert_v1
+from .model import build_model
 
 FORMAT = "vaekit-checkpoint"
 VERSION = 2
@@ -59,8 +62,8 @@ def _fsync(path: Path) -> None:
 
 def _publish(tmp: Path, directory: Path) -> None:
     """Rename the finished folder `tmp` to `directory`, replacing an existing one: the old one
-    is renamed aside first, so one of the two is always whole (see `resolve`)."""
-    old = directory.with_name(f".{directory.name}.old")
+    is renamed aside first, so one of the two is always whole (see runs.checkpoint_folder)."""
+    old = runs.aside(directory)
     shutil.rmtree(old, ignore_errors=True)
     if directory.exists():
         os.replace(directory, old)
@@ -96,12 +99,12 @@ def _optimizer_state_dict(tensors: dict, info: dict) -> dict:
 
 def save(directory: str | Path, model: torch.nn.Module, config: TrainConfig, *, epoch: int,
          step: int, metrics: dict | None = None,
-         optimizer: torch.optim.Optimizer | dict | None = None,
+         optimizers: dict[str, torch.optim.Optimizer] | None = None,
          trainer_state: dict | None = None, trainer_tensors: dict | None = None,
          rng_states: list | None = None) -> Path:
-    """Write a checkpoint folder atomically. `optimizer`: one, or several by name (a GAN's
-    two); `rng_states`: torch RNG states of every process of a distributed run (default: this
-    process's)."""
+    """Write a checkpoint folder atomically. `optimizers`: by name, "" for a kind's only one
+    (stored unnamed, as vaekit always has) or several by name (a GAN's two); `rng_states`:
+    torch RNG states of every process of a distributed run (default: this process's)."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
@@ -112,10 +115,9 @@ def save(directory: str | Path, model: torch.nn.Module, config: TrainConfig, *, 
     meta = {"format": FORMAT, "version": VERSION, "config": config.to_dict(),
             "event_shape": list(model.event_shape), "epoch": epoch, "step": step,
             "metrics": metrics or {}}
-    if optimizer is not None:
-        named = optimizer if isinstance(optimizer, dict) else {"": optimizer}
+    if optimizers is not None:
         tensors, infos = {}, {}
-        for name, opt in named.items():
+        for name, opt in optimizers.items():
             state, infos[name] = _optimizer_tensors(opt)
             tensors.update({(f"{name}." if name else "") + k: v for k, v in state.items()})
         for rank, rng_state in enumerate(rng_states or [torch.get_rng_state()]):
@@ -131,37 +133,17 @@ def save(directory: str | Path, model: torch.nn.Module, config: TrainConfig, *, 
         _fsync(tmp / name)
         meta["sha256"][name] = _sha256(tmp / name)
     meta["meta_sha256"] = _meta_digest(meta)
-    (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
-    _fsync(tmp / "meta.json")
+    (tmp / runs.CHECKPOINT_META).write_text(json.dumps(meta, indent=1))
+    _fsync(tmp / runs.CHECKPOINT_META)
     _publish(tmp, directory)
     return directory
-
-
-def epoch_dir(run_dir: str | Path, epoch: int) -> Path:
-    return Path(run_dir) / "checkpoints" / f"epoch-{epoch:06d}"
-
-
-def candidates(run_dir: str | Path) -> list[Path]:
-    """A run's training checkpoints, newest first (folders named epoch-NNNNNN, then the
-    single `last/` of runs written by vaekit before 0.2)."""
-    run_dir = Path(run_dir)
-    found = sorted((run_dir / "checkpoints").glob("epoch-*"), reverse=True)
-    return found + [p for p in (run_dir / "last",) if p.is_dir()]
-
-
-def prune(run_dir: str | Path, keep: int) -> None:
-    """Delete all but the newest `keep` training checkpoints, and half-written ones left by a
-    crash."""
-    folder = Path(run_dir) / "checkpoints"
-    for old in [*sorted(folder.glob("epoch-*"), reverse=True)[keep:], *folder.glob(".epoch-*")]:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def latest(run_dir: str | Path) -> "Checkpoint":
     """The newest training checkpoint of a run that reads and verifies; each damaged newer one
     is reported on stderr and skipped."""
     run_dir = Path(run_dir)
-    for path in candidates(run_dir):
+    for path in runs.Run(run_dir).checkpoints():
         try:
             ckpt = read(path)
             ckpt.verify()
@@ -190,8 +172,8 @@ class Checkpoint:
         if not file.is_file():
             raise VaekitError(f"{self.path}: checkpoint has no {name}")
         if _sha256(file) != self.meta["sha256"].get(name):
-            raise VaekitError(f"{file}: checksum does not match meta.json; the checkpoint is "
-                              "corrupt or was edited")
+            raise VaekitError(f"{file}: checksum does not match {runs.CHECKPOINT_META}; the "
+                              "checkpoint is corrupt or was edited")
         self.verified.add(name)
         return file
 
@@ -207,20 +189,19 @@ class Checkpoint:
         except (SafetensorError, OSError) as e:
             raise VaekitError(f"{file}: unreadable safetensors file ({e})") from None
 
-    def load_optimizer(self, optimizer) -> dict:
-        """Restore the optimizer (or the dict of them given to `save`) and torch's RNG; returns
-        the trainer's own tensors by name."""
+    def load_optimizer(self, optimizers: dict) -> dict:
+        """Restore the optimizers by name (as given to `save`) and torch's RNG; returns the
+        trainer's own tensors by name."""
         tensors = self.tensors("optimizer.safetensors")
         states = {k: tensors.pop(k) for k in list(tensors) if k.startswith("rng.torch")}
         self.rng_states = [states[k] for k in sorted(states, key=lambda k: (len(k), k))]
         torch.set_rng_state(self.rng_states[0])
         trainer = {k.split(".", 1)[1]: tensors.pop(k) for k in list(tensors)
                    if k.startswith("trainer.")}
-        named = optimizer if isinstance(optimizer, dict) else {"": optimizer}
         info = self.meta.get("optimizer", {})
-        infos = info.get("named", {}) if isinstance(optimizer, dict) else {"": info}
+        infos = info["named"] if "named" in info else {"": info}   # one is stored unnamed
         try:
-            for name, opt in named.items():
+            for name, opt in optimizers.items():
                 prefix = f"{name}." if name else ""
                 own = {k[len(prefix):]: v for k, v in tensors.items()
                        if k.startswith(prefix + "state.")}
@@ -230,40 +211,25 @@ class Checkpoint:
         return trainer
 
 
-def resolve(path: str | Path) -> Path:
-    """A run folder means its best checkpoint (or its newest if there is no best yet); a
-    checkpoint caught mid-replacement by a crash is found under its set-aside name."""
-    path = Path(path)
-    if (path / "meta.json").is_file():
-        return path
-    aside = path.with_name(f".{path.name}.old")
-    if not path.exists() and (aside / "meta.json").is_file():
-        return aside
-    for found in (path / "best", path / ".best.old", *candidates(path)):
-        if (found / "meta.json").is_file():
-            return found
-    if not path.exists():
-        raise VaekitError(f"{path}: no such run or checkpoint")
-    raise VaekitError(f"{path}: not a vaekit run or checkpoint (no meta.json)")
-
-
 def read(path: str | Path) -> Checkpoint:
-    path = resolve(path)
+    """The checkpoint that `path` names: a checkpoint folder, or a run folder's best
+    (runs.checkpoint_folder)."""
+    path = runs.checkpoint_folder(path)
+    meta_file = path / runs.CHECKPOINT_META
     try:
-        meta = json.loads((path / "meta.json").read_text())
+        meta = json.loads(meta_file.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise VaekitError(f"{path / 'meta.json'}: corrupt checkpoint metadata ({e})") from None
+        raise VaekitError(f"{meta_file}: corrupt checkpoint metadata ({e})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise VaekitError(f"{path}: not a vaekit checkpoint")
     if meta.get("version") not in READABLE:
         raise VaekitError(f"{path}: checkpoint version {meta.get('version')} is not supported "
                           f"(this vaekit reads versions {list(READABLE)})")
     if "meta_sha256" in meta and meta["meta_sha256"] != _meta_digest(meta):
-        raise VaekitError(f"{path / 'meta.json'}: checksum does not match its contents; the "
+        raise VaekitError(f"{meta_file}: checksum does not match its contents; the "
                           "checkpoint is corrupt or was edited")
     try:
         if meta["version"] == 1:
-            from .legacy import convert_v1
             config, shape = convert_v1(meta["config"])
         else:
             config, shape = meta["config"], meta["event_shape"]
@@ -294,9 +260,7 @@ def load_model(path: str | Path, networks=None, device: str | torch.device = "cp
     """(model in eval mode on `device`, Checkpoint) from a run folder or a checkpoint folder.
     A run trained on your own modules needs them again: `networks=Networks(encoder,
     decoder)`."""
-    from .devices import resolve
-    from .model import build_model
     ckpt = read(path)
     model = build_model(ckpt.config.model, ckpt.event_shape, networks)
     load_weights(model, ckpt.tensors("model.safetensors"), ckpt.path)
-    return model.to(resolve(device)).eval(), ckpt
+    return model.to(devices.resolve(device)).eval(), ckpt

@@ -15,24 +15,24 @@ from . import devices, progress
 from .checkpoint import load_model
 from .data import load_dataset
 from .errors import VaekitError
-from .figures import read_history
 from .fid import classifier_for, sample_quality
+from .model import VAE
 from .plots import save_grid
+from .runs import SECONDS, TEST, TEST_ELBO, TEST_NLL, Run
 
 
-def _label(run_dir: Path, config, model) -> str:
-    from .model import VAE
+def _label(run: Run, config, model) -> str:
     m = config.model
     parts = [m.network.name] + ([m.latent.name, config.objective] if isinstance(model, VAE)
                                 else [])
-    return f"{run_dir.name}: {m.kind} ({', '.join(parts)})"
+    return f"{run.name}: {m.kind} ({', '.join(parts)})"
 
 
 def compare_runs(runs: list[str | Path], n: int = 2000, seed: int = 0, per_row: int = 12,
                  out_dir: str | Path | None = None,
                  device: str | torch.device = "auto") -> tuple[list[dict], Path]:
     device = devices.resolve(device)
-    loaded = [(Path(r), *load_model(r, device=device)) for r in runs]
+    loaded = [(Run.of(r), *load_model(r, device=device)) for r in runs]
     datasets = {ckpt.config.data.dataset for _, _, ckpt in loaded}
     if len(datasets) != 1:
         raise VaekitError(f"runs on different datasets cannot be compared: {sorted(datasets)}")
@@ -41,23 +41,20 @@ def compare_runs(runs: list[str | Path], n: int = 2000, seed: int = 0, per_row: 
     classifier = classifier_for(dataset, device)
     real = torch.from_numpy(dataset.unit(dataset.test[:n]))
     rows, pictures = [], []
-    for run_dir, model, ckpt in progress.bar(loaded, desc=f"compare: {n} samples per run",
-                                             unit="run"):
-        run_dir = run_dir.parent if (run_dir / "meta.json").is_file() else run_dir
-        config = ckpt.config
-        summary_file = run_dir / "metrics.json"
-        summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
-        test = summary.get("test", {})
-        seconds = sum(r.get("seconds", 0.0) for r in read_history(run_dir))
+    for run, model, ckpt in progress.bar(loaded, desc=f"compare: {n} samples per run",
+                                         unit="run"):
+        config, history = ckpt.config, run.metrics()
+        test = run.summary().get(TEST, {})
+        seconds = sum(r.get(SECONDS, 0.0) for r in history)
         draws = [("prior", model.sample)]
         if hasattr(model, "sample_fitted"):          # the autoencoder
             draws.append(("fitted Gaussian", model.sample_fitted))
         for how, sample in draws:
             torch.manual_seed(seed)
             samples = sample(n).cpu()
-            row = {"run": str(run_dir), "model": _label(run_dir, config, model), "samples": how,
-                   "test_nll": test.get("nll"), "test_elbo": test.get("elbo"),
-                   "train_seconds": round(seconds, 1), "epochs": len(read_history(run_dir)),
+            row = {"run": str(run.path), "model": _label(run, config, model), "samples": how,
+                   "test_nll": test.get(TEST_NLL), "test_elbo": test.get(TEST_ELBO),
+                   "train_seconds": round(seconds, 1), "epochs": len(history),
                    **sample_quality(classifier, samples, real)}
             rows.append(row)
             pictures.append(samples[:per_row])

@@ -6,15 +6,14 @@ curves. `run_figures` writes every one that applies to the run into RUN/figures/
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from . import devices
-
-from .plots import save_grid
+from . import devices, runs
+from .latents import GaussianLatent
+from .plots import reconstructions, save_grid
 
 
 def _pyplot():
@@ -78,7 +77,7 @@ def training_curves(history: list[dict], path: Path) -> Path | None:
     if not rows:
         return None
     plt = _pyplot()
-    epochs = [r["epoch"] for r in rows]
+    epochs = [r[runs.EPOCH] for r in rows]
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
     panels = [("ELBO (nats)", [("train_elbo", "train"), ("valid_elbo", "validation")]),
               ("log p(x|z) (nats)", [("train_rec_log_lik", "train"), ("valid_rec_log_lik", "validation")]),
@@ -97,38 +96,30 @@ def training_curves(history: list[dict], path: Path) -> Path | None:
     return path
 
 
-def read_history(run_dir: Path) -> list[dict]:
-    log = run_dir / "metrics.jsonl"
-    if not log.is_file():
-        return []
-    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-
-
 def run_figures(model, config, splits, run_dir: Path, seed: int = 0) -> dict[str, Path]:
     """Every figure that applies to this VAE run, written to RUN/figures/: {title: path}."""
-    from .latents import GaussianLatent
-    from .plots import reconstructions
-    out_dir = run_dir / "figures"
+    run = runs.Run(run_dir)
+    out_dir = run.figures
     out_dir.mkdir(parents=True, exist_ok=True)
     x = splits.test
     figures: dict[str, Path] = {}
-    curves = training_curves(read_history(run_dir), out_dir / "training_curves.png")
+    curves = training_curves(run.metrics(), out_dir / runs.TRAINING_CURVES)
     if curves:
         figures["Training curves"] = curves
     torch.manual_seed(seed)
     if splits.dataset.is_image:
-        figures["Samples from the prior"] = save_grid(model.sample(64), out_dir / "samples.png")
+        figures["Samples from the prior"] = save_grid(model.sample(64), out_dir / runs.SAMPLES)
         figures["Test images over their reconstructions"] = save_grid(
-            reconstructions(model, splits), out_dir / "reconstructions.png")
+            reconstructions(model, splits), out_dir / runs.RECONSTRUCTIONS)
         pairs = min(6, len(x) // 2)
         figures["Latent interpolation between test images"] = save_grid(
-            interpolation(model, x[:pairs], x[pairs:2 * pairs]), out_dir / "interpolation.png",
+            interpolation(model, x[:pairs], x[pairs:2 * pairs]), out_dir / runs.INTERPOLATION,
             ncol=10)
         if isinstance(model.latent, GaussianLatent) and model.latent.z_size == 2:
-            figures["2-D latent manifold"] = save_grid(manifold(model), out_dir / "manifold.png",
+            figures["2-D latent manifold"] = save_grid(manifold(model), out_dir / runs.MANIFOLD,
                                                        ncol=15)
     n = min(len(x), 2000)
     labels = splits.test_labels[:n] if splits.test_labels is not None else None
     figures["Latent codes of test data"] = latent_scatter(model, x[:n], labels,
-                                                         out_dir / "latent_scatter.png")
+                                                         out_dir / runs.LATENT_SCATTER)
     return figures

@@ -13,7 +13,8 @@ import html
 import json
 from pathlib import Path
 
-from .figures import read_history
+from . import runs
+from .figures import run_figures
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
@@ -61,15 +62,15 @@ def _cell(value) -> str:
 
 def render(title: str, summary: dict, history: list[dict], figures: dict[str, Path],
            config: dict) -> str:
-    test = summary.get("test", {})
+    test = summary.get(runs.TEST, {})
     rows = "".join(f"<tr><td>{html.escape(label)}</td><td class='num'>{_cell(test[key])}</td></tr>"
                    for key, label in METRICS if key in test)
     extra = "".join(f"<tr><td>{html.escape(k)}</td><td class='num'>{_cell(v)}</td></tr>"
-                    for k, v in summary.items() if k != "test" and not isinstance(v, dict))
+                    for k, v in summary.items() if k != runs.TEST and not isinstance(v, dict))
     epochs = ""
     if history:
-        keys = [k for k in ("epoch", "train_elbo", "valid_elbo", "valid_rec_log_lik", "valid_kl",
-                            "lr", "seconds") if k in history[-1]]
+        keys = [k for k in (runs.EPOCH, "train_elbo", "valid_elbo", "valid_rec_log_lik",
+                            "valid_kl", "lr", runs.SECONDS) if k in history[-1]]
         head = "".join(f"<th>{k}</th>" for k in keys)
         shown = history if len(history) <= 25 else history[:: max(1, len(history) // 25)] + history[-1:]
         body = "".join("<tr>" + "".join(f"<td class='num'>{_cell(r.get(k, ''))}</td>" for k in keys)
@@ -93,13 +94,10 @@ def render(title: str, summary: dict, history: list[dict], figures: dict[str, Pa
 
 def write_report(model, ckpt, splits, run_dir: Path, out: Path | None = None) -> Path:
     """Figures (figures.run_figures) and metrics of the run in `run_dir` -> report.html."""
-    from .figures import run_figures
-    run_dir = Path(run_dir)
-    summary_file = run_dir / "metrics.json"
-    summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
-    figures = run_figures(model, ckpt.config, splits, run_dir)
-    page = render(f"vaekit run {run_dir.name}", summary, read_history(run_dir), figures,
+    run = runs.Run(run_dir)
+    figures = run_figures(model, ckpt.config, splits, run.path)
+    page = render(f"vaekit run {run.name}", run.summary(), run.metrics(), figures,
                   ckpt.config.to_dict())
-    out = Path(out or run_dir / "report.html")
+    out = Path(out or run.file(runs.REPORT))
     out.write_text(page, encoding="utf-8")
     return out

@@ -1,5 +1,6 @@
 """Training (loop.py: one loop for every model kind; step.py and its kinds' steps;
-precision.py: autocast and the optimizer)."""
+precision.py: autocast and the optimizer; guard.py: the NaN guard; runstate.py: checkpoints,
+resume and rollback)."""
 
 from .loop import Throughput, TrainResult, train
 from .precision import autocast, make_optimizer, make_scheduler

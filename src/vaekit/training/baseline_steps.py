@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from .. import devices
+from .. import devices, runs
 from ..evaluation import chunks
 from ..plots import reconstructions
 from .precision import make_optimizer
@@ -15,13 +15,13 @@ from .step import Step
 class AutoencoderStep(Step):
     def __init__(self, model, config, n_train, n_batches, guard, parallel):
         super().__init__(model, config, n_train, n_batches, guard, parallel)
-        self.optimizer = self.optimizers[""] = make_optimizer(model, config.lr)
-        self.schedule(self.optimizer)
+        self.optimizers[""] = make_optimizer(model, config.lr)
+        self.schedule(self.optimizers[""])
 
     def __call__(self, rows, xb, step):
         with self.precision:
             log_lik = self.model.log_lik(xb)
-        ok = self.descend(-log_lik.mean(), self.model, self.optimizer)
+        ok = self.descend(-log_lik.mean(), self.model, self.optimizers[""])
         return self.counted(ok, log_lik.detach().unsqueeze(1), len(xb))
 
     def record(self, means):
@@ -38,8 +38,8 @@ class AutoencoderStep(Step):
 
     @staticmethod
     def pictures(model, splits):
-        return {"samples.png": model.sample(64), "samples_fitted.png": model.sample_fitted(64),
-                "reconstructions.png": reconstructions(model, splits)}
+        return {runs.SAMPLES: model.sample(64), runs.SAMPLES_FITTED: model.sample_fitted(64),
+                runs.RECONSTRUCTIONS: reconstructions(model, splits)}
 
 
 @torch.no_grad()

@@ -17,6 +17,7 @@ import torch
 from .. import devices
 from ..errors import VaekitError
 from ..plots import grid_pixels
+from ..runs import EPOCH
 
 GROUPS = {"train_": "train/", "valid_": "valid/"}
 
@@ -52,9 +53,9 @@ class TensorBoard(Logger):
         self.writer, self.every, self.seed = SummaryWriter(str(run_dir)), image_every, seed
 
     def epoch(self, record: dict, step, splits) -> None:
-        epoch = record["epoch"]
+        epoch = record[EPOCH]
         for key, value in record.items():
-            if key in ("epoch", "step"):
+            if key in (EPOCH, "step"):
                 continue
             if isinstance(value, list):          # per layer, z_1 first
                 for i, v in enumerate(value):

@@ -1,10 +1,9 @@
 """Training: one loop for every model kind, validation every epoch, checkpoints.
 
-A run folder holds `checkpoints/epoch-NNNNNN/` (resumable: weights, optimizer, RNG states; the
-newest few), `best/` (the weights with the best validation score), `metrics.jsonl` (one line
-per epoch), `events.jsonl` (skipped steps and rollbacks, if any; see runstate.py), and after
-training `metrics.json` (test evaluation of the best weights) and its pictures (samples.png,
-reconstructions.png, ...). Under torchrun, data-parallel (distributed.py).
+What a run folder holds is runs.py's: resumable checkpoints each epoch, the best weights, a
+line of metrics per epoch, events (skipped steps and rollbacks, see runstate.py and guard.py),
+and after training the test evaluation of the best weights and the kind's pictures. Under
+torchrun, data-parallel (distributed.py).
 
 What differs between the VAE, the autoencoder and the GAN is their step (step.py).
 """
@@ -12,7 +11,6 @@ What differs between the VAE, the autoencoder and the GAN is their step (step.py
 from __future__ import annotations
 
 import copy
-import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -32,7 +30,9 @@ from ..errors import VaekitError
 from ..model import build_model
 from ..networks import Custom, Networks
 from ..plots import save_grid
-from ..runstate import Diverged, Guard, RunState, weights_finite
+from ..runs import BEST_EPOCH, EPOCH, SECONDS, TEST, Run
+from .guard import Diverged, Guard, weights_finite
+from .runstate import RunState
 
 
 # each model kind's training step (the kinds' facts: kinds.py)
@@ -83,8 +83,7 @@ class TrainResult:
 
 
 def _new_run(run_dir: Path) -> None:
-    if checkpoint.candidates(run_dir) or (run_dir / "metrics.jsonl").exists() \
-            or (run_dir / "best").exists():
+    if Run(run_dir).exists():
         raise VaekitError(f"{run_dir} already holds a run; use --resume to continue it or "
                           "choose another --name")
 
@@ -137,14 +136,13 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
     if not resume and distributed.is_main():   # only once the model is built: a run that
         run_dir.mkdir(parents=True, exist_ok=True)   # cannot start leaves no empty folder
     distributed.barrier()
-    optimizers = step.optimizers.get("", step.optimizers)
-    run = RunState(run_dir, config, model, optimizers, step.scheduler, batches.generator,
+    run = RunState(run_dir, config, model, step.optimizers, step.scheduler, batches.generator,
                    step.local, step.scaler)
     step.guard.log = run.event
     run.start(ckpt)
     run.changed(changes)
     if distributed.is_main():
-        config_file.write(config, run_dir / "config.toml")
+        config_file.write(config, Run(run_dir).config_file)
     distributed.barrier()
     show = distributed.is_main() and (progress is None or progress)
     timer = Throughput()
@@ -228,12 +226,13 @@ def _fit(run, step, batches, splits, timer, show, ckpt, log) -> list[dict]:
             step.scheduler.step()
         totals = distributed.sum_all(torch.cat([sums, n]))
         step.model.eval()
-        record = {"epoch": epoch + 1, "step": run.step,
+        record = {EPOCH: epoch + 1, "step": run.step,
                   "lr": next(iter(step.optimizers.values())).param_groups[0]["lr"],
                   **step.record((totals[:-1] / max(totals[-1].item(), 1.0)).tolist())}
         valid, score = step.validate(splits)
-        record.update(valid, seconds=round(time.perf_counter() - t0, 3),
-                      examples_per_s=round(timer.epoch_rate * distributed.world_size(), 1))
+        record.update(valid)
+        record.update({SECONDS: round(time.perf_counter() - t0, 3), "examples_per_s":
+                       round(timer.epoch_rate * distributed.world_size(), 1)})
         if step.guard.skipped > skipped:
             record["skipped_steps"] = step.guard.skipped - skipped
         if step.guard.scaler_skipped > scaler_skipped:
@@ -255,15 +254,15 @@ def finish(step, result: TrainResult) -> dict:
     test = step.evaluate(model, splits, config)
     if not distributed.is_main():
         return test
-    rate = result.examples_per_s
+    rate, run = result.examples_per_s, Run(run_dir)
     summary = {"dataset": splits.dataset.name, "model_type": config.model.kind,
-               "best_epoch": checkpoint.read(run_dir / "best").meta["epoch"],
+               BEST_EPOCH: checkpoint.read(run.best).meta["epoch"],
                "train_examples_per_s": rate if math.isfinite(rate) else None,
-               "train_seconds": round(sum(r["seconds"] for r in result.history), 3),
-               "test": test}
-    (run_dir / "metrics.json").write_text(json.dumps(summary, indent=1))
+               "train_seconds": round(sum(r[SECONDS] for r in result.history), 3),
+               TEST: test}
+    run.write_summary(summary)
     if splits.dataset.is_image:
         torch.manual_seed(config.seed)
         for name, images in step.pictures(model, splits).items():
-            save_grid(images, run_dir / name)
+            save_grid(images, run.file(name))
     return test

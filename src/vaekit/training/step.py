@@ -8,7 +8,7 @@ import math
 
 import torch
 
-from .. import devices
+from .. import devices, runs
 from .precision import autocast, grad_scaler, make_scheduler
 
 
@@ -34,9 +34,8 @@ class Step:
                 allow: torch.Tensor | None = None) -> torch.Tensor:
         """One optimizer step on `module`, unless the NaN guard finds its gradient non-finite
         (or `allow` is False): the step is skipped, on the device where the optimizer can (no
-        host synchronisation). Returns whether it was taken: a bool, or a 0-dim bool tensor
-        where the guard decides on the device (runstate.Guard). Under float16 the loss scaler
-        takes or skips the step by its own gradient alone."""
+        host synchronisation). Returns whether it was taken: a 0-dim bool tensor (guard.Guard).
+        Under float16 the loss scaler takes or skips the step by its own gradient alone."""
         optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.unscale_(optimizer)
@@ -44,7 +43,7 @@ class Step:
         if self.scaler.is_enabled():        # it skips a step whose gradient overflowed
             self.scaler.step(optimizer)
             self.scaler.update()
-        elif isinstance(ok, bool):          # decided on the host (a CPU)
+        elif self.guard.on_host:            # a CPU: reading the verdict costs nothing
             if ok:
                 optimizer.step()
         elif optimizer.defaults.get("fused"):
@@ -57,10 +56,11 @@ class Step:
             optimizer.step()
         return ok
 
-    @staticmethod
-    def counted(ok, values: torch.Tensor, n: int):
-        """(sums of the logged values [V], examples) of a step, zero when it was skipped."""
-        if isinstance(ok, bool):
+    def counted(self, ok: torch.Tensor, values: torch.Tensor, n: int):
+        """(sums of the logged values [V], examples) of a step, zero when it was skipped: on
+        the host where the guard reads its verdict anyway (fewer tensor operations), else on
+        the device (no synchronisation)."""
+        if self.guard.on_host:
             return (values.sum(0), n) if ok else (values.new_zeros(values.shape[1:]), 0)
         return torch.where(ok, values.sum(0), 0.0), ok.long() * n
 
@@ -91,4 +91,4 @@ class Step:
     @staticmethod
     def pictures(model, splits) -> dict:
         """{file name: images [N, *event_shape] in [0, 1]} drawn for a finished run."""
-        return {"samples.png": model.sample(64)}
+        return {runs.SAMPLES: model.sample(64)}

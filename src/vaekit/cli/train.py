@@ -11,16 +11,16 @@ from __future__ import annotations
 import copy
 import os
 import time
+from dataclasses import fields
 from pathlib import Path
 
-from dataclasses import fields
-
-from . import checkpoint, config_file, options
-from .config import AXES, ModelConfig, TrainConfig
-from .errors import VaekitError
-from .kinds import KINDS
-from .latents import LATENTS
-from .options import AXIS_GROUPS
+from .. import checkpoint, config_file, distributed, options
+from ..config import AXES, ModelConfig, TrainConfig
+from ..errors import VaekitError
+from ..kinds import KINDS
+from ..latents import LATENTS
+from ..options import AXIS_GROUPS
+from ..training import train
 
 
 def _command_options(p) -> None:
@@ -80,7 +80,7 @@ def add_train(sub):
     groups = options.help_groups(p)
     _component_options(groups)
     options.add_train_options(groups)
-    p.set_defaults(run=cmd_train)
+    p.set_defaults(handler=cmd_train)
     return p
 
 
@@ -163,7 +163,6 @@ def _resumed_config(args):
 
 
 def cmd_train(args) -> int:
-    from .training import train
     config = _resumed_config(args) if args.resume else train_config(args)
     if args.print_config:
         print(config_file.dumps(config), end="")
@@ -178,7 +177,6 @@ def cmd_train(args) -> int:
         dataset = config.data.dataset
         name = args.name or f"{Path(dataset).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
         result = train(config, Path(args.runs) / name, progress=progress)
-    from . import distributed
     if distributed.is_main():
         print(summary(result))
     return 0

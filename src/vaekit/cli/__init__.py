@@ -1,0 +1,102 @@
+"""Command line: vaekit train | evaluate | sample | reconstruct | traverse | gaps | impute |
+compare | figures | report. One module per command (train.py: its setting options
+are derived from the settings' declarations, options.py); each adds its parser and sets
+`handler`, the function that runs it.
+
+Every command but train and compare takes one run: a run folder, or one of its checkpoint
+folders (runs.py says which it is; a run folder means its best checkpoint, and what a command
+writes goes into the run folder either way).
+
+Bad input ends with one line on stderr and exit status 2; an unexpected failure with one line
+and status 1 (set VAEKIT_DEBUG=1 to see its traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+from .. import __version__, devices, distributed, progress
+from ..errors import VaekitError
+from .train import add_train
+from . import compare, evaluate, figures, gaps, impute, pictures, report
+from .common import Parser
+
+COMMANDS = (add_train, evaluate.add, pictures.add, gaps.add, impute.add, compare.add,
+            figures.add, report.add)
+POSITIVE = ("n", "k", "ncol", "max_rows", "threads", "steps", "elbo_samples", "max_iter",
+            "refine_steps")
+
+
+def _version() -> str:
+    """The installed distribution's version, else (no metadata) the package's own."""
+    try:
+        return version("vaekit")
+    except PackageNotFoundError:
+        return __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="vaekit", description="Variational autoencoders.")
+    parser.add_argument("--version", action="version", version=f"vaekit {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in COMMANDS:
+        add(sub)
+    for name, command in sub.choices.items():
+        if name != "train":
+            command.add_argument("--device", default="auto",
+                                 help="auto (default: CUDA, else MPS, else CPU) | cpu | cuda | "
+                                      "cuda:N | mps")
+            command.add_argument("--no-progress", action="store_true",
+                                 help="no progress bars (they are off anyway when stderr is "
+                                      "not a terminal)")
+    parser.commands = sub.choices
+    return parser
+
+
+def parse(argv: list[str] | None):
+    """The parsed arguments; unknown ones are refused by the subcommand they were given to."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        parser.commands[args.command].unrecognized(extra)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    progress.set_enabled(not getattr(args, "no_progress", False))   # each call its own choice
+    for name in POSITIVE:
+        value = getattr(args, name, None)
+        if isinstance(value, int) and value < 1:
+            print(f"vaekit: error: --{name.replace('_', '-')} must be >= 1", file=sys.stderr)
+            return 2
+    code = _run(args)
+    distributed.shutdown(wait=code == 0)
+    return code
+
+
+def _run(args) -> int:
+    """The command's exit status; bad input and failures as one line on stderr."""
+    try:
+        if getattr(args, "device", None):
+            devices.resolve(args.device)        # a device this machine lacks: say so first
+        return args.handler(args)
+    except VaekitError as e:
+        print(f"vaekit: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("vaekit: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # a bug, not bad input: one line unless asked for the traceback
+        if os.environ.get("VAEKIT_DEBUG"):
+            raise
+        print(f"vaekit: internal error: {type(e).__name__}: {e} "
+              "(set VAEKIT_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""What the commands share: the parser, the argument that names a run and the options of the
+commands that estimate log p(x), loading a run's model and data, and where pictures go."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import difflib
+import itertools
+import time
+from pathlib import Path
+
+import torch
+
+from ..checkpoint import load_model
+from ..data import prepare
+from ..errors import VaekitError
+from ..evaluation import MAX_ROWS
+from ..kinds import KINDS
+from ..plots import first_free
+from ..runs import Run
+
+RUN_HELP = "run folder, or one of its checkpoint folders (best/, checkpoints/epoch-N/)"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (the usage text is one --help away) and no
+    abbreviated options (--epoch is not taken for --epochs)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+    def unrecognized(self, extra: list[str]) -> None:
+        """Refuse arguments this (sub)command does not take, suggesting the nearest option."""
+        options = [o for a in self._actions for o in a.option_strings if o.startswith("--")]
+        unknown = next((e for e in extra if e.startswith("-")), extra[0])
+        near = difflib.get_close_matches(unknown.split("=")[0], options, n=1, cutoff=0.6)
+        what = "option" if unknown.startswith("-") else "argument"
+        self.error(f"unrecognized {what} {unknown}" + (f": did you mean {near[0]}?" if near
+                                                       else ""))
+
+
+def add_run(p) -> None:
+    """The run a command works on: the same in every command (see `run_of`)."""
+    p.add_argument("run", help=RUN_HELP)
+
+
+def add_estimation(p, out_help: str) -> None:
+    """Options of the commands that estimate log p(x): memory bound, seed, threads, output."""
+    p.add_argument("--max-rows", type=int,
+                   help=f"decoder rows per chunk: bounds memory (default: {MAX_ROWS} on a CPU, "
+                        "a quarter of the free memory on a GPU)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    p.add_argument("--out", help=out_help)
+
+
+def add_picture(sub, name: str, handler, n: int, png: str | None, help: str,
+                description: str):
+    """A picture command's parser; png None: by default a new numbered file (picture_path)."""
+    p = sub.add_parser(name, help=help, description=description)
+    add_run(p)
+    p.add_argument("--n", type=int, default=n, help=f"images (default {n})")
+    p.add_argument("--ncol", type=int, default=8, help="images per row (default 8)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--out", help=f"PNG path (default RUN/{png})" if png else
+                   f"PNG path (default: a new RUN/{name}-001.png, -002, ..., the first free "
+                   "number; never overwrites a file)")
+    p.set_defaults(handler=handler, png=png)
+    return p
+
+
+def run_of(args) -> Run:
+    """The run that args.run names: a run folder, or the run of one of its checkpoints (where
+    the commands write what they make)."""
+    return Run.of(args.run)
+
+
+def loaded(args, dataset: str | None = None):
+    """(model, checkpoint, splits) for args.run (a run folder means its best checkpoint): its
+    data (or `dataset`'s, which must have the same example shape) prepared as the model
+    needs them."""
+    model, ckpt = load_model(args.run, device=args.device)
+    if getattr(args, "threads", None):
+        torch.set_num_threads(args.threads)
+    cfg = ckpt.config
+    data = cfg.data if dataset is None else dataclasses.replace(
+        cfg.data, dataset=dataset, image_size=cfg.data.image_size if Path(dataset).is_dir()
+        else None)
+    splits = prepare(data.validate(), KINDS[cfg.model.kind].data(cfg.model))
+    if splits.event_shape != tuple(ckpt.event_shape):
+        raise VaekitError(f"data has examples of shape {list(splits.event_shape)}, the model "
+                          f"expects {list(ckpt.event_shape)}")
+    return model, ckpt, splits
+
+
+def load_vae(args):
+    """(model, checkpoint, splits, the first --n test examples) for a VAE run."""
+    model, ckpt, splits = loaded(args)
+    require_vae(ckpt)
+    return model, ckpt, splits, splits.test[:args.n]
+
+
+def require_images(ckpt) -> None:
+    if len(ckpt.event_shape) != 3:
+        raise VaekitError("this model's data are not images; nothing to draw")
+
+
+def require_vae(ckpt) -> None:
+    if ckpt.config.model.kind != "vae":
+        raise VaekitError(f"this command is for VAEs; this run is a {ckpt.config.model.kind}, "
+                          "which has no log p(x) (see vaekit compare)")
+
+
+def picture_path(args) -> Path:
+    """Where a picture command writes: --out as given (the user's choice), else in the run
+    folder: args.png, or where that is None a new RUN/<command>-NNN.png (first free number),
+    so that a default never overwrites the pictures written by training or an earlier call."""
+    if args.out:
+        return Path(args.out)
+    run = run_of(args)
+    return run.file(args.png) if args.png else first_free(run.path, args.command)
+
+
+def new_folder(parent: Path, stem: str) -> Path:
+    """parent/stem-YYYYmmdd-HHMMSS (with -2, -3... if taken): a default output folder that
+    never mixes two calls' files and leaves the current folder clean. Not created here, so a
+    call that fails leaves nothing behind."""
+    base = f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    for i in itertools.count(1):
+        path = parent / (base if i == 1 else f"{base}-{i}")
+        if not path.exists():
+            return path
