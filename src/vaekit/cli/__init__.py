@@ -26,8 +26,6 @@ from .common import Parser
 
 COMMANDS = (add_train, evaluate.add, pictures.add, gaps.add, impute.add, compare.add,
             figures.add, report.add)
-POSITIVE = ("n", "k", "ncol", "max_rows", "threads", "steps", "elbo_samples", "max_iter",
-            "refine_steps")
 
 
 def _version() -> str:
@@ -68,11 +66,6 @@ def parse(argv: list[str] | None):
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     progress.set_enabled(not getattr(args, "no_progress", False))   # each call its own choice
-    for name in POSITIVE:
-        value = getattr(args, name, None)
-        if isinstance(value, int) and value < 1:
-            print(f"vaekit: error: --{name.replace('_', '-')} must be >= 1", file=sys.stderr)
-            return 2
     code = _run(args)
     distributed.shutdown(wait=code == 0)
     return code

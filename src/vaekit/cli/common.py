@@ -44,6 +44,17 @@ class Parser(argparse.ArgumentParser):
                                                        else ""))
 
 
+def positive(text: str) -> int:
+    """An integer >= 1 (a count: images, samples, steps, threads)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 def add_run(p) -> None:
     """The run a command works on: the same in every command (see `run_of`)."""
     p.add_argument("run", help=RUN_HELP)
@@ -51,11 +62,11 @@ def add_run(p) -> None:
 
 def add_estimation(p, out_help: str) -> None:
     """Options of the commands that estimate log p(x): memory bound, seed, threads, output."""
-    p.add_argument("--max-rows", type=int,
+    p.add_argument("--max-rows", type=positive,
                    help=f"decoder rows per chunk: bounds memory (default: {MAX_ROWS} on a CPU, "
                         "a quarter of the free memory on a GPU)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    p.add_argument("--threads", type=positive, help="torch threads (default: torch's choice)")
     p.add_argument("--out", help=out_help)
 
 
@@ -64,8 +75,8 @@ def add_picture(sub, name: str, handler, n: int, png: str | None, help: str,
     """A picture command's parser; png None: by default a new numbered file (picture_path)."""
     p = sub.add_parser(name, help=help, description=description)
     add_run(p)
-    p.add_argument("--n", type=int, default=n, help=f"images (default {n})")
-    p.add_argument("--ncol", type=int, default=8, help="images per row (default 8)")
+    p.add_argument("--n", type=positive, default=n, help=f"images (default {n})")
+    p.add_argument("--ncol", type=positive, default=8, help="images per row (default 8)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", help=f"PNG path (default RUN/{png})" if png else
                    f"PNG path (default: a new RUN/{name}-001.png, -002, ..., the first free "

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from ..compare import compare_runs, format_rows
-from .common import RUN_HELP, new_folder
+from .common import RUN_HELP, new_folder, positive
 
 
 def add(sub) -> None:
@@ -17,10 +17,10 @@ def add(sub) -> None:
                        "class entropies and training time. Writes compare.png and compare.json "
                        "into --out.")
     c.add_argument("runs", nargs="+", help=f"each a {RUN_HELP}; one dataset")
-    c.add_argument("--n", type=int, default=2000,
+    c.add_argument("--n", type=positive, default=2000,
                    help="samples and real images for FID (default 2000)")
     c.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    c.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    c.add_argument("--threads", type=positive, help="torch threads (default: torch's choice)")
     c.add_argument("--out", help="folder for compare.png and compare.json (default: a new "
                    "runs/compare-YYYYmmdd-HHMMSS/)")
     c.set_defaults(handler=compare)

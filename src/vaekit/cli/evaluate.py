@@ -9,15 +9,15 @@ import torch
 
 from ..evaluation import evaluate as estimate
 from ..evaluation import format_result
-from .common import add_estimation, add_run, loaded, require_vae
+from .common import add_estimation, add_run, loaded, positive, require_vae
 
 
 def add(sub) -> None:
     e = sub.add_parser("evaluate", help="importance-sampled log p(x), ELBO terms, bits/dim",
                        description="Evaluate a run's best checkpoint on its test data.")
     add_run(e)
-    e.add_argument("--k", type=int, default=5000, help="importance samples (default 5000)")
-    e.add_argument("--n", type=int, help="first N examples only")
+    e.add_argument("--k", type=positive, default=5000, help="importance samples (default 5000)")
+    e.add_argument("--n", type=positive, help="first N examples only")
     e.add_argument("--split", choices=("test", "valid"), default="test")
     e.add_argument("--dataset", help="evaluate on this dataset's split instead of the run's own "
                    "(same preprocessing; the image size must match)")

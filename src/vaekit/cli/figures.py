@@ -6,7 +6,7 @@ import torch
 
 from .. import runs
 from ..figures import run_figures
-from .common import add_run, load_vae, run_of
+from .common import add_run, load_vae, positive, run_of
 
 
 def add(sub) -> None:
@@ -16,7 +16,7 @@ def add(sub) -> None:
                        "label, training curves.")
     add_run(f)
     f.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    f.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    f.add_argument("--threads", type=positive, help="torch threads (default: torch's choice)")
     f.set_defaults(handler=figures, n=None)
 
 

@@ -13,7 +13,7 @@ from ..errors import VaekitError
 from ..imputation import impute as run_chain
 from ..imputation import make_mask
 from ..plots import mark_missing, rgb, save_grid, spread
-from .common import add_picture, load_vae, picture_path, run_of
+from .common import add_picture, load_vae, picture_path, positive, run_of
 
 
 def add(sub) -> None:
@@ -24,11 +24,11 @@ def add(sub) -> None:
                      f"filling with the training mean; write a PNG and {runs.IMPUTATION}.")
     im.add_argument("--mask", default="top-half",
                     help="top-half (default) | bottom-half | left-half | right-half | random-half")
-    im.add_argument("--steps", type=int, default=50, help="chain steps T (default 50)")
+    im.add_argument("--steps", type=positive, default=50, help="chain steps T (default 50)")
     im.add_argument("--burn-in", type=int, default=10,
                     help="steps left out of the predictive (default 10)")
     im.add_argument("--json", help=f"summary path (default RUN/{runs.IMPUTATION})")
-    im.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    im.add_argument("--threads", type=positive, help="torch threads (default: torch's choice)")
 
 
 def impute(args) -> int:

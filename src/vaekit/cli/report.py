@@ -6,7 +6,7 @@ import torch
 
 from .. import runs
 from ..report import write_report
-from .common import add_run, load_vae, run_of
+from .common import add_run, load_vae, positive, run_of
 
 
 def add(sub) -> None:
@@ -16,7 +16,7 @@ def add(sub) -> None:
                        "server.")
     add_run(r)
     r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    r.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    r.add_argument("--threads", type=positive, help="torch threads (default: torch's choice)")
     r.add_argument("--out", help=f"HTML path (default RUN/{runs.REPORT})")
     r.set_defaults(handler=report, n=None)
 
