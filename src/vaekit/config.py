@@ -153,6 +153,8 @@ class TrainConfig:
     lr_decay: float = setting(0.99, "exponential schedule: factor per epoch", group=OPTIMIZATION)
     min_lr: float = setting(1e-5, "cosine schedule: the learning rate it ends at",
                             group=OPTIMIZATION)
+    grad_clip: float = setting(0.0, "clip the gradient's global norm to this before each "
+                               "step (0: off)", group=OPTIMIZATION)
     seed: int = setting(0, "seeds the initial weights and the batches", group=OPTIMIZATION)
     threads: int | None = setting(None, "torch intra-op threads", resume=True,
                                   none="torch's choice", group=OPTIMIZATION)
@@ -209,6 +211,7 @@ class TrainConfig:
         check(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
         check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
         check(self.lr > 0, f"lr must be > 0, got {self.lr}")
+        check(self.grad_clip >= 0, f"grad_clip must be >= 0 (0: off), got {self.grad_clip}")
         check(self.lr_schedule in SCHEDULES, f"unknown lr_schedule {self.lr_schedule!r}"
               f"{near(self.lr_schedule, SCHEDULES)}; choose constant, cosine or exponential")
         check(0 < self.lr_decay <= 1, f"lr_decay must be in (0, 1], got {self.lr_decay}")

@@ -40,6 +40,8 @@ class Step:
         self.scaler.scale(loss).backward()
         self.scaler.unscale_(optimizer)
         ok = self.guard.check(module, loss, self.overflow_limit, allow)
+        if self.config.grad_clip:           # after the guard: a non-finite norm is its to skip
+            torch.nn.utils.clip_grad_norm_(module.parameters(), self.config.grad_clip)
         if self.scaler.is_enabled():        # it skips a step whose gradient overflowed
             self.scaler.step(optimizer)
             self.scaler.update()
