@@ -22,6 +22,7 @@ import torch
 
 from . import devices, distributed, progress
 from .denormals import flushed
+from .errors import VaekitError
 from .objectives import elbo, log_weights
 
 
@@ -70,7 +71,6 @@ def rows_for(model, max_rows: int | None = None) -> int:
 
 def check_data(model, x: torch.Tensor) -> None:
     """Refuse, with one clear line, data the model cannot give an honest number for."""
-    from .errors import VaekitError
     shape = list(model.event_shape)
     if not torch.is_tensor(x) or not x.is_floating_point() or x.dim() != len(shape) + 1:
         raise VaekitError(f"data must be a float tensor [N, {', '.join(map(str, shape))}], got "

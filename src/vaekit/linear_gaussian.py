@@ -22,6 +22,8 @@ from torch import nn
 
 from .config import ModelConfig
 from .latents.gaussian import MIN_SCALE
+from .model import VAE
+from .networks import Networks
 
 
 def _inv_softplus(y: torch.Tensor) -> torch.Tensor:
@@ -78,8 +80,6 @@ class LinearGaussian:
         """This model as a vaekit VAE with linear encoder and decoder (no hidden layers).
         The encoder gives the exact posterior mean and `posterior_std` (default: the
         posterior's marginal standard deviations)."""
-        from .model import VAE
-        from .networks import Networks
         D, Z = self.W.shape
         min_std = min(1e-3, self.s / 2)
         config = ModelConfig(latent={"name": "gaussian", "dim": Z},

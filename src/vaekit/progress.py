@@ -15,6 +15,8 @@ import sys
 
 from tqdm import tqdm
 
+from . import distributed
+
 MININTERVAL = 0.1       # seconds between redraws: drawing costs time in tight loops
 _enabled = True
 
@@ -27,7 +29,6 @@ def set_enabled(flag: bool) -> None:
 
 def enabled() -> bool:
     """Whether a bar made now would be drawn."""
-    from . import distributed
     forced = os.environ.get("VAEKIT_PROGRESS")
     if not _enabled or forced == "0" or not distributed.is_main():
         return False

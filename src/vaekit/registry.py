@@ -13,6 +13,7 @@ TOML layout and the help are derived (options.py).
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 from typing import ClassVar
 
@@ -89,7 +90,6 @@ def check_types(obj, where: str = "") -> None:
 
 def near(key: str, known) -> str:
     """": did you mean X?" for the known name closest to a misspelt `key`, else ""."""
-    import difflib
     found = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
     return f" (did you mean {found[0]}?)" if found else ""
 

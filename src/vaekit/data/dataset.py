@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import VaekitError
+from .draws import tensor, unit
 
 
 @dataclass
@@ -52,7 +53,6 @@ class Dataset:
 
     def unit(self, a: np.ndarray) -> np.ndarray:
         """Values in [0, 1] as float32: k / (L - 1) for levels, the data themselves otherwise."""
-        from .draws import tensor, unit
         return unit(tensor(a), self.levels).numpy()
 
 

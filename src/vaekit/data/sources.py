@@ -15,7 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import VaekitError
+from .arrays import load_array_file
+from .cifar import load_cifar10
 from .dataset import Dataset
+from .folder import load_image_folder
+from .idx import FASHION_MNIST, MNIST, load_idx_dataset
+from .photos import load_photo_patches
 
 
 def load_digits() -> Dataset:
@@ -28,28 +33,9 @@ def load_digits() -> Dataset:
     return Dataset("digits", x[train], x[test], y[train], y[test], 17)
 
 
-def _fashion_mnist() -> Dataset:
-    from .idx import FASHION_MNIST, load_idx_dataset
-    return load_idx_dataset(FASHION_MNIST)
-
-
-def _mnist() -> Dataset:
-    from .idx import MNIST, load_idx_dataset
-    return load_idx_dataset(MNIST)
-
-
-def _cifar10() -> Dataset:
-    from .cifar import load_cifar10
-    return load_cifar10()
-
-
-def _photo_patches() -> Dataset:
-    from .photos import load_photo_patches
-    return load_photo_patches()
-
-
-DATASETS = {"digits": load_digits, "photo-patches": _photo_patches,
-            "fashion-mnist": _fashion_mnist, "mnist": _mnist, "cifar10": _cifar10}
+DATASETS = {"digits": load_digits, "photo-patches": load_photo_patches,
+            "fashion-mnist": lambda: load_idx_dataset(FASHION_MNIST),
+            "mnist": lambda: load_idx_dataset(MNIST), "cifar10": load_cifar10}
 
 
 def load_dataset(name: str, image_size: int | None = None) -> Dataset:
@@ -61,10 +47,8 @@ def load_dataset(name: str, image_size: int | None = None) -> Dataset:
     if name in DATASETS:
         return DATASETS[name]()
     if name.endswith((".npy", ".npz")):
-        from .arrays import load_array_file
         return load_array_file(path)
     if path.is_dir():
-        from .folder import load_image_folder
         return load_image_folder(path, image_size)
     raise VaekitError(f"unknown dataset {name!r}; choose from {sorted(DATASETS)}, or give a "
                       ".npy/.npz file or a folder of images")

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ..errors import VaekitError
+from ..likelihoods import LIKELIHOODS
 from .dataset import Dataset, reduce_bits
 from .draws import fixed
 from .sources import load_dataset
@@ -68,7 +69,6 @@ def _need(need) -> str:
     """A data need, or the need of a likelihood given by name or spec."""
     if isinstance(need, str) and need in FOR_NEED:
         return need
-    from ..likelihoods import LIKELIHOODS
     return LIKELIHOODS.spec(need).data
 
 

@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 
 from ..distributions import DiscretizedLogisticMixture
-from ..settings import setting
 from ..registry import check
+from ..settings import setting
 from .levels import LevelsLikelihood, LevelsSpec
 
 
