@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from .. import distributed
+from .. import distributed, runs
 from ..evaluation import accuracy, active_units, elbo_report, evaluate
 from ..data.batching import Batches, draw_rows
 from ..objectives import elbo, free_bits_kl, iwae, kl_groups, labelled_elbo
@@ -59,8 +59,8 @@ ACTIVE_N = 1000     # validation examples for the active units of each epoch
 class VAEStep(Step):
     def __init__(self, model, config, n_train, n_batches, guard, parallel):
         super().__init__(model, config, n_train, n_batches, guard, parallel)
-        self.optimizer = self.optimizers[""] = make_optimizer(model, config.lr)
-        self.schedule(self.optimizer)
+        self.optimizers[""] = make_optimizer(model, config.lr)
+        self.schedule(self.optimizers[""])
         if model.inference.local_state:   # variational EM warm-starts each example's E-step
             self.local = torch.zeros(n_train, model.latent.param_size, device=self.device)
         self.loss = LossModule(model, config)
@@ -100,7 +100,7 @@ class VAEStep(Step):
             if m:
                 with self.precision:
                     loss, _ = loss_and_terms(self.model, xb, params, config, self.beta)
-            ok = self.descend(loss, self.model, self.optimizer)
+            ok = self.descend(loss, self.model, self.optimizers[""])
             if m == 0:
                 counted = self.counted(ok, values, len(xb))
         return counted
@@ -145,8 +145,8 @@ class VAEStep(Step):
 
     @staticmethod
     def pictures(model, splits):
-        pictures = {"samples.png": model.sample(64),
-                    "reconstructions.png": reconstructions(model, splits)}
+        pictures = {runs.SAMPLES: model.sample(64),
+                    runs.RECONSTRUCTIONS: reconstructions(model, splits)}
         if model.latent.classes:
-            pictures["classes.png"] = class_samples(model)
+            pictures[runs.CLASSES] = class_samples(model)
         return pictures
