@@ -37,6 +37,10 @@ class VAE(nn.Module):
             config.network, self.event_shape, self.latent.param_size, self.latent.decoder_size,
             self.likelihood.param_shape, networks, encoder=self.inference.encoder)
 
+    def networks(self) -> list[nn.Module]:
+        """The networks it trains (variational EM has no encoder)."""
+        return [m for m in (self.encoder, self.decoder) if m is not None]
+
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The encoder's output [B, param_size] in x's dtype."""
         return _as(self.encoder(x), x)

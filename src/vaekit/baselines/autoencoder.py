@@ -27,6 +27,9 @@ class Autoencoder(nn.Module):
         self.register_buffer("code_mean", torch.zeros(d))
         self.register_buffer("code_chol", torch.eye(d))
 
+    def networks(self) -> list[nn.Module]:
+        return [self.encoder, self.decoder]
+
     def codes(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x).to(x.dtype)
 

@@ -25,6 +25,9 @@ class GAN(nn.Module):
         self.discriminator, self.decoder = build_networks(
             config.network, self.event_shape, 1, d, self.event_shape, networks)
 
+    def networks(self) -> list[nn.Module]:
+        return [self.discriminator, self.decoder]
+
     def generate(self, n: int) -> torch.Tensor:
         return torch.sigmoid(self.decoder(torch.randn(n, self.code_size, device=devices.of(self))))
 

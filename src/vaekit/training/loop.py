@@ -164,9 +164,8 @@ def _build(config, splits, networks, device, parallel):
     devices.seed(device, config.seed)
     model = build_model(config.model, splits.event_shape, networks).to(device)
     if config.compile:
-        for network in (model.encoder, model.decoder, getattr(model, "discriminator", None)):
-            if network is not None:
-                network.compile()
+        for network in model.networks():
+            network.compile()
     if distributed.rank():              # each process its own noise
         devices.seed(device, config.seed + 7919 * distributed.rank())
     generator = torch.Generator(device).manual_seed(config.seed)
