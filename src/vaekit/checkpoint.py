@@ -4,18 +4,13 @@ A checkpoint is a folder:
     model.safetensors       the model's state_dict
     optimizer.safetensors   optimizer moments, RNG states and the trainer's per-example state
                             (e.g. variational EM's q parameters; training checkpoints only)
-    meta.json               config, the shape of one example, epoch, step, metrics,
-                            optimizer/scheduler settings, data RNG state, the SHA-256 of each
-                            .safetensors file, and its own SHA-256
-A checkpoint appears whole or not at all: it is written into a hidden sibling folder, flushed
-to disk, and renamed into place (an older checkpoint of the same name is moved aside first and
-deleted after). A checkpoint whose files or meta.json do not match their checksums is refused,
-and so are weights that do not fit the model, before any of them is loaded. Checkpoints of
-format version 1 (vaekit before networks were an axis) are read through legacy.py.
-
-Where a run keeps its checkpoints is runs.py's (the newest `keep` training checkpoints and
-best/); `latest` picks the newest training checkpoint that verifies, falling back past damaged
-ones, so a run resumes after a crash at any moment from its last complete checkpoint.
+    meta.json               config, example shape, epoch, step, metrics, optimizer settings,
+                            the SHA-256 of each .safetensors file, and its own SHA-256
+A checkpoint appears whole or not at all: written into a hidden sibling folder, flushed, and
+renamed into place (an older one of the same name moved aside first). Files or meta.json that
+do not match their checksums are refused, and so are weights that do not fit the model, before
+any is loaded. Version 1 checkpoints are read through legacy.py. `latest` picks the newest
+training checkpoint that verifies, so a run resumes from its last complete one after a crash.
 """
 
 from __future__ import annotations
@@ -240,8 +235,7 @@ def read(path: str | Path) -> Checkpoint:
 
 def load_weights(module: torch.nn.Module, tensors: dict, where: Path) -> None:
     """module.load_state_dict(tensors) when every name and shape fits; otherwise nothing is
-    loaded (torch would copy the tensors that fit before it complains) and one line says what
-    does not fit."""
+    loaded (torch would copy those that fit before it complains) and one line says why."""
     expected = module.state_dict()
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
@@ -257,9 +251,8 @@ def load_weights(module: torch.nn.Module, tensors: dict, where: Path) -> None:
 
 
 def load_model(path: str | Path, networks=None, device: str | torch.device = "cpu"):
-    """(model in eval mode on `device`, Checkpoint) from a run folder or a checkpoint folder.
-    A run trained on your own modules needs them again: `networks=Networks(encoder,
-    decoder)`."""
+    """(model in eval mode on `device`, Checkpoint) from a run or checkpoint folder. A run
+    trained on your own modules needs them again: `networks=Networks(encoder, decoder)`."""
     ckpt = read(path)
     model = build_model(ckpt.config.model, ckpt.event_shape, networks)
     load_weights(model, ckpt.tensors("model.safetensors"), ckpt.path)

@@ -1,13 +1,8 @@
 """Configuration: a run is a `TrainConfig`, which holds a `ModelConfig` and a `DataConfig`.
 
-A ModelConfig is a model kind (vae, or the lecture's contrasts ae and gan) and one spec per
-axis, each validated by the module that owns it (registry.py): latent family (latents/),
-likelihood (likelihoods/), network (networks/) and inference scheme (inference/). A spec may be
-given as its object, its name, or a {"name": ..., ...} dict:
-
-    ModelConfig(latent=latents.Categorical(vars=30), likelihood="gaussian", network="conv")
-
-Everything round-trips through JSON, which is how checkpoints store it.
+A ModelConfig is a model kind (vae, ae or gan) and one spec per axis (latent, likelihood,
+network, inference), each validated by its registry (registry.py) and given as its object, its
+name or a {"name": ..., ...} dict. Everything round-trips through JSON, as checkpoints store it.
 """
 
 from __future__ import annotations
@@ -61,9 +56,8 @@ class ModelConfig:
         return self
 
     def resolved(self, event_shape: tuple[int, ...], levels: int | None = None) -> "ModelConfig":
-        """A validated copy whose likelihood is set, when its kind has one (the data's default
-        when it was None), with the data's number of `levels` where it scores levels and
-        names none."""
+        """A validated copy with its likelihood set (the data's default when None) and given
+        the data's number of `levels` where it scores levels and names none."""
         config = dataclasses.replace(self).validate()
         if config.likelihood is None and KINDS[config.kind].uses_likelihood:
             config.likelihood = default_for(tuple(event_shape))
@@ -116,8 +110,6 @@ PRECISIONS = ("float32", "bfloat16", "float16")
 OBJECTIVES = ("elbo", "iwae")
 SCHEDULES = ("constant", "cosine", "exponential")
 LOGGERS = ("jsonl", "tensorboard")
-
-
 VAE = ("vae",)                 # settings of a VAE's objective: the others have no ELBO or bound
 
 
@@ -297,8 +289,7 @@ def _flat(d: dict, prefix: str = "") -> dict:
 
 
 def _named(model: dict) -> dict:
-    """A model table whose [model.latent] (network, inference) gives settings but no name
-    means the default component's."""
+    """A [model.latent] (network, inference) table without a name means the default's."""
     if not isinstance(model, dict):
         return model
     defaults = {f.name: f.default for f in fields(ModelConfig)}

@@ -2,20 +2,13 @@
 logistic, the PixelCNN++ mixture of them with coupled colour channels (Salimans et al. 2017),
 and the discretized Gaussian.
 
-Everything is on the level scale: level k owns the bin [k - 1/2, k + 1/2] of a continuous
-distribution with location `loc` and scale `scale` (in levels), and the edge bins reach to -inf
-(k = 0) and +inf (k = L-1), so the probabilities of the L levels sum to one. Log-probabilities
-are computed in log space, never as a difference of two probabilities:
-
-- logistic: P(k) = s(a) - s(b) with s the sigmoid, a = (k + 1/2 - loc) / scale and
-  b = (k - 1/2 - loc) / scale, is s(a) s(-b) (1 - exp(b - a)); so log P(k) =
-  logsigmoid(a) + logsigmoid(-b) + log(-expm1(-1 / scale)): three terms that are each exact
-  for any finite parameters (no cancellation, no underflow), and likewise at the edges;
-- Gaussian: log(Phi(a) - Phi(b)) from log Phi (`log_ndtr`, with the asymptotic series far in
-  the lower tail) on the side of the location where the bin lies (mirrored above it), and, where the bin is narrow against the scale (1/scale < 1e-3, where
-  the difference of two nearly equal log-CDFs would lose its digits), the density at the bin's
-  midpoint times its width (relative error below 1e-7).
-
+Level k owns the bin [k - 1/2, k + 1/2] of a continuous distribution (loc, scale in levels);
+the edge bins reach to -inf and +inf. Log-probabilities never subtract two probabilities:
+- logistic: with a = (k + 1/2 - loc) / scale, b = (k - 1/2 - loc) / scale, log P(k) =
+  logsigmoid(a) + logsigmoid(-b) + log(-expm1(-1 / scale)), each term exact (no cancellation);
+- Gaussian: log(Phi(a) - Phi(b)) from log Phi (`log_ndtr`) on the side of the location where
+  the bin lies (mirrored above it), and where 1/scale < 1e-3 (nearly equal log-CDFs) the
+  density at the bin's midpoint times its width (relative error below 1e-7).
 No NaN or infinity comes out for finite parameters in float32.
 """
 

@@ -1,16 +1,12 @@
 """Honest evaluation: importance-sampled log p(x), the ELBO and its terms, bits/dim, active units.
 
-log p(x) ~= log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x), z_k ~ q(z|x) (Burda et al. 2015, K=5000).
-Evaluation draws z with `sample`, from q itself: for discrete latents these are hard one-hot
-samples, not the relaxation used in training.
-Data and samples are processed in chunks of at most `max_rows` decoder rows, so memory is
-bounded whatever K is (by default sized for the model's device: `rows_for`); the log-sum-exp
-over all K runs in float64. Data may live anywhere: each chunk goes to the model's device, and
-the per-example values come back to the CPU.
+log p(x) ~= log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x), z_k ~ q(z|x) (Burda et al. 2015, K=5000),
+with z drawn by `sample` (hard one-hot for discrete latents, not the training relaxation).
+Chunks of at most `max_rows` decoder rows (`rows_for`) bound memory whatever K is; the
+log-sum-exp over all K runs in float64, and per-example values come back to the CPU.
 
-Two standard errors are reported: `se`, over the test examples (how much the mean would move
-with other test data), and `mc_se`, the Monte Carlo error of the estimate itself (delta method
-on the importance weights: var(w) / (K E[w]^2) per example).
+Two standard errors: `se`, over the test examples, and `mc_se`, the Monte Carlo error of the
+estimate itself (delta method on the importance weights: var(w) / (K E[w]^2) per example).
 """
 
 from __future__ import annotations
@@ -58,9 +54,8 @@ BYTES_PER_ROW = 4 * 4096     # a guess at the activations of a decoder row besid
 
 
 def rows_for(model, max_rows: int | None = None) -> int:
-    """Decoder rows per chunk for this model's example size (or its likelihood's parameters,
-    when there are more of them) and device: at most `max_rows` when given, else the CPU's
-    cache-sized default or a share of an accelerator's memory."""
+    """Decoder rows per chunk for this model's example (or likelihood parameter) size: at most
+    `max_rows` when given, else the CPU's cache-sized default or a share of a GPU's memory."""
     size = max(math.prod(model.event_shape), math.prod(model.likelihood.param_shape))
     free = devices.free_memory(devices.of(model))
     if max_rows is None and free is not None:
@@ -176,8 +171,7 @@ def active_units(model, x: torch.Tensor, threshold: float = 0.01,
 
 @torch.no_grad()
 def accuracy(model, x: torch.Tensor, labels, batch_size: int = 1000) -> tuple[float, float]:
-    """A joint model's classifier, argmax_y q(y|x), against `labels`: (accuracy, its
-    standard error)."""
+    """A joint model's classifier, argmax_y q(y|x), against `labels`: (accuracy, its se)."""
     device = devices.of(model)
     guess = torch.cat([model.posterior(x[s].to(device)).classify().cpu()
                        for s in chunks(len(x), batch_size)])
@@ -186,9 +180,8 @@ def accuracy(model, x: torch.Tensor, labels, batch_size: int = 1000) -> tuple[fl
 
 
 def bits_per_dim(nll: float, dim: int, levels: int | None = None) -> float:
-    """Nats per example -> bits per dimension. With `levels` the density is on data scaled
-    from `levels` grey levels to [0, 1] (dequantized), so the change of scale, D log(levels),
-    is added to give bits of the discrete data."""
+    """Nats per example -> bits per dimension. With `levels` (dequantized data scaled to
+    [0, 1]) the change of scale, D log(levels), is added to give bits of the discrete data."""
     if levels:
         nll = nll + dim * math.log(levels)
     return nll / (dim * math.log(2))

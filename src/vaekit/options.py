@@ -1,12 +1,9 @@
 """`vaekit train`'s setting options, derived from the settings' declarations (settings.py).
 
-Every field of TrainConfig, DataConfig and each registered component's spec that has a flag
-becomes one option; a flag that several fields declare (--seed: the training's and the
-split's; --activation: the MLP's, the convolutions' and the hierarchy's) is one option whose
-help names each owner with its default. The option's type follows the field's annotation
-(int, a finite float, str, a switch for bool, D1,D2,... for a tuple of ints), its help ends
-with the field's actual default, and it defaults to None so that the command knows which
-options were given (they override a configuration file, or the defaults).
+Every field of TrainConfig, DataConfig and each registered spec that has a flag becomes one
+option (a flag several fields declare, e.g. --seed, is one option whose help names each owner
+with its default). Its type follows the field's annotation, and it defaults to None so that
+the command knows which options were given (they override a configuration file).
 """
 
 from __future__ import annotations
@@ -54,8 +51,8 @@ def parse_type(annotation: str):
 
 @dataclass
 class Owner:
-    """One declaration behind an option: who owns it ("" for a training setting, "gaussian"
-    for a component), its help and its default as text."""
+    """One declaration behind an option: its owner ("" for a training setting, "gaussian" for
+    a component), help and default as text."""
     who: str
     help: str
     default: str

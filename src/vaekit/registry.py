@@ -1,13 +1,9 @@
 """Components by name: a `Spec` holds one component's settings, a `Registry` finds its class.
 
 Each axis of a model (latent family, likelihood, network, inference scheme) has a registry.
-A spec is a dataclass whose class attribute `name` is its key; it validates its own fields
-(`validate`) and builds its component. In JSON (run configs, checkpoints) a spec is
-{"name": ..., field: value, ...}; in Python it may be given as the spec object, its name, or
-that dict. Adding a component is a new module with its spec class, registered with
-`REGISTRY.register` (each package's __init__ lists its
-components). Its fields are declared with settings.setting, from which the command line, the
-TOML layout and the help are derived (options.py).
+A spec is a dataclass whose class attribute `name` is its key; it validates its fields and
+builds its component. In JSON a spec is {"name": ..., field: value, ...}. Its fields are
+declared with settings.setting, from which the command line and the help are derived.
 """
 
 from __future__ import annotations
@@ -58,9 +54,8 @@ _KINDS = {"int": "an integer", "float": "a finite number", "str": "a string",
 
 
 def _fits(value, annotation: str) -> bool:
-    """Whether `value` has the type a dataclass field's annotation (a string) names: int,
-    float (finite; an int will do), str, bool, None, tuples of those, or a spec (validated by
-    its registry)."""
+    """Whether `value` has the type a field's annotation (a string) names: int, float (finite;
+    an int will do), str, bool, None, tuples of those, or a spec (validated by its registry)."""
     if annotation.startswith("tuple["):
         inner = annotation[6:-1].removesuffix(", ...")
         return isinstance(value, (tuple, list)) and all(_fits(v, inner) for v in value)

@@ -11,11 +11,8 @@ A run folder holds
     metrics.json            after training: the test evaluation of the best weights
     samples.png, reconstructions.png, ...   after training: the kind's pictures
     figures/, report.html, gaps.json, imputation.json, traversal.png, ...   from the commands
-A checkpoint folder is one with a meta.json. A run written by vaekit 0.3.0 or before has the
-same layout and loads as it is.
-
-This module knows names and JSON only (no torch), so that checkpoint.py, training and the
-commands can all import it.
+A checkpoint folder is one with a meta.json. This module knows names and JSON only (no
+torch), so that checkpoint.py, training and the commands can all import it.
 """
 
 from __future__ import annotations
@@ -128,8 +125,8 @@ class Run:
         return found + [p for p in (self.path / LEGACY_LAST,) if p.is_dir()]
 
     def prune(self, keep: int) -> None:
-        """Delete all but the newest `keep` training checkpoints, and the half-written or
-        set-aside ones a crash left (hidden: .epoch-*)."""
+        """Delete all but the newest `keep` training checkpoints, and those a crash left half
+        written or set aside (.epoch-*)."""
         folder = self.path / CHECKPOINTS
         for old in [*sorted(folder.glob("epoch-*"), reverse=True)[keep:], *folder.glob(".epoch-*")]:
             shutil.rmtree(old, ignore_errors=True)

@@ -1,9 +1,6 @@
 """The `vaekit train` command: the configuration its options and --config file give, a
-resumed run's allowed changes, and its summary.
-
-The setting options are derived from the settings' declarations (options.py); a model option
-goes to the component that declares it, so an option the chosen components do not take is
-refused with one line instead of being silently ignored.
+resumed run's allowed changes, and its summary. Its setting options come from the settings'
+declarations (options.py); a model option the chosen components do not take is refused.
 """
 
 from __future__ import annotations
@@ -102,9 +99,8 @@ def _refuse_unused(option: str, names: dict) -> None:
 
 
 def model_config(args, model):
-    """`model` (a validated ModelConfig) with the model options given: a component named
-    anew starts from its defaults; each given option goes to the component that takes it,
-    and an option that no chosen component takes is refused."""
+    """`model` (a validated ModelConfig) with the model options given: a component named anew
+    starts from its defaults, and each option goes to the component that takes it."""
     kind, latent = _kind_and_latent(args, model)
     if args.likelihood and not KINDS[kind].uses_likelihood:
         raise VaekitError(f"a {kind} has no likelihood: drop --likelihood and its options")
@@ -154,8 +150,7 @@ def train_config(args):
 
 
 def _resumed_config(args):
-    """The run's own configuration with the options given (train() refuses those a resumed
-    run may not change)."""
+    """The run's own configuration with the options given (train() refuses forbidden ones)."""
     if args.config:
         raise VaekitError("give --resume RUN or --config FILE, not both (the run's settings "
                           "are its own; options given with --resume change what may change)")

@@ -1,23 +1,14 @@
 """The declared protocol of a latent family: what the objectives, the evaluation, the pictures
 and the trainer may ask of a family's module and of its posterior q(z|x), with defaults.
 
-The objectives it serves: the ELBO (Kingma & Welling 2014), importance-weighted bounds and
-log p(x) (Burda, Grosse & Salakhutdinov 2015), free bits (Kingma et al. 2016), and M2's
-enumerated class and labelled bound (Kingma, Rezende, Mohamed & Welling 2014).
+It serves the ELBO (Kingma & Welling 2014), importance-weighted bounds and log p(x) (Burda,
+Grosse & Salakhutdinov 2015), free bits (Kingma et al. 2016), and M2's enumerated class and
+labelled bound (Kingma, Rezende, Mohamed & Welling 2014).
 
-A new latent family provides
-- a module subclassing `LatentFamily`: the attributes `dims`, `param_size`, `z_size`,
-  `decoder_size` and the methods `posterior(params)` and `prior()`; it overrides
-  `decoder_input` when the decoder reads part of z only, `anneal` and `temperature` when it
-  has a schedule, and `classes` with `class_grid` when z holds a class variable y;
-- a posterior subclassing `Posterior` (a torch Distribution: `rsample`, `sample`, `log_prob`,
-  `mean`), overriding the methods below where their defaults do not fit it;
-- a spec (`registry.Spec`) whose `build()` gives the module.
-That is one new file in latents/ and its line in latents/__init__.py; objectives.py,
-evaluation.py, plots.py and training/ call the protocol and need no change.
-
-Any other torch distribution (a MultivariateNormal reference posterior, say) goes through the
-objectives with the defaults: `methods(q)` is the one place that tells the two apart.
+A new latent family is one file in latents/ (and its line in latents/__init__.py): a
+`LatentFamily` module, a `Posterior` (a torch Distribution) overriding the defaults below that
+do not fit it, and a spec (`registry.Spec`) whose `build()` gives the module. Any other torch
+distribution goes through the objectives with the defaults (`methods(q)`).
 """
 
 from __future__ import annotations
@@ -96,8 +87,7 @@ class Posterior(Distribution):
 
 
 class IndependentPosterior(Posterior, Independent):
-    """torch's Independent with the protocol's defaults: the diagonal Gaussian q. Nothing is
-    added to its computations, so a training step costs what it did with Independent."""
+    """torch's Independent with the protocol's defaults (the diagonal Gaussian q), at no cost."""
 
 
 class _Defaults:
@@ -128,11 +118,9 @@ def methods(q: Distribution) -> Posterior | _Defaults:
 
 
 class LatentFamily(nn.Module):
-    """A latent family's module: the prior p(z) and the posterior family q(z|x).
-
-    Subclasses set `dims` (the widths of the stochastic layers or parts, which sum to
-    `z_size`), `param_size` (encoder outputs per posterior), `z_size` (the width of z) and
-    `decoder_size` (the width of decoder_input(z))."""
+    """A latent family's module: the prior p(z) and the posterior family q(z|x). Subclasses
+    set `dims` (widths of the stochastic layers or parts, summing to `z_size`), `param_size`
+    (encoder outputs per posterior) and `decoder_size` (the width of decoder_input(z))."""
     dims: tuple[int, ...]
     param_size: int
     z_size: int

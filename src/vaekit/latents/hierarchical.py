@@ -46,13 +46,10 @@ class HierarchicalLatent(LatentFamily):
         self.z_size = sum(dims)
         self.decoder_sees = decoder_sees
         self.decoder_size = self.z_size if decoder_sees == "all" else dims[0]
-        L = len(dims)
-        if path == "bottom-up":     # z_l -> q(z_{l+1} | z_l)
-            self.up = nn.ModuleList(mlp(dims[l], q_hidden[l], 2 * dims[l + 1], activation)
-                                    for l in range(L - 1))
-        else:                       # h_l -> h_{l+1}, deterministic
-            self.up = nn.ModuleList(mlp(2 * dims[l], q_hidden[l], 2 * dims[l + 1], activation)
-                                    for l in range(L - 1))
+        L, width = len(dims), 1 if path == "bottom-up" else 2
+        # bottom-up: z_l -> q(z_{l+1} | z_l); top-down: h_l -> h_{l+1}, deterministic
+        self.up = nn.ModuleList(mlp(width * dims[l], q_hidden[l], 2 * dims[l + 1], activation)
+                                for l in range(L - 1))
         self.down = nn.ModuleList(mlp(dims[l + 1], p_hidden[l], 2 * dims[l], activation)
                                   for l in range(L - 1))   # z_{l+1} -> p(z_l | z_{l+1})
         self.register_buffer("_zero", torch.zeros(dims[-1]), persistent=False)
@@ -161,8 +158,7 @@ class HierarchicalPosterior(Posterior):
         out = []
         for l in range(L):
             q_l = self._layer(l, parts)
-            same_conditioning = self.latent.path == "top-down" or l == L - 1
-            if same_conditioning:
+            if self.latent.path == "top-down" or l == L - 1:    # q and p condition alike
                 term = kl_divergence(q_l, p_layers[l])
             elif l == 0:     # q(z_1|x) does not depend on the sample: its entropy is exact
                 term = -q_l.entropy() - p_layers[l].log_prob(parts[l])

@@ -1,11 +1,6 @@
-"""Training: one loop for every model kind, validation every epoch, checkpoints.
-
-What a run folder holds is runs.py's: resumable checkpoints each epoch, the best weights, a
-line of metrics per epoch, events (skipped steps and rollbacks, see runstate.py and guard.py),
-and after training the test evaluation of the best weights and the kind's pictures. Under
-torchrun, data-parallel (distributed.py).
-
-What differs between the VAE, the autoencoder and the GAN is their step (step.py).
+"""Training: one loop for every model kind (what differs is their step, step.py), validation
+every epoch, checkpoints, and after training the test evaluation of the best weights and the
+kind's pictures (the run folder: runs.py). Under torchrun, data-parallel (distributed.py).
 """
 
 from __future__ import annotations
@@ -34,9 +29,9 @@ from ..runs import BEST_EPOCH, EPOCH, SECONDS, TEST, Run
 from .guard import Diverged, Guard, weights_finite
 from .runstate import RunState
 
-
 # each model kind's training step (the kinds' facts: kinds.py)
 STEPS = {"vae": VAEStep, "ae": AutoencoderStep, "gan": GANStep}
+GUARD_EVERY = 50        # steps between the NaN guard's host reads on an accelerator
 
 
 class Throughput:
@@ -82,12 +77,6 @@ class TrainResult:
     steps_run: int = 0
 
 
-def _new_run(run_dir: Path) -> None:
-    if Run(run_dir).exists():
-        raise VaekitError(f"{run_dir} already holds a run; use --resume to continue it or "
-                          "choose another --name")
-
-
 def _setup(config, run_dir, resume, epochs, splits, networks, device):
     """(config resolved for the data, checkpoint to resume or None, splits, the settings a
     resumed run changes {name: (old, new)})."""
@@ -118,11 +107,10 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
           splits: Splits | None = None, final_eval: bool = True,
           networks: Networks | tuple | None = None,
           device: str | torch.device | None = None) -> TrainResult:
-    """Train (or with `resume`, continue from its newest complete checkpoint) the run in
-    `run_dir`; returns the best model. `networks`: your own (encoder, decoder) modules (see
-    networks/custom.py), again on resume. `device` overrides config.device (auto | cpu | cuda |
-    cuda:N | mps). On resume, `config` (None: the run's own) may change only what
-    TrainConfig.changes_on_resume allows. Under torchrun, data-parallel (distributed.py)."""
+    """Train (or `resume` from its newest complete checkpoint) the run in `run_dir`; returns
+    the best model. `networks`: your own (encoder, decoder) modules (networks/custom.py), again
+    on resume. `device` overrides config.device. On resume, `config` (None: the run's own) may
+    change only what TrainConfig.changes_on_resume allows."""
     run_dir = Path(run_dir)
     config, ckpt, splits, changes = _setup(config, run_dir, resume, epochs, splits, networks,
                                            device)
@@ -130,8 +118,9 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
     parallel = distributed.init(device)
     if config.threads:
         torch.set_num_threads(config.threads)
-    if not resume and distributed.is_main():
-        _new_run(run_dir)
+    if not resume and distributed.is_main() and Run(run_dir).exists():
+        raise VaekitError(f"{run_dir} already holds a run; use --resume to continue it or "
+                          "choose another --name")
     model, batches, step = _build(config, splits, networks, device, parallel)
     if not resume and distributed.is_main():   # only once the model is built: a run that
         run_dir.mkdir(parents=True, exist_ok=True)   # cannot start leaves no empty folder
@@ -177,9 +166,6 @@ def _build(config, splits, networks, device, parallel):
     if splits.labelled is not None:
         step.supervise(splits.labelled, splits.labelled_y, batches)
     return model, batches, step
-
-
-GUARD_EVERY = 50        # steps between the NaN guard's host reads on an accelerator
 
 
 def _epoch(run, step, bar, timer) -> tuple[torch.Tensor, torch.Tensor]:

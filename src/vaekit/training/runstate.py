@@ -16,14 +16,9 @@ from ..runs import Run
 
 
 class RunState:
-    """What a training run must keep to survive a crash or a divergence: its position (epoch,
-    step), best validation score, RNG states and optimizers (by name, "" for a kind's only
-    one), saved as one checkpoint per epoch, and restored from the newest complete one (on
-    --resume, or to roll back).
-
-    The best score is the kind's validation score (higher is better): the VAE's validation
-    ELBO, the GAN's closeness of its discriminator to chance. Checkpoints store it as
-    `best_valid_score`; those of vaekit 0.3.0 and before as `best_valid_elbo`, read alike."""
+    """A run's position (epoch, step), best validation score (higher is better: a VAE's
+    validation ELBO, a GAN's closeness of its discriminator to chance), RNG states and
+    optimizers (by name, "" for a kind's only one)."""
 
     def __init__(self, run_dir, config, model, optimizers: dict, scheduler, data_rng, local,
                  scaler=None):
@@ -88,9 +83,8 @@ class RunState:
         self.rollbacks = state.get("rollbacks", 0)
 
     def _restore_data_rng(self, state, device_type, ckpt) -> None:
-        """The batches' generator continues where it was, when the checkpoint holds its state
-        for this kind of device; otherwise (a run of vaekit before 0.3, which drew batches with
-        numpy, or a run moved to another kind of device) it starts afresh from a seed."""
+        """The batches' generator continues where it was when the checkpoint holds its state
+        for this kind of device; otherwise (vaekit before 0.3, or another device) from a seed."""
         if state is not None and device_type == self.data_rng.device.type:
             self.data_rng.set_state(state)
             return
