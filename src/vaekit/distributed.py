@@ -1,18 +1,12 @@
 """Data parallelism over processes started by torchrun, on torch.distributed.
 
     torchrun --nproc-per-node 2 -m vaekit train ...          # one machine, two processes
-    torchrun --nnodes 2 --node-rank R --nproc-per-node 8 \\
-             --rdzv-backend c10d --rdzv-endpoint HOST:29500 -m vaekit train ...
 
-    torchrun --nproc-per-node 8 -m vaekit train --device cuda ...   # one process per GPU
-
-Every process holds the whole model; DistributedDataParallel averages the gradients over nccl
-when training on GPUs (each process on the GPU its LOCAL_RANK names) and over gloo on CPUs.
-Each draws the same shuffled global batch from the same data generator and trains on its own
-rows of it, so a global batch is the same whatever the number of processes. Process
-0 alone writes metrics and checkpoints; evaluation splits the examples across processes and
-gathers the per-example values, so every process computes the same report. Without torchrun's
-environment (WORLD_SIZE unset or 1) everything here is a no-op.
+Every process holds the whole model; DistributedDataParallel averages the gradients (nccl on
+GPUs, gloo on CPUs). Each draws the same shuffled global batch and trains on its own rows of
+it, so a global batch is the same whatever the number of processes. Process 0 alone writes
+metrics and checkpoints; evaluation splits the examples across processes and gathers them.
+Without torchrun's environment (WORLD_SIZE unset or 1) everything here is a no-op.
 """
 
 from __future__ import annotations

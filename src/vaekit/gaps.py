@@ -2,14 +2,10 @@
 
     log p(x) - L[q_phi] = (log p(x) - L[q*])  +  (L[q*] - L[q_phi])
                            approximation gap      amortization gap
-where q_phi is the encoder's q, q* the best q of the family for this x (found by the E-step of
-inference.optimize, started from the semi-amortized q), and L[.] the ELBO = log p(x) -
-KL(q || p(z|x)). The semi-amortized q (S refinement steps from q_phi) sits between them.
-
-log p(x) is importance sampled with K draws from the equal mixture of q_phi and q* (a
-defensive proposal: never much worse than the better of the two). Every value is per example;
-means carry standard errors over the examples, and gaps are paired differences, so their
-standard errors are those of the per-example differences.
+where q_phi is the encoder's q, q* the family's best q for this x (the E-step of
+inference.optimize, from the semi-amortized q, which sits between them), and L the ELBO.
+log p(x) is importance sampled from the equal mixture of q_phi and q* (a defensive proposal).
+Gaps are paired differences, with the standard errors of the per-example differences.
 """
 
 from __future__ import annotations

@@ -1,13 +1,10 @@
 """Missing-data imputation by the iterated q/p chain (Rezende, Mohamed & Wierstra 2014, sec. 5).
 
-Given x with a mask of missing pixels, start from x~ with the missing pixels filled by `fill`
-and repeat T times:
+Start from x~ with the missing pixels filled by `fill` and repeat T times:
     z ~ q(z | x~),   x~_missing ~ p(x | z)   (observed pixels clamped to their values).
-Each step t also gives p(x_missing | z_t); their equal mixture over the steps after `burn_in`
-is the chain's predictive distribution of the missing pixels, scored against the truth:
-    log p(x_missing) ~= log (1/T') sum_t p(x_missing | z_t)   (nats per image)
-next to the baseline that fills every missing pixel independently from the training mean.
-Masks are defined on the image: `top-half` is the top half of every channel, at any size.
+The equal mixture of p(x_missing | z_t) over the steps after `burn_in` is scored against the
+truth, log p(x_missing) ~= log (1/T') sum_t p(x_missing | z_t) (nats per image), next to
+filling every missing pixel from the training mean. `top-half` masks the top of every channel.
 """
 
 from __future__ import annotations

@@ -3,12 +3,9 @@
 z ~ N(0, I_Z), x | z ~ N(W z + b, s^2 I_D). Everything is closed form:
     p(x)   = N(x; b, W W^T + s^2 I)
     p(z|x) = N(M^-1 W^T (x - b), s^2 M^-1),  M = W^T W + s^2 I
-so it checks the ELBO (= log p(x) exactly when q is the true posterior), importance-sampled
-log p(x), and posterior inference. `as_vae` builds the same model as a vaekit VAE: a linear
-decoder with the Gaussian likelihood, and a linear encoder giving the exact posterior mean with
-the posterior's marginal standard deviations (the best diagonal q has other variances; see
-`best_mean_field`). Its networks are two plain nn.Linear modules, given to the VAE as your own
-networks would be.
+so it checks the ELBO, importance-sampled log p(x), and posterior inference. `as_vae` builds
+the same model as a vaekit VAE from two plain nn.Linear modules, the encoder giving the exact
+posterior mean with the posterior's marginal deviations (see `best_mean_field`).
 """
 
 from __future__ import annotations

@@ -1,16 +1,9 @@
 """The VAE: an encoder, a decoder, a latent family, a likelihood and an inference scheme.
 
-z ~ p(z), x ~ p(x|z; theta) with the decoder giving the parameters of p(x|z); q(z|x) has
-parameters lambda from the encoder (amortized), from the encoder refined by gradient steps
-(semi), or optimized for each x with no encoder at all (vem); see inference/. Every method
-returns a torch.distributions object, so the objectives (objectives.py) never need to know which
-family, likelihood, network or scheme is in use.
-
-The networks are any modules with the documented shapes (networks/): x [B, *event_shape] ->
-[B, latent.param_size] and z [B, latent.decoder_size] -> [B, *likelihood.param_shape]. Their
-outputs are brought back to the input's dtype here (under bfloat16 autocast the distributions,
-log-densities and their sums over pixels stay in float32), and samples z with leading sample
-dimensions [S, B, Z] are decoded as one batch [S*B, Z], so a network only ever sees [B, ...].
+Every method returns a torch.distributions object, so the objectives (objectives.py) never need
+to know which family, likelihood, network or scheme is in use. The networks' outputs are
+brought back to the input's dtype (under bfloat16 autocast the log-densities stay in float32),
+and samples z [S, B, Z] are decoded as one batch [S*B, Z], so a network only sees [B, ...].
 """
 
 from __future__ import annotations

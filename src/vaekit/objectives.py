@@ -4,10 +4,8 @@
 - IWAE_k = E[log (1/k) sum_i p(x, z_i) / q(z_i|x)]      (Burda, Grosse & Salakhutdinov 2015)
 ELBO = IWAE_1 <= IWAE_k <= IWAE_k' <= log p(x) for k <= k'.
 
-`decode` is any callable z -> p(x|z) (a Distribution); `q` and `prior` are Distributions over z.
-What an objective needs of q beyond a Distribution (its KL split, an enumerated class, an
-importance proposal, M2's labelled terms) it asks q's protocol (latents/base.py), whose
-defaults cover any torch distribution. Callers average over the batch.
+`decode` is any callable z -> p(x|z); what an objective needs of q beyond a Distribution it
+asks q's protocol (latents/base.py). Callers average over the batch.
 """
 
 from __future__ import annotations

@@ -1,11 +1,9 @@
-"""Progress bars for the jobs that take more than a few seconds (log p(x), the gaps' E-steps,
-imputation, the FID classifier, compare), and one-line announcements of slow one-time work.
+"""Progress bars for the jobs that take more than a few seconds, and one-line announcements of
+slow one-time work (printed whatever the settings).
 
-A bar goes to stderr and shows its rate and the time left. It is off when stderr is not a
-terminal (logs and pipes stay clean), when switched off (`--no-progress`: `set_enabled`), and
-in all but the first process of a distributed run; VAEKIT_PROGRESS=1 turns it on even when
-stderr is not a terminal (tests capture stderr), VAEKIT_PROGRESS=0 off. An announcement is
-information, not decoration: it is printed whatever the settings.
+A bar goes to stderr. It is off when stderr is not a terminal, with `--no-progress`
+(`set_enabled`), and in all but the first process of a distributed run; VAEKIT_PROGRESS=1
+turns it on even when stderr is not a terminal (tests capture stderr), VAEKIT_PROGRESS=0 off.
 """
 
 from __future__ import annotations

@@ -1,15 +1,10 @@
 """CIFAR-10 (Krizhevsky 2009) from its binary distribution: uint8 [N, 3, 32, 32], 256 levels.
 
-The archive cifar-10-binary.tar.gz is fetched with its MD5 (download.fetch; the mirror can be
-set with VAEKIT_CIFAR10_URL, a folder already holding the archive with VAEKIT_CIFAR10_DIR) and
-read in one pass straight from the gzip stream (to its end, so gzip's CRC and length vouch for
-every byte, even where no MD5 was checked), never extracted to disk and never unpickled (the
-binary version needs no pickle, unlike the Python one). Its members */data_batch_1.bin ..
-*/data_batch_5.bin are the train split (50000 images) and */test_batch.bin the test split
-(10000). Each member is a run of 3073-byte records: one label byte (0..9), then 1024 red,
-1024 green and 1024 blue bytes, each a 32x32 image in row-major order, which is exactly the
-[3, 32, 32] layout. The record count is taken from each member's size, so smaller archives in
-the same format load too. Any problem is a VaekitError naming the archive and the reason.
+cifar-10-binary.tar.gz is fetched with its MD5 (download.fetch; VAEKIT_CIFAR10_URL sets the
+mirror, VAEKIT_CIFAR10_DIR a folder holding it) and read in one pass from the gzip stream (to
+its end, so gzip's CRC vouches for every byte), never extracted and never unpickled. Each
+member (data_batch_1..5.bin: train, test_batch.bin: test) is 3073-byte records: a label byte,
+then the [3, 32, 32] image. Any problem is a VaekitError naming the archive and the reason.
 """
 
 from __future__ import annotations

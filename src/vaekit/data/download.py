@@ -1,10 +1,8 @@
 """Checksummed downloads into the cache (pooch), or a local copy when one exists.
 
 A `Remote` names the files of a data set at a base URL, each with its MD5. `fetch` returns a
-folder holding all of them: a folder named by the `dir_env` variable, else the first of
-`local_dirs` that has them all, else the cache (`cache_dir`), downloading what is missing. A
-file whose MD5 does not match is refused (pooch deletes it), so nothing unverified is ever
-parsed.
+folder holding all of them: the `dir_env` variable's, else the first of `local_dirs` that has
+them, else the cache, downloading what is missing. A file whose MD5 does not match is refused.
 """
 
 from __future__ import annotations

@@ -1,18 +1,14 @@
 """The one implementation of vaekit's preprocessing (torch), for training batches and for the
 fixed preprocessing of the validation and test splits.
 
-Training batches are drawn on the data's device from a torch.Generator (its state is
-checkpointed, so a resumed run draws the same batches). A split's fixed preprocessing is drawn
-once by `fixed`, from numpy's default_rng(seed) as vaekit always has, so that test sets and
-their NLLs stay the same across versions.
-
+Training batches are drawn on the data's device from a checkpointed torch.Generator. A split's
+fixed preprocessing is drawn once by `fixed`, from numpy's default_rng(seed), so that test sets
+and their NLLs stay the same across versions.
 - binarize: x_bin ~ Bernoulli(x), afresh each time a batch is used (dynamic binarization);
 - dequantize: x = (k + u) / L for levels k in 0..L-1 and u ~ U(0, 1);
 - unit: x = k / (L - 1) for levels, the data themselves for continuous data.
-
-Integer levels are binarized exactly on the CPU, from one random byte per pixel (about three
-times as fast as comparing float uniforms there); on an accelerator by comparing a float32
-uniform with k / m (exact to 2^-24, and with no host synchronisation).
+Levels are binarized on the CPU from one random byte per pixel (about three times as fast as
+float uniforms there), on an accelerator against a float32 uniform (no host synchronisation).
 """
 
 from __future__ import annotations

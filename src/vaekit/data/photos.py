@@ -1,17 +1,9 @@
 """Colour patches of two photographs, embedded (no download): uint8 [N, 3, 32, 32], 256 levels.
 
-The photographs are scikit-learn's bundled samples (`load_sample_images`): china.jpg (label 0)
-and flower.jpg (label 1), each 427 x 640 RGB. They give a small colour data set that needs no
-network, for trying colour models and likelihoods.
-
-Geometry (fixed, no randomness): a patch is 32 x 32 and is named by its top-left origin
-(row, column). The test split must not share pixels with the train split, so each photo's
-columns are cut in two: train patches lie wholly in columns [0, 480) and test patches wholly in
-columns [480, 640), both over all 427 rows. Train origins are a grid with stride 8 (rows
-0, 8, .., 392; columns 0, 8, .., 448: 50 x 57 = 2850 overlapping patches per photo), test
-origins a grid with stride 16 (rows 0, 16, .., 384; columns 480, 496, .., 608: 25 x 9 = 225 per
-photo). That makes 5700 train and 450 test patches, china's first, each photo's in row-major
-order of their origins (see `patch_origins`).
+The photographs are scikit-learn's `load_sample_images`: china.jpg (label 0) and flower.jpg
+(label 1), each 427 x 640 RGB. Train patches lie wholly in columns [0, 480) on a stride-8 grid
+(2850 per photo), test patches in columns [480, 640) on a stride-16 grid (225 per photo), so
+the splits share no pixels: 5700 train and 450 test patches (`patch_origins`).
 """
 
 from __future__ import annotations

@@ -1,11 +1,8 @@
 """Where data come from: named data sets, your arrays, your image folders.
 
-- `digits`: scikit-learn's bundled 8x8 digits (1797 images, 17 grey levels). No download.
-- `photo-patches`: 32x32 colour patches of scikit-learn's two sample photographs (photos.py).
-  No download.
-- `fashion-mnist`, `mnist`: IDX files (idx.py); `cifar10`: the binary distribution (cifar.py).
+- `digits` (scikit-learn's 8x8, 17 grey levels) and `photo-patches` (photos.py): no download;
+- `fashion-mnist`, `mnist`: IDX files (idx.py); `cifar10`: the binary distribution (cifar.py);
 - a `.npy` / `.npz` path (arrays.py), or a folder of PNG/JPEG images (folder.py).
-Every loader checks what it reads and raises VaekitError with a one-line reason.
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
 """From a Dataset and a DataConfig to train / validation / test data ready for a model.
 
-What preprocessing the data get follows what the model needs (its likelihood declares it; a
-GAN learns the images themselves):
-    binary -> binarize,  continuous -> dequantize (levels) or none,
-    levels -> none (a discrete likelihood scores the integer levels),  raw -> none
+Preprocessing follows what the model needs (its likelihood declares it):
+    binary -> binarize,  continuous -> dequantize (levels) or none,  levels, raw -> none
 unless DataConfig.preprocess names one. The validation and test splits are preprocessed once,
 seeded (draws.fixed); the training split per batch (batching.Batches).
 """

@@ -1,18 +1,12 @@
 """Optimizing q's parameters for each example: the E-step of variational EM (`optimize`) and
-the refinement of semi-amortized inference (`refine`).
+the refinement of semi-amortized inference (`refine`), in the latent family's own
+parameterization (q = latent.posterior(lambda)), by Adam on the per-example ELBO.
 
-lambda lives in the latent family's own parameterization (what an encoder would output), and
-q = latent.posterior(lambda), so every family works with every scheme.
-
-The optimizer is Adam on the per-example ELBO with reparameterized samples (the examples are
-independent, so one Adam over the batch is one Adam per example). The stopping rule of
-`optimize`: after every `window` iterations, the average of that window's iterates is scored by
-the batch ELBO with `check_samples` draws of common random numbers (the same noise at every
-check, so that successive scores differ by the change of q, not by Monte Carlo noise). When the
-score rises by no more than `tol` (relative) since the last check, the step size halves and the
-window doubles (smaller steps need longer to show progress); after `patience` halvings, or
-`max_iter` iterations, it stops and returns the last window's average (Polyak-Ruppert
-averaging, which removes most of the jitter of the stochastic steps).
+The stopping rule of `optimize`: after every `window` iterations, the window's average iterate
+is scored by the batch ELBO with `check_samples` common random numbers (so successive scores
+differ by the change of q, not by noise). When the score rises by no more than `tol`
+(relative), the step size halves and the window doubles; after `patience` halvings, or
+`max_iter` iterations, it returns the last window's average (Polyak-Ruppert averaging).
 """
 
 from __future__ import annotations

@@ -1,15 +1,10 @@
 """Categorical latents with the Gumbel-softmax (Jang, Gu & Poole 2017; Maddison et al. 2017).
 
-z is N categorical variables of K classes, as one-hot vectors flattened to [N*K]; the prior is
-uniform and q(z|x) has independent categoricals with encoder logits. A discrete z has no
-z = mu + sigma * eps, so training draws from the relaxation instead:
-- relaxed: `rsample` gives RelaxedOneHotCategorical(tau) samples, points on the simplex;
-- straight-through: `rsample` gives the hard one-hot argmax of that sample in the forward pass
-  and the relaxed sample's gradient in the backward pass.
-`sample` draws exact one-hot samples and `log_prob` is the categorical log-probability of a
-one-hot z, so evaluation (the ELBO with hard samples, importance-sampled log p(x)) is of the
-discrete model itself. KL(q || uniform) is closed form. The temperature anneals as
-tau = max(tau_min, tau_0 exp(-rate * step)), updated every `anneal_every` steps.
+z is N categorical variables of K classes, one-hot, flattened to [N*K]; the prior is uniform.
+Training draws from the relaxation: `rsample` gives RelaxedOneHotCategorical(tau) samples
+(relaxed) or their hard argmax with the relaxed gradient (straight-through). `sample` and
+`log_prob` are of the discrete model itself, so evaluation is exact; KL(q || uniform) is
+closed form. tau = max(tau_min, tau_0 exp(-rate * step)), updated every `anneal_every` steps.
 """
 
 from __future__ import annotations

@@ -1,12 +1,9 @@
 """What the likelihoods of integer levels share (dlogistic_mix.py, dgaussian.py).
 
-Their data are the levels themselves, fed to the networks as k / (L - 1) in [0, 1] (no
-binarization, no dequantization); a likelihood turns them back into k and scores them with a
-distribution over 0..L-1 (vaekit/distributions.py), so log p(x) is a probability of the 8-bit
-(or --bits B) image and bits/dim need no change of scale. L comes from the data unless the
-spec names it (`levels`), and data that are not k / (L - 1) for integers k are refused.
-
-Images are [C, H, W]; other data [D] count as one channel of D values.
+Their data are the levels, fed to the networks as k / (L - 1) in [0, 1]; a likelihood turns
+them back into k and scores them with a distribution over 0..L-1 (distributions.py), so log
+p(x) is a probability and bits/dim need no change of scale. L comes from the data unless the
+spec names it; data that are not k / (L - 1) are refused. Data [D] count as one channel.
 """
 
 from __future__ import annotations

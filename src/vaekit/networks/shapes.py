@@ -1,14 +1,9 @@
 """Shape arithmetic and layers shared by the convolutional families (conv.py, resnet.py).
 
-Both families halve the image with stride-2 convolutions, Conv2d(kernel 4, stride 2,
-padding 1), which maps a side s to floor(s / 2), and grow it back with
-ConvTranspose2d(kernel 4, stride 2, padding 1, output_padding o), which maps s to 2s + o.
-Choosing o = (the encoder's size at that step) - 2s, 0 or 1, makes the decoder retrace the
-encoder's sizes exactly (28 -> 14 -> 7 -> 14 -> 28; 7 -> 3 -> 7), so the decoder gives
-[B, P, H, W] for any H, W that survive the halvings (n halvings need a side >= 2^n).
-
-Convolutions take [N, C, H, W]; a `ShapedNet` folds any leading dims (importance samples,
-[S, B, ...]) into N and back, as MLPNet takes [..., *in_shape].
+Conv2d(4, 2, 1) maps a side s to floor(s / 2); ConvTranspose2d(4, 2, 1, output_padding o)
+maps s to 2s + o. Choosing o = (the encoder's size at that step) - 2s makes the decoder retrace
+the encoder's sizes exactly (28 -> 14 -> 7 -> 14 -> 28; 7 -> 3 -> 7), for any H, W that
+survive the halvings. A `ShapedNet` folds leading dims ([S, B, ...]) into N and back.
 """
 
 from __future__ import annotations
