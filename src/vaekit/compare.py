@@ -1,7 +1,6 @@
 """`vaekit compare`: models side by side on one dataset (the lecture's VAE / autoencoder / GAN
-contrast). One figure with a row of samples per model (for an autoencoder two rows: decoded
-z ~ N(0, I), then z from a Gaussian fitted to its codes), and a table of test NLL and ELBO where a
-model has a likelihood, the dataset-specific FID (fid.py) and entropies, and training time.
+contrast): a row of samples per model (two for an autoencoder: z ~ N(0, I), then z fitted to
+its codes), and a table of test NLL and ELBO, FID (fid.py), entropies and training time.
 """
 
 from __future__ import annotations

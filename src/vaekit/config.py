@@ -249,9 +249,8 @@ class TrainConfig:
         return self.alpha if self.alpha is not None else 0.1 * (self.data.labels or 0)
 
     def changes_on_resume(self, asked: "TrainConfig", run: str = "the run") -> dict:
-        """{setting: (this run's value, asked)} for every setting `asked` changes. A resumed run
-        may change only RESUMABLE settings; any other change (its model, data, objective,
-        batches or precision) is refused with one line naming it."""
+        """{setting: (this run's value, asked)} for every setting `asked` changes; a change to any
+        but the RESUMABLE settings is refused with one line naming it."""
         old, new = _flat(self.to_dict()), _flat(asked.to_dict())
         changed = {k: (old.get(k), new.get(k)) for k in sorted(old.keys() | new.keys())
                    if old.get(k) != new.get(k)}

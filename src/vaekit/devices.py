@@ -97,9 +97,8 @@ def seed(device: torch.device, value: int) -> None:
 
 @contextlib.contextmanager
 def seeded(device: torch.device, value: int):
-    """Draw with a fixed seed inside, on the CPU and on `device`, and leave both RNGs as they
-    were (torch.manual_seed inside fork_rng(devices=[]) would reseed every GPU and restore
-    none of them)."""
+    """Draw with a fixed seed inside, on the CPU and `device`, and restore both RNGs after
+    (fork_rng(devices=[]) with manual_seed would reseed every GPU and restore none)."""
     cpu, own = torch.get_rng_state(), rng_state(device)
     seed(device, value)
     try:

@@ -66,8 +66,7 @@ def wrap(module: torch.nn.Module) -> torch.nn.Module:
 
 def shutdown(wait: bool = True) -> None:
     """Leave the process group, once every process is done when `wait` (gloo aborts a process
-    whose peer tears the group down while it is still using it). After an error, no wait: the
-    other processes may never get there, and torchrun stops them."""
+    whose peer leaves first); after an error no wait: torchrun stops the others."""
     global _device
     if dist.is_initialized():
         if wait:

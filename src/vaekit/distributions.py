@@ -38,10 +38,9 @@ def logistic_log_prob(k: torch.Tensor, loc: torch.Tensor, scale: torch.Tensor,
 
 
 def log_ndtr(x: torch.Tensor) -> torch.Tensor:
-    """log Phi(x) with a gradient that is right far in the lower tail (torch.special.log_ndtr's
-    backward loses it below about -40 in float32 and gives NaN below about -1e19): for x < -20
-    the asymptotic series log Phi(x) = -x^2/2 - log(-x) - log(2 pi)/2 + log(1 - 1/x^2 + 3/x^4
-    - 15/x^6 + 105/x^8) (truncation error below 1e-10)."""
+    """log Phi(x) with a gradient that is right far in the lower tail (torch's backward loses it
+    below about -40 in float32): for x < -20 the asymptotic series log Phi(x) = -x^2/2 - log(-x)
+    - log(2 pi)/2 + log(1 - 1/x^2 + 3/x^4 - 15/x^6 + 105/x^8) (truncation error below 1e-10)."""
     tail = x < -20
     t = torch.where(tail, x, -20.0).clamp(min=-1e15)
     r = 1 / (t * t)
@@ -135,14 +134,10 @@ class DiscretizedGaussian(_Discretized):
 
 
 class DiscretizedLogisticMixture(Distribution):
-    """A pixel of C channels (1 grey, 3 colour) from a mixture of M discretized logistics,
-    with PixelCNN++'s coupling of the colour channels: within component m the location of
-    green is loc_g + c_0 * (k_r - h) and that of blue loc_b + c_1 * (k_r - h) + c_2 * (k_g - h),
-    with h = (L - 1) / 2 (the coefficients act on centred levels; PixelCNN++ writes the same on
-    values scaled to [-1, 1]).
-
-    logits [..., M]; loc, scale [..., M, C] (levels); coeffs [..., M, 3] (used when C = 3).
-    batch_shape [...], event_shape [C]."""
+    """A pixel of C channels (1 grey, 3 colour) from a mixture of M discretized logistics with
+    PixelCNN++'s coupling: within a component, green's location is loc_g + c_0 (k_r - h) and
+    blue's loc_b + c_1 (k_r - h) + c_2 (k_g - h), h = (L - 1) / 2. logits [..., M]; loc, scale
+    [..., M, C] (levels); coeffs [..., M, 3]. batch_shape [...], event_shape [C]."""
     arg_constraints = {"logits": constraints.real_vector,
                        "loc": constraints.independent(constraints.real, 2),
                        "scale": constraints.independent(constraints.positive, 2)}
@@ -202,9 +197,8 @@ class DiscretizedLogisticMixture(Distribution):
 
     @property
     def mean(self):
-        """Exact for the first channel (and for grey): the mixture of the components' means.
-        Green and blue: each component's coupling applied to its own mean of the channels
-        before (exact when the edge bins hold little of the mass; it is what pictures show)."""
+        """Exact for the first channel: the mixture of the components' means. Green and blue:
+        each component's coupling at its own mean of the channels before (what pictures show)."""
         weights = self.logits.softmax(-1).unsqueeze(-1)                     # [..., M, 1]
         first = DiscretizedLogistic(self.loc[..., :1], self.scale[..., :1], self.levels,
                                     validate_args=False).mean

@@ -88,9 +88,8 @@ def chunks(n: int, size: int):
 @torch.no_grad()
 def log_likelihood(model, x: torch.Tensor, k: int = 5000, max_rows: int | None = None,
                    proposal=None) -> LogLikelihood:
-    """Importance-sampled log p(x) per example with K samples from the model's q(z|x), or from
-    `proposal(rows, x[rows])` -> Distribution when given (rows: a slice of x). In a distributed
-    run (distributed.py) each process estimates its share of the examples."""
+    """Importance-sampled log p(x) per example with K samples from q(z|x), or from
+    `proposal(rows, x[rows])` when given; distributed, each process estimates its share."""
     check_data(model, x)
     max_rows = rows_for(model, max_rows)
     with flushed():

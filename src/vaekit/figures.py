@@ -1,7 +1,6 @@
 """The figures of a run: samples, reconstructions, latent interpolation, the 2-D latent manifold
-(Kingma & Welling 2014, fig. 4), a latent scatter of test codes coloured by label, and training
-curves. `run_figures` writes every one that applies to the run into RUN/figures/ and returns
-{title: path}; the HTML report (report.py) embeds them.
+(Kingma & Welling 2014, fig. 4), a scatter of test codes by label, and training curves.
+`run_figures` writes those that apply into RUN/figures/ and returns {title: path}.
 """
 
 from __future__ import annotations

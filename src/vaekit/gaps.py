@@ -40,10 +40,8 @@ def elbo_per_example(model, x: torch.Tensor, params: torch.Tensor, samples: int 
 def gap_report(model, x: torch.Tensor, k: int = 5000, elbo_samples: int = 100,
                refine_steps: int | None = None, settings: LocalOptimizer | None = None,
                batch_size: int = 500, max_rows: int | None = None) -> dict:
-    """The gap table for `model` on x [N, *event] as a dict: for each of log p(x), L[q*],
-    L[semi], L[q_phi] (the last two only when the model has an encoder) and each gap, its
-    mean and standard error over the N examples. The E-step and refinement use the model's
-    own step size and steps where its inference scheme has them."""
+    """The gap table for `model` on x [N, *event]: mean and standard error of log p(x), L[q*],
+    L[semi], L[q_phi] (the last two when the model has an encoder) and each gap."""
     model.eval()
     x = x.to(devices.of(model))
     settings = settings or LocalOptimizer.for_model(model)

@@ -74,9 +74,8 @@ class LinearGaussian:
                                                              dtype=self.W.dtype)
 
     def as_vae(self, posterior_std: torch.Tensor | None = None):
-        """This model as a vaekit VAE with linear encoder and decoder (no hidden layers).
-        The encoder gives the exact posterior mean and `posterior_std` (default: the
-        posterior's marginal standard deviations)."""
+        """This model as a vaekit VAE with linear encoder and decoder; the encoder gives the exact
+        posterior mean and `posterior_std` (default: the posterior's marginal deviations)."""
         D, Z = self.W.shape
         min_std = min(1e-3, self.s / 2)
         config = ModelConfig(latent={"name": "gaussian", "dim": Z},
@@ -104,9 +103,8 @@ class LinearGaussian:
 
 
 def maximum_likelihood(x: torch.Tensor, Z: int) -> LinearGaussian:
-    """Tipping & Bishop's closed-form maximum-likelihood pPCA for data x [N, D]: b = mean,
-    s^2 = the mean of the D - Z smallest eigenvalues of the sample covariance S, and
-    W = U_Z (Lambda_Z - s^2 I)^(1/2) (the rotation R = I) from S's top Z eigenpairs."""
+    """Tipping & Bishop's closed-form maximum-likelihood pPCA for x [N, D]: b = mean, s^2 = the
+    mean of the D - Z smallest eigenvalues of S, W = U_Z (Lambda_Z - s^2 I)^(1/2)."""
     D = x.shape[1]
     b = x.mean(0)
     S = (x - b).T @ (x - b) / len(x)

@@ -36,31 +36,25 @@ def _mean_over_samples(value: torch.Tensor, q: Distribution, event_dims: int = 0
 
 
 def kl_layers(q: Distribution, prior: Distribution, z: torch.Tensor | None = None) -> torch.Tensor:
-    """Per-layer KL terms [B, L] (q's `kl_layers`, latents/base.py), averaged over the draws z
-    ([S, B, Z] or [B, Z]) where they are Monte Carlo estimates: a hierarchy's layers, a joint
-    latent's parts, or the single KL(q || prior) as one column."""
+    """Per-layer KL terms [B, L] (q's `kl_layers`), averaged over the draws z ([S, B, Z] or
+    [B, Z]) where they are Monte Carlo estimates."""
     return _mean_over_samples(methods(q).kl_layers(prior, z), q, event_dims=1)
 
 
 def kl_term(q: Distribution, prior: Distribution, z: torch.Tensor | None = None) -> torch.Tensor:
-    """KL(q || prior) per example [B]: closed form when torch registers the pair, else the
-    Monte Carlo estimate log q(z) - log p(z) at the given sample(s) z; layered latents sum
-    their per-layer terms (see kl_layers)."""
+    """KL(q || prior) per example [B]: the sum of `kl_layers`."""
     return kl_layers(q, prior, z).sum(-1)
 
 
 def kl_groups(q: Distribution, prior: Distribution, layers: torch.Tensor) -> torch.Tensor:
-    """The KL split into the groups that free bits floors, [B, G] (q's `kl_groups`): the
-    independent units of q and p where their KL has a closed form per unit (a Gaussian's
-    dimensions, a categorical's variables), else `layers` (kl_layers: a hierarchy's layers,
-    or the whole KL as one group)."""
+    """The KL split into the groups that free bits floors, [B, G] (q's `kl_groups`): a
+    Gaussian's dimensions, a categorical's variables, else `layers`."""
     return methods(q).kl_groups(prior, layers)
 
 
 def free_bits_kl(groups: torch.Tensor, floor: float) -> torch.Tensor:
-    """Kingma et al. (2016)'s free bits: sum_g max(floor, mean over the batch of KL_g), a
-    scalar for the loss. Below its floor a group's KL has no gradient, so the KL term stops
-    pushing q(z_g|x) onto the prior there (against posterior collapse)."""
+    """Kingma et al. (2016)'s free bits: sum_g max(floor, batch mean of KL_g). Below its floor a
+    group's KL has no gradient, so it stops pushing q(z_g|x) onto the prior (against collapse)."""
     return groups.mean(0).clamp(min=floor).sum()
 
 
@@ -90,8 +84,7 @@ def elbo(x: torch.Tensor, q: Distribution, prior: Distribution, decode: Decoder,
 
 def _elbo_enumerated(x, q, prior, decode, enumerated: Enumeration) -> ELBO:
     """The ELBO with a discrete part y of q summed out exactly (latents/joint.py):
-    sum_y q(y|x) E_q(z|x,y)[log p(x|y,z)] - KL, with n draws of z per class. The KL of such
-    a q is exact, so it takes no draw."""
+    sum_y q(y|x) E_q(z|x,y)[log p(x|y,z)] - KL, with n draws of z per class; the KL is exact."""
     v, weights = enumerated                                          # [n, K, B, Z], [K, B]
     log_lik = (weights * decode(v).log_prob(x).mean(0)).sum(0)       # [B]
     per_layer = kl_layers(q, prior)
@@ -109,11 +102,8 @@ def labelled_elbo(x: torch.Tensor, y: torch.Tensor, q: Distribution, prior: Dist
 
 def log_weights(x: torch.Tensor, q: Distribution, prior: Distribution, decode: Decoder,
                 k: int, beta: float = 1.0, reparameterized: bool = True) -> torch.Tensor:
-    """log p(x|z_i) + beta (log p(z_i) - log q(z_i|x)) for z_i from q's importance proposal
-    (`importance_draws`: k draws of q, or k' >= k with a discrete part stratified): [k', B].
-
-    beta < 1 gives the KL-annealed weights used in warm-up; beta = 1 the true importance weights.
-    """
+    """log p(x|z_i) + beta (log p(z_i) - log q(z_i|x)) for z_i from q's `importance_draws`:
+    [k', B]. beta < 1 gives the KL-annealed weights of warm-up; beta = 1 the importance weights."""
     z, log_q = methods(q).importance_draws(k, reparameterized)     # [k', B, Z], [k', B]
     log_lik = decode(z).log_prob(x)            # [k', B]; x [B, D] broadcasts over k'
     return log_lik + beta * (prior.log_prob(z) - log_q)

@@ -49,9 +49,8 @@ def save_grid(images: torch.Tensor | np.ndarray, path: str | Path, ncol: int = 8
 
 
 def first_free(folder: str | Path, stem: str, suffix: str = ".png") -> Path:
-    """folder/stem-001.png, or -002, ...: the first free number. The file is created (empty) at
-    once, so that another process choosing at the same time takes the next number: a default
-    name never overwrites a picture, and the number says which call wrote it."""
+    """folder/stem-001.png, or -002, ...: the first free number, created (empty) at once so that
+    another process choosing at the same time takes the next: a default never overwrites."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for i in itertools.count(1):
@@ -72,9 +71,8 @@ MARKER = torch.tensor([1.0, 0.0, 0.0])       # red: no grey pixel is red
 
 
 def mark_missing(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Images x [N, C, H, W] as RGB with the missing values (mask True) painted over: red on
-    grey images; on colour images a magenta and green checkerboard, which a photo's own red
-    could not be mistaken for. The grid's grey padding stays distinct from both."""
+    """Images x [N, C, H, W] as RGB with the missing values (mask True) painted red on grey
+    images, a magenta and green checkerboard on colour ones (no photo's red is mistaken for it)."""
     n, c, h, w = x.shape
     if c == 1:
         paint = MARKER.view(1, 3, 1, 1).expand(n, 3, h, w)
@@ -120,9 +118,8 @@ def reconstructions(model, splits, n: int = 32, ncol: int = 8) -> torch.Tensor:
 
 @torch.no_grad()
 def traversal_images(model, x: torch.Tensor, n_vars: int = 10) -> torch.Tensor:
-    """Categorical latents: start from the mode of q(z|x) for one image x [*event]; row i sets
-    variable i to each of the K classes in turn (the rest unchanged) and decodes the picture:
-    [n_vars * K, *event]."""
+    """Categorical latents: from the mode of q(z|x) for one image x [*event], row i sets
+    variable i to each of the K classes in turn and decodes: [n_vars * K, *event]."""
     lat = model.latent
     n_vars = min(n_vars, lat.n_vars)
     q = model.posterior(x.unsqueeze(0).to(devices.of(model)))

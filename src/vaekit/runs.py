@@ -181,9 +181,8 @@ class Run:
 
 
 def checkpoint_folder(path: str | Path) -> Path:
-    """The checkpoint a path names: a checkpoint folder itself, or for a run folder its best
-    checkpoint (its newest if there is no best yet). A checkpoint caught mid-replacement by a
-    crash is found under its set-aside name."""
+    """The checkpoint a path names: a checkpoint folder (or its set-aside name after a crash),
+    or a run folder's best checkpoint (its newest if there is no best yet)."""
     path = Path(path)
     if is_checkpoint(path):
         return path

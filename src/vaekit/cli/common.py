@@ -92,9 +92,8 @@ def run_of(args) -> Run:
 
 
 def loaded(args, dataset: str | None = None):
-    """(model, checkpoint, splits) for args.run (a run folder means its best checkpoint): its
-    data (or `dataset`'s, which must have the same example shape) prepared as the model
-    needs them."""
+    """(model, checkpoint, splits) for args.run: its data (or `dataset`'s, which must have the
+    same example shape) prepared as the model needs them."""
     model, ckpt = load_model(args.run, device=args.device)
     if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
@@ -128,9 +127,8 @@ def require_vae(ckpt) -> None:
 
 
 def picture_path(args) -> Path:
-    """Where a picture command writes: --out as given (the user's choice), else in the run
-    folder: args.png, or where that is None a new RUN/<command>-NNN.png (first free number),
-    so that a default never overwrites the pictures written by training or an earlier call."""
+    """Where a picture command writes: --out, else RUN/args.png, else a new RUN/<command>-NNN.png
+    (first free number), so that a default never overwrites a picture."""
     if args.out:
         return Path(args.out)
     run = run_of(args)
@@ -138,9 +136,8 @@ def picture_path(args) -> Path:
 
 
 def new_folder(parent: Path, stem: str) -> Path:
-    """parent/stem-YYYYmmdd-HHMMSS (with -2, -3... if taken): a default output folder that
-    never mixes two calls' files and leaves the current folder clean. Not created here, so a
-    call that fails leaves nothing behind."""
+    """parent/stem-YYYYmmdd-HHMMSS (with -2, -3... if taken): a default output folder that never
+    mixes two calls' files. Not created here, so a call that fails leaves nothing behind."""
     base = f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     for i in itertools.count(1):
         path = parent / (base if i == 1 else f"{base}-{i}")

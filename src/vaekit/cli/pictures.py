@@ -74,9 +74,8 @@ def recorded_test_kl(run: runs.Run) -> float | None:
 
 
 def same_cells_note(images, run: runs.Run, tol: float = 0.05) -> str | None:
-    """One line when the cells of a traversal are (about) the same picture (within `tol`,
-    pixel values in [0, 1]) or the run's test KL is about zero, which else looks like a
-    broken plot: the decoder ignores these variables."""
+    """One line when the cells of a traversal are (about) the same picture (within `tol`) or the
+    run's test KL is about zero, which else looks like a broken plot."""
     kl = recorded_test_kl(run)
     collapsed = kl is not None and kl < 0.1
     if (images - images[:1]).abs().max().item() >= tol and not collapsed:

@@ -1,8 +1,5 @@
-"""Batches of in-memory data on the training device.
-
-Batches hold the data on the device when they fit (uint8 levels stay uint8) and draw each
-batch's shuffling and preprocessing there (draws.py, which also holds the fixed preprocessing
-of the validation and test splits).
+"""Batches of in-memory data on the training device, which hold the data there when they fit
+(uint8 levels stay uint8) and draw each batch's shuffling and preprocessing there (draws.py).
 """
 
 from __future__ import annotations
@@ -15,14 +12,10 @@ from .draws import draw
 
 class Batches:
     """Shuffled minibatches of `x` [N, *event] (uint8 levels, or float in [0, 1]), freshly
-    preprocessed each epoch, on `generator`'s device.
-
-    Iterating yields float32 tensors [batch_size, *event] (the last one may be smaller). With
-    `shard` (a data-parallel process's rows, e.g. slice(rank, None, world_size)) each global
-    batch is drawn and preprocessed whole, from the same generator state in every process, and
-    only the shard's rows are yielded: the processes stay in step and together see the global
-    batch. `generator`: a torch.Generator, or a seed for one on the CPU.
-    """
+    preprocessed each epoch, on `generator`'s device (a torch.Generator, or a CPU seed), as
+    float32 [batch_size, *event]. With `shard` (a process's rows, e.g. slice(rank, None,
+    world_size)) each global batch is drawn whole in every process and only the shard's rows are
+    yielded: the processes stay in step and together see the global batch."""
 
     def __init__(self, x, batch_size: int, preprocess: str, levels: int | None,
                  generator: torch.Generator | int = 0, shard: slice = slice(None)):

@@ -25,9 +25,8 @@ class Remote:
 
 
 def cache_dir() -> Path:
-    """vaekit's one cache folder (downloaded data sets, fid.py's classifiers): $VAEKIT_CACHE,
-    else $VAEKIT_DATA (its name for downloads before 0.4), else the OS cache folder
-    (~/.cache/vaekit on Linux)."""
+    """vaekit's one cache folder (data sets, fid.py's classifiers): $VAEKIT_CACHE, else
+    $VAEKIT_DATA (before 0.4), else the OS cache folder (~/.cache/vaekit on Linux)."""
     import pooch
     return Path(os.environ.get("VAEKIT_CACHE") or os.environ.get("VAEKIT_DATA")
                 or pooch.os_cache("vaekit"))

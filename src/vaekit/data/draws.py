@@ -20,9 +20,8 @@ Generator = torch.Generator | np.random.Generator
 
 
 def tensor(a) -> torch.Tensor:
-    """`a` as a tensor: a numpy array's memory is shared, unless the array is read-only (e.g.
-    parsed from a file's bytes) or has negative strides, which torch cannot share: it is
-    copied then."""
+    """`a` as a tensor, sharing a numpy array's memory unless it is read-only or has negative
+    strides (then copied)."""
     if isinstance(a, torch.Tensor):
         return a
     a = np.asarray(a)
@@ -96,11 +95,9 @@ def draw(a: torch.Tensor, preprocess: str, levels: int | None,
 
 
 def fixed(a, preprocess: str, levels: int | None, seed: int) -> torch.Tensor:
-    """One seeded preprocessing of a whole split (validation and test data) [float32], the
-    same in every version of vaekit: its uniforms come from numpy's default_rng(seed), and
-    binarization compares them with k / (L - 1) (not with the random bytes of
-    `binarize_levels`), so that test sets and their NLLs stay comparable across versions.
-    `a`: a numpy array or a tensor."""
+    """One seeded preprocessing of a whole split [float32], the same in every version of vaekit:
+    uniforms from numpy's default_rng(seed), binarization against k / (L - 1), so that test sets
+    and their NLLs stay comparable across versions. `a`: a numpy array or a tensor."""
     a = tensor(a)
     rng = np.random.default_rng(seed)
     if preprocess == "binarize":

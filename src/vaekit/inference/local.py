@@ -51,9 +51,7 @@ def _neg_elbo(model, x: torch.Tensor, params: torch.Tensor, samples: int) -> tor
 def optimize(model, x: torch.Tensor, init: torch.Tensor,
              settings: LocalOptimizer = LocalOptimizer(), bar=None) -> Fitted:
     """Maximise each example's ELBO over its own lambda, from `init`, until the stopping rule
-    holds. Only lambda changes: the model's parameters get no gradients. `bar` (a progress
-    bar, or None) advances by each window's iterations: long jobs (gaps.py) show it, training
-    (vem.py) calls this once per batch and passes none."""
+    holds (the model's parameters get no gradients). `bar`: a progress bar, or None."""
     seed = int(torch.randint(2 ** 62, ()))
 
     def score(lam: torch.Tensor) -> float:

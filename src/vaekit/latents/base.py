@@ -37,10 +37,9 @@ class Posterior(Distribution):
     """q(z|x) with batch_shape [B] and event_shape [Z], and what the objectives ask of it."""
 
     def kl_layers(self, prior: Distribution, z: torch.Tensor | None = None) -> torch.Tensor:
-        """KL(q || prior) split over stochastic layers or parts: [..., B, L], the leading
-        sample dims of z kept (the objective averages them). Default, one column: closed form
-        when torch registers the pair, else the Monte Carlo log q(z) - log p(z) at the draw(s)
-        z (a fresh draw when None)."""
+        """KL(q || prior) split over stochastic layers or parts: [..., B, L], the sample dims of z
+        kept. Default, one column: closed form when torch registers the pair, else log q(z) -
+        log p(z) at z (a fresh draw when None)."""
         try:
             return kl_divergence(self, prior).unsqueeze(-1)
         except NotImplementedError:
@@ -48,9 +47,8 @@ class Posterior(Distribution):
             return (self.log_prob(z) - prior.log_prob(z)).unsqueeze(-1)
 
     def kl_groups(self, prior: Distribution, layers: torch.Tensor) -> torch.Tensor:
-        """The KL split into the groups that free bits floors, [B, G]. Default: the units of
-        an Independent q and p when their KL per unit has a closed form (a Gaussian's
-        dimensions), else `layers` (what kl_layers gave, averaged over draws: [B, L])."""
+        """The KL split into the groups that free bits floors, [B, G]. Default: the units of an
+        Independent q and p with a closed-form KL per unit, else `layers` ([B, L])."""
         if isinstance(self, Independent) and isinstance(prior, Independent):
             try:
                 return kl_divergence(self.base_dist, prior.base_dist).flatten(
@@ -67,8 +65,7 @@ class Posterior(Distribution):
     def importance_draws(self, k: int, reparameterized: bool = True
                          ) -> tuple[torch.Tensor, torch.Tensor]:
         """Draws from the importance proposal and their log-density: ([k', B, Z], [k', B]).
-        Default: k draws of q itself (rsample for training, sample for evaluation) and
-        q.log_prob. A proposal may give k' >= k draws (e.g. an equal number per class)."""
+        Default: k draws of q (rsample to train, sample to evaluate); a proposal may draw more."""
         z = self.rsample((k,)) if reparameterized else self.sample((k,))
         return z, self.log_prob(z)
 

@@ -97,9 +97,8 @@ class JointPosterior(Posterior):
         return None
 
     def importance_draws(self, k: int, reparameterized: bool = True):
-        """k' = K ceil(k / K) draws, an equal number per class, and the log-density of that
-        proposal, (1/K) q(z | x, y): importance weights over them estimate
-        p(x) = sum_y p(y) p(x | y) with y summed exactly. ([k', B, K + D], [k', B])"""
+        """k' = K ceil(k / K) draws, equally many per class, and the proposal's log-density
+        (1/K) q(z | x, y), so that y is summed exactly: ([k', B, K + D], [k', B])."""
         m = -(-k // self.classes)
         v = self.per_class((m,), reparameterized).flatten(0, 1)
         y = v[..., :self.classes].argmax(-1)

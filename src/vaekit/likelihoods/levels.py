@@ -24,11 +24,9 @@ from .base import Likelihood
 
 class OnUnitScale(Distribution):
     """A distribution over levels 0..L-1 seen on the data's scale x = k / (L - 1): log_prob
-    rounds x back to k (a probability, no Jacobian: the data are discrete), sample and mean
-    divide by L - 1. `pixel_last`: the base distribution's event is a pixel's channels (the
-    mixture: batch [..., H, W] or [..., D], event [C]), else it is elementwise over the data's
-    shape. `sum_dims`: the trailing data dimensions log_prob sums over (0: per element; a
-    pixel's joint log-probability then sits on its first channel)."""
+    rounds x back to k (no Jacobian: the data are discrete), sample and mean divide by L - 1.
+    `pixel_last`: the base's event is a pixel's channels (batch [..., H, W], event [C]).
+    `sum_dims`: the trailing data dims log_prob sums over (0: per element)."""
     arg_constraints: dict = {}
 
     def __init__(self, base: Distribution, levels: int, event_shape: tuple[int, ...],

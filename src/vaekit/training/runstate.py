@@ -139,9 +139,8 @@ class RunState:
                                                changes.items()))
 
     def end_epoch(self, record: dict, score: float, always_best: bool = False) -> None:
-        """Log the epoch, then save best (if it is, by the validation score; or `always_best`)
-        before the epoch's checkpoint: a crash between the two repeats the epoch, which
-        rewrites the same best."""
+        """Log the epoch, then save best (if it is, or `always_best`) before the epoch's checkpoint:
+        a crash between the two repeats the epoch, which rewrites the same best."""
         if self.main:
             self.run.append_metrics(record)
         if score > self.best_score or always_best:
