@@ -56,8 +56,7 @@ def _fsync(path: Path) -> None:
 
 
 def _publish(tmp: Path, directory: Path) -> None:
-    """Rename the finished folder `tmp` to `directory`, replacing an existing one: the old one
-    is renamed aside first, so one of the two is always whole (see runs.checkpoint_folder)."""
+    """Rename `tmp` to `directory`, the old one renamed aside first so that one is always whole."""
     old = runs.aside(directory)
     shutil.rmtree(old, ignore_errors=True)
     if directory.exists():
@@ -134,8 +133,7 @@ def save(directory: str | Path, model: torch.nn.Module, config: TrainConfig, *, 
 
 
 def latest(run_dir: str | Path) -> "Checkpoint":
-    """The newest training checkpoint of a run that reads and verifies; each damaged newer one
-    is reported on stderr and skipped."""
+    """The newest training checkpoint that verifies; damaged newer ones are reported and skipped."""
     run_dir = Path(run_dir)
     for path in runs.Run(run_dir).checkpoints():
         try:
@@ -184,8 +182,7 @@ class Checkpoint:
             raise VaekitError(f"{file}: unreadable safetensors file ({e})") from None
 
     def load_optimizer(self, optimizers: dict) -> dict:
-        """Restore the optimizers by name (as given to `save`) and torch's RNG; returns the
-        trainer's own tensors by name."""
+        """Restore the optimizers by name and torch's RNG; the trainer's own tensors by name."""
         tensors = self.tensors("optimizer.safetensors")
         states = {k: tensors.pop(k) for k in list(tensors) if k.startswith("rng.torch")}
         self.rng_states = [states[k] for k in sorted(states, key=lambda k: (len(k), k))]
@@ -206,8 +203,7 @@ class Checkpoint:
 
 
 def read(path: str | Path) -> Checkpoint:
-    """The checkpoint that `path` names: a checkpoint folder, or a run folder's best
-    (runs.checkpoint_folder)."""
+    """The checkpoint that `path` names (runs.checkpoint_folder)."""
     path = runs.checkpoint_folder(path)
     meta_file = path / runs.CHECKPOINT_META
     try:

@@ -56,8 +56,7 @@ class ModelConfig:
         return self
 
     def resolved(self, event_shape: tuple[int, ...], levels: int | None = None) -> "ModelConfig":
-        """A validated copy with its likelihood set (the data's default when None) and given
-        the data's number of `levels` where it scores levels and names none."""
+        """A validated copy with its likelihood set for the data's shape and `levels`."""
         config = dataclasses.replace(self).validate()
         if config.likelihood is None and KINDS[config.kind].uses_likelihood:
             config.likelihood = default_for(tuple(event_shape))
@@ -249,8 +248,7 @@ class TrainConfig:
         return self.alpha if self.alpha is not None else 0.1 * (self.data.labels or 0)
 
     def changes_on_resume(self, asked: "TrainConfig", run: str = "the run") -> dict:
-        """{setting: (this run's value, asked)} for every setting `asked` changes; a change to any
-        but the RESUMABLE settings is refused with one line naming it."""
+        """{setting: (this run's value, asked)}; changes to non-RESUMABLE settings are refused."""
         old, new = _flat(self.to_dict()), _flat(asked.to_dict())
         changed = {k: (old.get(k), new.get(k)) for k in sorted(old.keys() | new.keys())
                    if old.get(k) != new.get(k)}

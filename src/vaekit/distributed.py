@@ -40,8 +40,7 @@ def requested() -> bool:
 
 
 def init(device: torch.device = torch.device("cpu")) -> bool:
-    """Join the process group torchrun describes, nccl for a CUDA `device` (this process's
-    GPU) and gloo otherwise; True when there is more than one process."""
+    """Join torchrun's process group (nccl on CUDA, else gloo); True with several processes."""
     global _device
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
         return dist.is_initialized()
@@ -117,8 +116,7 @@ def map_rows(fn, x: torch.Tensor) -> torch.Tensor:
 
 
 def all_rng_states(device: torch.device = torch.device("cpu")):
-    """(torch's CPU RNG state of every process, the device's RNG state of every process), rank
-    order (for checkpoints); the second is empty on the CPU."""
+    """(every process's CPU RNG state, every process's device RNG state), rank order."""
     own = devices.rng_state(device)
     states = [torch.get_rng_state()] + ([] if own is None else [own])
     if dist.is_initialized():

@@ -188,8 +188,7 @@ def bits_per_dim(nll: float, dim: int, levels: int | None = None) -> float:
 
 def evaluate(model, x: torch.Tensor, k: int = 5000, n_loglik: int | None = None,
              levels: int | None = None, max_rows: int | None = None, labels=None) -> dict:
-    """Everything in one dict: the ELBO and its terms on all of x, log p(x) on the first
-    `n_loglik` examples (all if None), bits/dim of both, and active units."""
+    """The ELBO and its terms, log p(x) on the first `n_loglik`, bits/dim and active units."""
     check_data(model, x)
     model.eval()
     report = elbo_report(model, x)

@@ -62,8 +62,7 @@ def _per_example(values: torch.Tensor) -> torch.Tensor:
 def impute(model, x: torch.Tensor, mask: torch.Tensor, train_mean: torch.Tensor,
            train_std: torch.Tensor, steps: int = 50, burn_in: int = 10,
            sample_missing: bool = True) -> Imputation:
-    """Run the chain on x [N, *event] (the truth) with `mask` [N, *event] (True = missing), on
-    the model's device; the results come back to the CPU."""
+    """Run the chain on x [N, *event] with `mask` (True = missing); results on the CPU."""
     if not 0 <= burn_in < steps:
         raise ValueError(f"need 0 <= burn_in < steps, got burn_in={burn_in}, steps={steps}")
     x, mask, train_mean, train_std = (t.to(devices.of(model))

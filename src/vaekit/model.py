@@ -18,8 +18,7 @@ from .networks import Networks, build_networks
 
 class VAE(nn.Module):
     def __init__(self, config, event_shape: tuple[int, ...], networks: Networks | None = None):
-        """`config`: a ModelConfig (validated here); `networks`: your own modules instead of
-        the ones `config.network` builds."""
+        """`config`: a ModelConfig; `networks`: your own modules instead of config.network's."""
         super().__init__()
         self.config = config = config.resolved(event_shape)
         self.event_shape = tuple(event_shape)
@@ -39,8 +38,7 @@ class VAE(nn.Module):
         return _as(self.encoder(x), x)
 
     def posterior_params(self, x: torch.Tensor, init: torch.Tensor | None = None) -> torch.Tensor:
-        """lambda(x) [B, param_size] under this model's inference scheme. The E-step of `vem`
-        starts from `init` when given (a warm start), else from zeros."""
+        """lambda(x) [B, param_size]; vem's E-step starts from `init` when given, else zeros."""
         return self.inference.params(self, x, init)
 
     def posterior(self, x: torch.Tensor) -> Distribution:
@@ -52,8 +50,7 @@ class VAE(nn.Module):
         return self.latent.prior()
 
     def observation(self, z: torch.Tensor) -> Distribution:
-        """p(x|z): z [..., z_size] -> distribution with batch_shape [...], event_shape the
-        example's."""
+        """p(x|z): z [..., z_size] -> batch_shape [...], event_shape the example's."""
         h = self.latent.decoder_input(z)
         if h.dim() == 2:
             return self.likelihood(_as(self.decoder(h), h))
@@ -82,6 +79,5 @@ MODELS = {"vae": VAE, "ae": Autoencoder, "gan": GAN}
 
 
 def build_model(config, event_shape: tuple[int, ...], networks: Networks | None = None):
-    """The model `config` (a ModelConfig) describes for examples of `event_shape`, on its own
-    networks or on `networks` (networks.Networks)."""
+    """The model `config` describes for `event_shape`, on its own networks or `networks`."""
     return MODELS[config.kind](config, event_shape, networks)

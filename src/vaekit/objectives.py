@@ -59,15 +59,13 @@ def free_bits_kl(groups: torch.Tensor, floor: float) -> torch.Tensor:
 
 
 def _draw(q: Distribution, shape: tuple, reparameterized: bool) -> torch.Tensor:
-    """rsample for training (gradients flow through z; for discrete latents a relaxation),
-    sample for evaluation (draws of q itself)."""
+    """rsample for training (a relaxation for discrete latents), sample for evaluation."""
     return q.rsample(shape) if reparameterized else q.sample(shape)
 
 
 def elbo(x: torch.Tensor, q: Distribution, prior: Distribution, decode: Decoder,
          n: int = 1, reparameterized: bool = True) -> ELBO:
-    """ELBO and its two terms per example, E_q averaged over n samples (or a discrete part
-    of z summed out where q's `enumeration` gives one)."""
+    """ELBO and its terms per example over n samples (or q's `enumeration`)."""
     enumerated = methods(q).enumeration(n, reparameterized)
     if enumerated is not None:
         return _elbo_enumerated(x, q, prior, decode, enumerated)

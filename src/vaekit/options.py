@@ -51,8 +51,7 @@ def parse_type(annotation: str):
 
 @dataclass
 class Owner:
-    """One declaration behind an option: its owner ("" for a training setting, "gaussian" for
-    a component), help and default as text."""
+    """One declaration behind an option: owner ( for training), help, default as text."""
     who: str
     help: str
     default: str
@@ -72,8 +71,7 @@ class Option:
         return self.flag.replace("-", "_")
 
     def help(self) -> str:
-        """Each owner's help with its default; owners that say the same are named once, and
-        one owner's several declarations (--seed) are joined."""
+        """Each owner's help with its default, owners that say the same named once."""
         by_text: dict[tuple[str, str], list[str]] = {}
         for o in self.owners:
             by_text.setdefault((o.help, o.default), []).append(o.who)

@@ -25,8 +25,7 @@ def tile(images: np.ndarray, ncol: int, pad: int = 1) -> np.ndarray:
 
 
 def grid_pixels(arr: np.ndarray, ncol: int = 8, min_pixels: int = 64) -> np.ndarray:
-    """Images [N, C, H, W] in [0, 1] as one uint8 grid picture [C, H', W'] on a grey ground,
-    small images enlarged by pixel repetition to at least `min_pixels` on a side."""
+    """Images [N, C, H, W] in [0, 1] as one uint8 grid [C, H', W'] on a grey ground."""
     if arr.ndim != 4 or arr.shape[1] not in (1, 3):
         raise ValueError(f"a grid takes images [N, C, H, W] with C = 1 or 3, got {arr.shape}")
     scale = max(1, -(-min_pixels // max(arr.shape[-2:])))
@@ -36,8 +35,7 @@ def grid_pixels(arr: np.ndarray, ncol: int = 8, min_pixels: int = 64) -> np.ndar
 
 def save_grid(images: torch.Tensor | np.ndarray, path: str | Path, ncol: int = 8,
               min_pixels: int = 64) -> Path:
-    """Save images [N, C, H, W] (values in [0, 1]) as a grid PNG, grey for C = 1 and RGB for
-    C = 3. Small images are enlarged by pixel repetition to at least `min_pixels` on a side."""
+    """Save images [N, C, H, W] in [0, 1] as a grid PNG (grey or RGB), small ones enlarged."""
     from PIL import Image
     arr = np.asarray(images.detach().cpu() if torch.is_tensor(images) else images,
                      dtype=np.float32)
@@ -100,8 +98,7 @@ def interleave_rows(top: torch.Tensor, bottom: torch.Tensor, ncol: int) -> torch
 
 @torch.no_grad()
 def class_samples(model, ncol: int = 8) -> torch.Tensor:
-    """A joint model's p(x | y, z): a row per class y, the same z ~ p(z) down each column (a
-    style held while the class changes): [K * ncol, *event_shape]."""
+    """p(x | y, z): a row per class y, the same z down each column: [K * ncol, *event]."""
     v = model.latent.class_grid(ncol)                                            # [K*ncol, Z]
     return model.likelihood.mean_image(model.observation(v)).cpu()
 

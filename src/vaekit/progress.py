@@ -34,8 +34,7 @@ def enabled() -> bool:
 
 
 def bar(iterable=None, *, total: int | None = None, desc: str = "", unit: str = "it") -> tqdm:
-    """A tqdm bar on stderr (rate and time left), erased when done; a silent one when bars are
-    off. Iterate over it, or call .update(n) per chunk of work (not per tiny step)."""
+    """A tqdm bar on stderr, erased when done (silent when bars are off)."""
     return tqdm(iterable, total=total, desc=desc, unit=unit, leave=False, dynamic_ncols=True,
                 file=sys.stderr, mininterval=MININTERVAL, disable=not enabled())
 

@@ -18,8 +18,7 @@ from .settings import dest_of, settings
 
 
 class Spec:
-    """Base of component settings (subclasses are dataclasses whose fields are declared with
-    settings.setting: help, flag, ...)."""
+    """Base of component settings: dataclasses with fields declared by settings.setting."""
     name: ClassVar[str] = ""
     # options that `from_options` reads beyond its fields' own flags: dest -> (help, default)
     extra_flags: ClassVar[dict] = {}
@@ -37,8 +36,7 @@ class Spec:
 
     @classmethod
     def from_options(cls, given: dict, base: "Spec | None" = None) -> "Spec":
-        """The spec with the command-line options in `given` (dest -> value) that it takes,
-        over `base` (a spec of this class, e.g. from a config file) or the defaults."""
+        """The spec with the options in `given` it takes, over `base` or the defaults."""
         fields = {f.name: given[dest_of(f)] for f in settings(cls) if dest_of(f) in given}
         return dataclasses.replace(base, **fields) if base is not None else cls(**fields)
 
@@ -72,8 +70,7 @@ def _fits(value, annotation: str) -> bool:
 
 
 def check_types(obj, where: str = "") -> None:
-    """Refuse, with one line naming the field (`where` prefixes it, e.g. "model.latent."),
-    a dataclass field whose value has the wrong type or is not finite."""
+    """Refuse, naming the field (after `where`), a value of the wrong type or not finite."""
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
         if not _fits(value, str(f.type)):
@@ -114,8 +111,7 @@ class Registry:
         return sorted(self.specs)
 
     def spec(self, value, where: str = "") -> Spec:
-        """A validated spec from a spec, a name, or a {"name": ..., ...} dict (`where`: its
-        place in a configuration, for messages, e.g. "model.latent.")."""
+        """A validated spec from a spec, name or dict (`where`: its place, for messages)."""
         if isinstance(value, Spec):
             check(value.name in self.specs and isinstance(value, self.specs[value.name]),
                   f"{type(value).__name__} is not a registered {self.what}")

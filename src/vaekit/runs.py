@@ -65,8 +65,7 @@ def epoch_name(epoch: int) -> str:
 
 
 def aside(folder: str | Path) -> Path:
-    """Where checkpoint.save moves an older checkpoint while it replaces it: a crash in
-    between leaves the old one whole under this name (see `checkpoint_folder`)."""
+    """Where checkpoint.save moves an older checkpoint while it replaces it."""
     folder = Path(folder)
     return folder.with_name(f".{folder.name}.old")
 
@@ -119,14 +118,12 @@ class Run:
         return self.path / CHECKPOINTS / epoch_name(epoch)
 
     def checkpoints(self) -> list[Path]:
-        """The run's training checkpoints, newest first (checkpoints/epoch-NNNNNN, then the
-        single `last/` of runs written by vaekit before 0.2)."""
+        """The run's training checkpoints, newest first (then `last/`, before 0.2)."""
         found = sorted((self.path / CHECKPOINTS).glob("epoch-*"), reverse=True)
         return found + [p for p in (self.path / LEGACY_LAST,) if p.is_dir()]
 
     def prune(self, keep: int) -> None:
-        """Delete all but the newest `keep` training checkpoints, and those a crash left half
-        written or set aside (.epoch-*)."""
+        """Delete all but the newest `keep` checkpoints, and any a crash left (.epoch-*)."""
         folder = self.path / CHECKPOINTS
         for old in [*sorted(folder.glob("epoch-*"), reverse=True)[keep:], *folder.glob(".epoch-*")]:
             shutil.rmtree(old, ignore_errors=True)

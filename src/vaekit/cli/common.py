@@ -24,8 +24,7 @@ RUN_HELP = "run folder, or one of its checkpoint folders (best/, checkpoints/epo
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse with one-line usage errors (the usage text is one --help away) and no
-    abbreviated options (--epoch is not taken for --epochs)."""
+    """argparse with one-line usage errors and no abbreviated options (--epoch for --epochs)."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("allow_abbrev", False)
@@ -86,8 +85,7 @@ def add_picture(sub, name: str, handler, n: int, png: str | None, help: str,
 
 
 def run_of(args) -> Run:
-    """The run that args.run names: a run folder, or the run of one of its checkpoints (where
-    the commands write what they make)."""
+    """The run that args.run names, where the commands write what they make."""
     return Run.of(args.run)
 
 

@@ -134,8 +134,7 @@ def overridden(config, args):
 
 
 def train_config(args):
-    """The configuration of a new run: the --config file's settings (or the defaults), then
-    the options given. Epochs default to 300 on digits, 100 elsewhere."""
+    """A new run's configuration: the --config file's (or defaults), then the options given."""
     raw = config_file.read(args.config) if args.config else {}
     data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
     dataset = args.dataset or data.get("dataset", "digits")

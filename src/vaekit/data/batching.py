@@ -54,8 +54,7 @@ def draw_rows(batches: Batches, n: int):
 
 
 def place(x, device: torch.device) -> torch.Tensor:
-    """x as a tensor on `device` when it fits in half the device's free memory; otherwise it
-    stays in (pinned) CPU memory and each batch is copied over."""
+    """x on `device` when it fits in half its free memory, else in pinned CPU memory."""
     x = torch.as_tensor(x)
     free = devices.free_memory(device)
     if free is None or x.nbytes <= free // 2:

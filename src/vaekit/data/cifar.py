@@ -44,8 +44,7 @@ def load_cifar10(remote: Remote = CIFAR10, base_url: str | None = None,
 
 
 def _read_members(archive: Path, wanted: tuple[str, ...]) -> dict[str, bytes]:
-    """The bytes of the members */<name> for each name in `wanted`, read in one pass; the gzip
-    stream is then read to its end, so its CRC and length check the whole archive."""
+    """The bytes of the members */<name> in `wanted`, in one pass read to the stream's end."""
     found: dict[str, bytes] = {}
     try:
         with gzip.open(archive, "rb") as gz, tarfile.open(fileobj=gz, mode="r:") as tar:

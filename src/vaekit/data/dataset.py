@@ -55,8 +55,7 @@ class Dataset:
 
 
 def reduce_bits(dataset: Dataset, bits: int | None) -> Dataset:
-    """8-bit data with only their top `bits` bits (2^bits levels: k >> (8 - bits)); the data
-    as they are when `bits` is None or they have that many levels already."""
+    """8-bit data with only their top `bits` bits (2^bits levels: k >> (8 - bits))."""
     if bits is None or dataset.levels == 2 ** bits:
         return dataset
     if dataset.levels != 256:

@@ -20,8 +20,7 @@ Generator = torch.Generator | np.random.Generator
 
 
 def tensor(a) -> torch.Tensor:
-    """`a` as a tensor, sharing a numpy array's memory unless it is read-only or has negative
-    strides (then copied)."""
+    """`a` as a tensor, sharing a numpy array's memory unless it cannot (then copied)."""
     if isinstance(a, torch.Tensor):
         return a
     a = np.asarray(a)
@@ -31,8 +30,7 @@ def tensor(a) -> torch.Tensor:
 
 
 def uniform(shape: torch.Size, generator: Generator, device=None) -> torch.Tensor:
-    """U(0, 1) float32 draws on `device`: from a torch.Generator (on its own device), or
-    from a numpy Generator (the fixed preprocessing of a split, see `fixed`)."""
+    """U(0, 1) float32 draws on `device`, from a torch or (for `fixed`) a numpy Generator."""
     if isinstance(generator, np.random.Generator):
         return torch.from_numpy(generator.random(tuple(shape), dtype=np.float32)).to(device)
     return torch.rand(shape, generator=generator, device=device)

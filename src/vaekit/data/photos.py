@@ -20,8 +20,7 @@ TEST_STRIDE = 16
 
 
 def patch_origins(height: int, columns: tuple[int, int], stride: int) -> np.ndarray:
-    """Top-left corners [n, 2] (row, column) of the 32 x 32 patches on a grid with `stride`
-    that lie wholly inside rows [0, height) and `columns`, in row-major order."""
+    """Top-left corners [n, 2] of the 32 x 32 patches on a `stride` grid, row-major."""
     rows = np.arange(0, height - PATCH + 1, stride)
     cols = np.arange(columns[0], columns[1] - PATCH + 1, stride)
     r, c = np.meshgrid(rows, cols, indexing="ij")

@@ -36,8 +36,7 @@ DATASETS = {"digits": load_digits, "photo-patches": load_photo_patches,
 
 
 def load_dataset(name: str, image_size: int | None = None) -> Dataset:
-    """A named dataset, a .npy/.npz file, or an image folder (resized to `image_size` when
-    given: the only source whose image size is free)."""
+    """A named dataset, a .npy/.npz file, or an image folder (resized to `image_size`)."""
     path = Path(name)
     if image_size is not None and not path.is_dir():
         raise VaekitError(f"--image-size is for image folders; {name!r} is not a folder")

@@ -44,8 +44,7 @@ class Splits:
 
     @property
     def dequantized_levels(self) -> int | None:
-        """L when the data were dequantized (bits/dim then include the log(L) change of
-        scale), else None."""
+        """L when the data were dequantized (bits/dim then add log(L)), else None."""
         return self.levels if self.preprocess == "dequantize" else None
 
 
@@ -98,8 +97,7 @@ def prepare(config, need="binary", dataset: Dataset | None = None) -> Splits:
 
 
 def _label_some(splits: Splits, labels: np.ndarray | None, n: int, seed: int) -> None:
-    """Keep the labels of n training examples, balanced over the classes (M2's labelled
-    set), and leave the rest of the training split unlabelled."""
+    """Keep the labels of n training examples, balanced over the classes (M2's labelled set)."""
     name = splits.dataset.name
     if labels is None:
         raise VaekitError(f"{name} has no labels: --labels needs a labelled dataset")

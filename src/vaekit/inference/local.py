@@ -89,8 +89,7 @@ def optimize(model, x: torch.Tensor, init: torch.Tensor,
 
 def refine(model, x: torch.Tensor, init: torch.Tensor, steps: int, lr: float = 0.02,
            samples: int = 4) -> torch.Tensor:
-    """Semi-amortized inference: `steps` Adam steps on each example's ELBO from `init` (the
-    encoder's output). Returns the refined lambda, detached."""
+    """Semi-amortized: `steps` Adam steps on each ELBO from `init`; the refined lambda, detached."""
     with torch.enable_grad():
         lam = init.detach().clone().requires_grad_(True)
         opt = torch.optim.Adam([lam], lr=lr)

@@ -58,8 +58,7 @@ class Posterior(Distribution):
         return layers
 
     def enumeration(self, n: int, reparameterized: bool) -> Enumeration | None:
-        """The ELBO's expectation with a discrete part summed out (n draws of the rest per
-        class), or None (default) for the plain n-draw Monte Carlo expectation."""
+        """The ELBO with a discrete part summed out, or None (default): plain Monte Carlo."""
         return None
 
     def importance_draws(self, k: int, reparameterized: bool = True
@@ -70,8 +69,7 @@ class Posterior(Distribution):
         return z, self.log_prob(z)
 
     def labelled_terms(self, prior: Distribution, y: torch.Tensor) -> Labelled:
-        """For known classes y [B] (long): a draw of z given y, log p(y) and the KL of
-        q(z|x,y). Only families with a class variable (`LatentFamily.classes`) have it."""
+        """For classes y [B]: a draw of z given y, log p(y), KL(q(z|x,y) || p(z))."""
         raise NotImplementedError(f"{type(self).__name__} has no class variable")
 
     def class_log_prob(self, y: torch.Tensor) -> torch.Tensor:

@@ -128,8 +128,7 @@ class HierarchicalPosterior(Posterior):
         super().__init__(params.shape[:-1], torch.Size([latent.z_size]), validate_args=False)
 
     def _layer(self, l: int, parts: list) -> Independent:
-        """q of layer l given the layers it conditions on (parts[l-1] bottom-up, parts[l+1]
-        top-down); entries of `parts` that it does not need may be None."""
+        """q of layer l given parts[l-1] (bottom-up) or parts[l+1] (top-down)."""
         lat = self.latent
         if lat.path == "bottom-up":
             return diagonal_gaussian(self.params if l == 0 else lat.up[l - 1](parts[l - 1]))
@@ -150,8 +149,7 @@ class HierarchicalPosterior(Posterior):
         return sum(self._layer(l, parts).log_prob(parts[l]) for l in range(len(parts)))
 
     def kl_layers(self, prior: HierarchicalPrior, z: torch.Tensor | None = None) -> torch.Tensor:
-        """Per-layer KL estimates at the sample(s) z (a fresh draw when None): [..., L], layer
-        1 first. Free bits floors these layers (the default kl_groups)."""
+        """Per-layer KL estimates at z (a fresh draw when None): [..., L], z_1 first."""
         parts = self.latent.split(self.rsample() if z is None else z)
         p_layers = prior.layers(parts)
         L = len(parts)
@@ -202,8 +200,7 @@ class Hierarchical(Spec):
 
     @classmethod
     def from_options(cls, given: dict, base: "Hierarchical | None" = None) -> "Hierarchical":
-        """--latent-dims D1,..,DL (or --latent-dim D1 over the default z_2), and one
-        --q-upper-hidden / --p-upper-hidden for every upper layer."""
+        """--latent-dims (or --latent-dim D1), one --q/p-upper-hidden for every layer."""
         spec = super().from_options(given, base)
         if not any(given.get(k) for k in ("latent_dim", "latent_dims", "q_upper_hidden",
                                           "p_upper_hidden")):

@@ -90,8 +90,7 @@ class JointPosterior(Posterior):
         return self._with_class(y, q.rsample() if reparameterized else q.sample())
 
     def enumeration(self, n: int, reparameterized: bool) -> Enumeration | None:
-        """y summed out of the ELBO: always in evaluation, in training when `exact` (the
-        relaxed variant trains at one Gumbel-softmax draw of y instead)."""
+        """y summed out: always in evaluation, in training when `exact`."""
         if self.exact or not reparameterized:
             return Enumeration(self.per_class((n,), reparameterized), self.probs.T)
         return None

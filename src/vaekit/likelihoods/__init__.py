@@ -16,8 +16,7 @@ for _spec in (Bernoulli, Gaussian, DLogisticMix, DGaussian):
 
 
 def default_for(event_shape: tuple[int, ...]) -> str:
-    """The likelihood of a run that names none: Bernoulli for grey or vector data (binarized,
-    as in the lecture), Gaussian for colour images."""
+    """Bernoulli for grey or vector data (binarized), Gaussian for colour images."""
     return "gaussian" if len(event_shape) == 3 and event_shape[0] == 3 else "bernoulli"
 
 

@@ -36,8 +36,7 @@ class Likelihood(nn.Module):
         raise NotImplementedError
 
     def forward(self, params: torch.Tensor) -> Distribution:
-        """[..., *param_shape] -> a distribution with batch_shape [...], event_shape the
-        example's."""
+        """[..., *param_shape] -> batch_shape [...], event_shape the example's."""
         raise NotImplementedError
 
     def mean_image(self, dist: Distribution) -> torch.Tensor:

@@ -107,8 +107,7 @@ class LevelsLikelihood(Likelihood):
 
 @dataclass
 class LevelsSpec(Spec):
-    """The options every likelihood of levels has: a scale floor (in levels) and the number of
-    levels (None: the data's, set by `for_levels` when training starts)."""
+    """A scale floor (in levels) and the number of levels (None: the data's)."""
     data = "levels"
     min_scale: float = setting(0.05, "scale floor in levels")
     levels: int | None = setting(None, "levels scored (set from the data when training "

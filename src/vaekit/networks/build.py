@@ -33,8 +33,7 @@ def build_networks(spec, event_shape: tuple[int, ...], code_size: int, in_featur
 
 
 def _check(module: nn.Module, role: str, in_shape: tuple, out_shape: tuple) -> None:
-    """Run `module` on zeros [in_shape] in eval mode (no batch-norm statistics change) and
-    compare its output shape with `out_shape`."""
+    """Run `module` on zeros [in_shape] in eval mode and compare its output with `out_shape`."""
     if not isinstance(module, nn.Module):
         raise VaekitError(f"the {role} must be a torch.nn.Module, got {type(module).__name__}")
     param = next(module.parameters(), None)

@@ -17,8 +17,7 @@ from .activations import ACTIVATIONS
 
 
 class MLPNet(nn.Sequential):
-    """Linear layers with an activation between them; [..., *in_shape] -> [..., *out_shape]
-    (parameter names those of a plain Sequential)."""
+    """Linear layers with an activation between; [..., *in_shape] -> [..., *out_shape]."""
 
     def __init__(self, in_shape: tuple[int, ...], hidden: tuple[int, ...],
                  out_shape: tuple[int, ...], activation: str = "tanh"):

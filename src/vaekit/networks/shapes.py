@@ -36,8 +36,7 @@ def down_sizes(size: int, layers: int) -> list[int]:
 
 
 def plan(event_shape, layers: int, network: str) -> tuple[int, list[int], list[int]]:
-    """C and the heights and widths, input first, through `layers` halvings; refuses images
-    too small for them (a side would reach 0)."""
+    """C and the sides through `layers` halvings; refuses images too small for them."""
     c, h, w = image_shape(event_shape, network)
     hs, ws = down_sizes(h, layers), down_sizes(w, layers)
     smallest = 2 ** layers

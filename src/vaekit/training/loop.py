@@ -35,8 +35,7 @@ GUARD_EVERY = 50        # steps between the NaN guard's host reads on an acceler
 
 
 class Throughput:
-    """Examples per second over the training steps this call ran (validation, checkpoints and
-    evaluation left out), and over the last epoch."""
+    """Examples per second over this call's training steps, and over the last epoch."""
 
     def __init__(self):
         self.steps, self.examples, self.seconds, self.start = 0, 0, 0.0, None
@@ -78,8 +77,7 @@ class TrainResult:
 
 
 def _setup(config, run_dir, resume, epochs, splits, networks, device):
-    """(config resolved for the data, checkpoint to resume or None, splits, the settings a
-    resumed run changes {name: (old, new)})."""
+    """(config resolved for the data, checkpoint or None, splits, the resumed changes)."""
     ckpt = checkpoint.latest(run_dir) if resume else None
     config = copy.deepcopy(config if config is not None else ckpt.config).validate()
     if epochs is not None:
@@ -148,8 +146,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
 
 
 def _build(config, splits, networks, device, parallel):
-    """The model on its device (the same initial weights in every process), the training
-    batches drawn there and the kind's step."""
+    """The model on its device, the training batches drawn there and the kind's step."""
     devices.seed(device, config.seed)
     model = build_model(config.model, splits.event_shape, networks).to(device)
     if config.compile:
@@ -169,8 +166,7 @@ def _build(config, splits, networks, device, parallel):
 
 
 def _epoch(run, step, bar, timer) -> tuple[torch.Tensor, torch.Tensor]:
-    """One pass over the training data: (sums of the logged values [V], examples counted),
-    on the device."""
+    """One pass over the training data: (sums of the logged values [V], examples)."""
     sums, n = 0.0, 0
     dtype = torch.float32 if step.device.type == "mps" else torch.float64   # MPS: no float64
     for rows, xb in bar:

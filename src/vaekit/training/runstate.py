@@ -31,8 +31,7 @@ class RunState:
         self.main = distributed.is_main()
 
     def start(self, ckpt) -> None:
-        """Continue from `ckpt` (its metrics.jsonl trimmed back to it), or, for a new run, save
-        epoch 0, so that a crash or rollback in epoch 1 has a place to go."""
+        """Continue from `ckpt`, or save epoch 0 so a crash in epoch 1 has a place to go."""
         if ckpt is not None:
             self.restore(ckpt)
             if self.main:
@@ -100,8 +99,7 @@ class RunState:
             self.run.log_event(record)
 
     def roll_back(self, why: str) -> None:
-        """Back to the newest complete checkpoint with half the learning rate; after
-        max_rollbacks of them, give up with an error (never go on with non-finite weights)."""
+        """Back to the newest checkpoint at half the learning rate; max_rollbacks, then fail."""
         rollbacks = self.rollbacks + 1
         if rollbacks > self.config.max_rollbacks:
             raise VaekitError(f"training diverged at epoch {self.epoch + 1} ({why}) after "

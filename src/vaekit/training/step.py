@@ -65,8 +65,7 @@ class Step:
         return torch.where(ok, values.sum(0), 0.0), ok.long() * n
 
     def __call__(self, rows, xb: torch.Tensor, step: int):
-        """Train on a batch; (sums over its examples of the logged values [V], examples), both
-        tensors on the device, zero for a skipped step (see `counted`)."""
+        """Train on a batch: (sums of the logged values [V], examples), zero when skipped."""
         raise NotImplementedError
 
     def record(self, means: list[float]) -> dict:

@@ -67,8 +67,7 @@ class VAEStep(Step):
         self.labelled = None
 
     def supervise(self, x, y, batches: Batches) -> None:
-        """Semi-supervised (M2): each step also takes a batch of the labelled examples x, y
-        (drawn with `batches`' generator, so a resumed run draws the same ones)."""
+        """M2: each step also takes labelled examples x, y, drawn with `batches`' generator."""
         self.labelled = Batches(x, self.config.batch_size, batches.preprocess, batches.levels,
                                 batches.generator)
         self.labels = torch.as_tensor(y, device=self.device).long()
