@@ -2,15 +2,12 @@
 
 A checkpoint is a folder:
     model.safetensors       the model's state_dict
-    optimizer.safetensors   optimizer moments, RNG states and the trainer's per-example state
-                            (e.g. variational EM's q parameters; training checkpoints only)
+    optimizer.safetensors   optimizer moments, RNG states, per-example state (training only)
     meta.json               config, example shape, epoch, step, metrics, optimizer settings,
                             the SHA-256 of each .safetensors file, and its own SHA-256
-A checkpoint appears whole or not at all: written into a hidden sibling folder, flushed, and
-renamed into place (an older one of the same name moved aside first). Files or meta.json that
-do not match their checksums are refused, and so are weights that do not fit the model, before
-any is loaded. Version 1 checkpoints are read through legacy.py. `latest` picks the newest
-training checkpoint that verifies, so a run resumes from its last complete one after a crash.
+It is written into a hidden sibling folder, flushed and renamed into place, so it appears whole
+or not at all. Files that do not match their checksums, and weights that do not fit the model,
+are refused before any is loaded. Version 1 checkpoints are read through legacy.py.
 """
 
 from __future__ import annotations

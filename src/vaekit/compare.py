@@ -51,14 +51,12 @@ def compare_runs(runs: list[str | Path], n: int = 2000, seed: int = 0, per_row: 
         for how, sample in draws:
             torch.manual_seed(seed)
             samples = sample(n).cpu()
-            row = {"run": str(run.path), "model": _label(run, config, model), "samples": how,
-                   "test_nll": test.get(TEST_NLL), "test_elbo": test.get(TEST_ELBO),
-                   "train_seconds": round(seconds, 1), "epochs": len(history),
-                   **sample_quality(classifier, samples, real)}
-            rows.append(row)
+            rows.append({"run": str(run.path), "model": _label(run, config, model),
+                         "samples": how, "test_nll": test.get(TEST_NLL),
+                         "test_elbo": test.get(TEST_ELBO), "train_seconds": round(seconds, 1),
+                         "epochs": len(history), **sample_quality(classifier, samples, real)})
             pictures.append(samples[:per_row])
-    with torch.no_grad():   # the real images as the last row, for reference
-        pictures.append(real[:per_row])
+    pictures.append(real[:per_row])     # the real images as the last row, for reference
     out_dir = Path(out_dir or ".")
     out_dir.mkdir(parents=True, exist_ok=True)
     figure = out_dir / "compare.png"

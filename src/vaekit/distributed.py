@@ -53,10 +53,6 @@ def init(device: torch.device = torch.device("cpu")) -> bool:
     return True
 
 
-def _backend_device() -> torch.device:
-    return _device
-
-
 def wrap(module: torch.nn.Module) -> torch.nn.Module:
     """`module` under DistributedDataParallel, on this process's GPU where it has one."""
     index = [_device.index] if _device.type == "cuda" else None
@@ -105,8 +101,7 @@ def gather_rows(local: torch.Tensor, n: int) -> torch.Tensor:
     dist.all_gather(parts, padded)
     out = local.new_empty((n, *local.shape[1:]))
     for r, part in enumerate(parts):
-        count = len(range(r, n, size))
-        out[r::size] = part[:count]
+        out[r::size] = part[:len(range(r, n, size))]
     return out
 
 
@@ -119,16 +114,13 @@ def all_rng_states(device: torch.device = torch.device("cpu")):
     """(every process's CPU RNG state, every process's device RNG state), rank order."""
     own = devices.rng_state(device)
     states = [torch.get_rng_state()] + ([] if own is None else [own])
-    if dist.is_initialized():
-        states = [gather_all(t) for t in states]
-    else:
-        states = [[t] for t in states]
+    states = [gather_all(t) if dist.is_initialized() else [t] for t in states]
     return states[0], (states[1] if own is not None else [])
 
 
 def gather_all(t: torch.Tensor) -> list[torch.Tensor]:
     """Every process's `t` (the same shape everywhere), rank order, on the CPU."""
-    moved = t.to(_backend_device())
+    moved = t.to(_device)
     parts = [torch.empty_like(moved) for _ in range(world_size())]
     dist.all_gather(parts, moved)
     return [p.cpu() for p in parts]

@@ -1,14 +1,12 @@
 """Distributions over integer levels 0..L-1 that torch.distributions lacks: the discretized
-logistic, the PixelCNN++ mixture of them with coupled colour channels (Salimans et al. 2017),
-and the discretized Gaussian.
+logistic, the PixelCNN++ mixture of them (Salimans et al. 2017), and the discretized Gaussian.
 
 Level k owns the bin [k - 1/2, k + 1/2] of a continuous distribution (loc, scale in levels);
 the edge bins reach to -inf and +inf. Log-probabilities never subtract two probabilities:
 - logistic: with a = (k + 1/2 - loc) / scale, b = (k - 1/2 - loc) / scale, log P(k) =
-  logsigmoid(a) + logsigmoid(-b) + log(-expm1(-1 / scale)), each term exact (no cancellation);
-- Gaussian: log(Phi(a) - Phi(b)) from log Phi (`log_ndtr`) on the side of the location where
-  the bin lies (mirrored above it), and where 1/scale < 1e-3 (nearly equal log-CDFs) the
-  density at the bin's midpoint times its width (relative error below 1e-7).
+  logsigmoid(a) + logsigmoid(-b) + log(-expm1(-1 / scale)), each term exact;
+- Gaussian: log(Phi(a) - Phi(b)) from log Phi on the bin's side of the location, and where
+  1/scale < 1e-3 the density at the bin's midpoint times its width (relative error < 1e-7).
 No NaN or infinity comes out for finite parameters in float32.
 """
 

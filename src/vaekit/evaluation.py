@@ -1,12 +1,10 @@
 """Honest evaluation: importance-sampled log p(x), the ELBO and its terms, bits/dim, active units.
 
 log p(x) ~= log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x), z_k ~ q(z|x) (Burda et al. 2015, K=5000),
-with z drawn by `sample` (hard one-hot for discrete latents, not the training relaxation).
-Chunks of at most `max_rows` decoder rows (`rows_for`) bound memory whatever K is; the
-log-sum-exp over all K runs in float64, and per-example values come back to the CPU.
-
-Two standard errors: `se`, over the test examples, and `mc_se`, the Monte Carlo error of the
-estimate itself (delta method on the importance weights: var(w) / (K E[w]^2) per example).
+with z drawn by `sample` (hard one-hot for discrete latents). Chunks of at most `max_rows`
+decoder rows bound memory whatever K is; the log-sum-exp runs in float64. Two standard errors:
+`se`, over the test examples, and `mc_se`, the Monte Carlo error of the estimate itself (delta
+method on the importance weights: var(w) / (K E[w]^2) per example).
 """
 
 from __future__ import annotations

@@ -65,8 +65,7 @@ def gap_report(model, x: torch.Tensor, k: int = 5000, elbo_samples: int = 100,
         iterations = max(iterations, fitted.iterations)
         converged += len(xb) if fitted.converged else 0
     bar.close()
-    best = torch.cat(best)
-    schemes = {"optimized": best}
+    schemes = {"optimized": torch.cat(best)}
     if amortized:
         schemes.update(semi=torch.cat(semi), amortized=torch.cat(amortized))
     values = {name: elbo_per_example(model, x, p, elbo_samples, max_rows)

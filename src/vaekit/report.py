@@ -53,9 +53,7 @@ def _data_uri(path: Path) -> str:
 
 
 def _cell(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return html.escape(str(value))
+    return f"{value:.4f}" if isinstance(value, float) else html.escape(str(value))
 
 
 def render(title: str, summary: dict, history: list[dict], figures: dict[str, Path],

@@ -1,18 +1,13 @@
 """The run folder: its layout and file names, its metrics, and whether a path is a run folder or
-a checkpoint folder. Every other module asks here; none spells a run folder's file names.
+a checkpoint folder (one with a meta.json). No other module spells a run folder's file names.
 
-A run folder holds
     config.toml             the run's configuration (config_file.py)
-    checkpoints/epoch-NNNNNN/   resumable training checkpoints, the newest few (checkpoint.py);
-                            runs of vaekit before 0.2 have one `last/` instead
+    checkpoints/epoch-NNNNNN/   the newest training checkpoints (`last/` before vaekit 0.2)
     best/                   the weights with the best validation score (a checkpoint folder)
-    metrics.jsonl           one JSON line per epoch
-    events.jsonl            skipped steps, rollbacks and resumed changes, if any
+    metrics.jsonl, events.jsonl   one JSON line per epoch; skipped steps, rollbacks, changes
     metrics.json            after training: the test evaluation of the best weights
-    samples.png, reconstructions.png, ...   after training: the kind's pictures
-    figures/, report.html, gaps.json, imputation.json, traversal.png, ...   from the commands
-A checkpoint folder is one with a meta.json. This module knows names and JSON only (no
-torch), so that checkpoint.py, training and the commands can all import it.
+    samples.png, ... figures/, report.html, gaps.json, ...   pictures, and the commands' files
+Names and JSON only (no torch), so that every module can import it.
 """
 
 from __future__ import annotations

@@ -30,8 +30,7 @@ def sample(args) -> int:
     model, ckpt = load_model(args.run, device=args.device)
     require_images(ckpt)
     torch.manual_seed(args.seed)
-    out = save_grid(model.sample(args.n), picture_path(args), ncol=args.ncol)
-    print(out)
+    print(save_grid(model.sample(args.n), picture_path(args), ncol=args.ncol))
     return 0
 
 
@@ -42,8 +41,7 @@ def reconstruct(args) -> int:
         raise VaekitError(f"a {ckpt.config.model.kind} has no encoder: nothing to reconstruct")
     torch.manual_seed(args.seed)
     images = reconstructions(model, splits, args.n, args.ncol)
-    out = save_grid(images, picture_path(args), ncol=args.ncol)
-    print(out)
+    print(save_grid(images, picture_path(args), ncol=args.ncol))
     return 0
 
 

@@ -1,9 +1,6 @@
-"""The one implementation of vaekit's preprocessing (torch), for training batches and for the
-fixed preprocessing of the validation and test splits.
-
-Training batches are drawn on the data's device from a checkpointed torch.Generator. A split's
-fixed preprocessing is drawn once by `fixed`, from numpy's default_rng(seed), so that test sets
-and their NLLs stay the same across versions.
+"""The one implementation of vaekit's preprocessing (torch), for training batches (drawn on the
+data's device from a checkpointed torch.Generator) and for the fixed preprocessing of the
+validation and test splits (`fixed`, from numpy's default_rng(seed), the same in every version).
 - binarize: x_bin ~ Bernoulli(x), afresh each time a batch is used (dynamic binarization);
 - dequantize: x = (k + u) / L for levels k in 0..L-1 and u ~ U(0, 1);
 - unit: x = k / (L - 1) for levels, the data themselves for continuous data.

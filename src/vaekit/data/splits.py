@@ -64,9 +64,7 @@ def resolve_preprocess(requested: str, need: str, dataset: Dataset) -> str:
 
 def _need(need) -> str:
     """A data need, or the need of a likelihood given by name or spec."""
-    if isinstance(need, str) and need in FOR_NEED:
-        return need
-    return LIKELIHOODS.spec(need).data
+    return need if isinstance(need, str) and need in FOR_NEED else LIKELIHOODS.spec(need).data
 
 
 def prepare(config, need="binary", dataset: Dataset | None = None) -> Splits:

@@ -1,13 +1,10 @@
 """The declared protocol of a latent family: what the objectives, the evaluation, the pictures
-and the trainer may ask of a family's module and of its posterior q(z|x), with defaults.
+and the trainer may ask of a family's module and of its posterior q(z|x), with defaults, for
+the ELBO (Kingma & Welling 2014), importance-weighted bounds (Burda et al. 2015), free bits
+(Kingma et al. 2016), and M2 (Kingma, Rezende, Mohamed & Welling 2014).
 
-It serves the ELBO (Kingma & Welling 2014), importance-weighted bounds and log p(x) (Burda,
-Grosse & Salakhutdinov 2015), free bits (Kingma et al. 2016), and M2's enumerated class and
-labelled bound (Kingma, Rezende, Mohamed & Welling 2014).
-
-A new latent family is one file in latents/ (and its line in latents/__init__.py): a
-`LatentFamily` module, a `Posterior` (a torch Distribution) overriding the defaults below that
-do not fit it, and a spec (`registry.Spec`) whose `build()` gives the module. Any other torch
+A new latent family is one file in latents/: a `LatentFamily` module, a `Posterior` overriding
+the defaults that do not fit it, and a spec whose `build()` gives the module. Any other torch
 distribution goes through the objectives with the defaults (`methods(q)`).
 """
 

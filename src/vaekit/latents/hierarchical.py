@@ -2,19 +2,12 @@
 
     p(z) = p(z_L) prod_{l<L} p(z_l | z_{l+1}),   p(z_L) = N(0, I),
     p(z_l | z_{l+1}) = N(mu_l(z_{l+1}), diag sigma_l(z_{l+1})^2)   (mean and variance networks)
-and the decoder reads z_1 only, or every layer (`decoder_sees="all"`).
-
-Two posterior paths, both over the concatenation z = [z_1, ..., z_L]:
+and the decoder reads z_1 only, or every layer (`decoder_sees="all"`). q over z = [z_1..z_L]:
 - bottom-up (Burda et al. 2015): q(z_1|x) q(z_2|z_1) ... q(z_L|z_{L-1});
-- top-down (ladder, Sonderby et al. 2016): a deterministic upward pass h_1 = enc(x),
-  h_{l+1} = f_l(h_l) gives per-layer estimates; then downward, q(z_L|x) = N(h_L) and
-  q(z_l|z_{l+1}, x) is the precision-weighted combination of N(h_l) with the generative
-  p(z_l|z_{l+1}), so inference shares the generative path.
-
-Per-layer KL terms, E_q[log q(z_l|.) - log p(z_l|z_{l+1})], are closed form given the sampled
-conditioning when q and p condition on the same variables (the top layer; every layer top-down)
-and one-sample Monte Carlo otherwise, except that the entropy of q(z_1|x), which does not depend
-on the sample, is exact. Default sizes: Burda et al.'s two-layer model.
+- top-down (ladder, Sonderby et al. 2016): an upward pass h_{l+1} = f_l(h_l), h_1 = enc(x),
+  then downward q(z_l|z_{l+1}, x), the precision-weighted combination of N(h_l) with p(z_l|z_{l+1}).
+Per-layer KL terms are closed form where q and p condition alike (the top layer; every layer
+top-down), else one-sample Monte Carlo with the exact entropy of q(z_1|x).
 """
 
 from __future__ import annotations

@@ -3,14 +3,10 @@ and p(x | y, z) (Kingma et al. 2014's M2 model; JointVAE, Dupont 2018, without l
 
     p(y) = 1/K,  p(z) = N(0, I),  q(y, z | x) = q(y | x) q(z | x, y).
 
-q(z | x, y) has its own (mu, sigma) per class, from K heads of the encoder output (a style z
-means something different for each class, and the heads cost no change to the networks). A
-value of (y, z) is [y one-hot (K), z (D)], which is what the decoder reads.
-
-The KL is exact, reported per part (y first). E_q[log p(x | y, z)] is summed over the K classes
-(`discrete = "exact"`) or taken at one Gumbel-softmax sample of y (`"relaxed"`). Evaluation
-enumerates y either way, and log p(x) = log sum_y p(y) p(x | y) is importance-sampled with
-z ~ q(z | x, y) stratified by class (`importance_draws`).
+q(z | x, y) has its own (mu, sigma) per class, from K heads of the encoder output; a value of
+(y, z) is [y one-hot (K), z (D)]. The KL is exact, per part (y first). E_q[log p(x | y, z)]
+is summed over the K classes (`discrete = "exact"`) or taken at one Gumbel-softmax sample of y
+(`"relaxed"`); evaluation enumerates y either way (`importance_draws` stratifies by class).
 """
 
 from __future__ import annotations
