@@ -167,7 +167,6 @@ class Checkpoint:
         return file
 
     def verify(self) -> None:
-        """Every file of the checkpoint against its checksum."""
         for name in self.meta["sha256"]:
             self._check(name)
 
@@ -200,7 +199,6 @@ class Checkpoint:
 
 
 def read(path: str | Path) -> Checkpoint:
-    """The checkpoint that `path` names (runs.checkpoint_folder)."""
     path = runs.checkpoint_folder(path)
     meta_file = path / runs.CHECKPOINT_META
     try:
@@ -226,8 +224,7 @@ def read(path: str | Path) -> Checkpoint:
 
 
 def load_weights(module: torch.nn.Module, tensors: dict, where: Path) -> None:
-    """module.load_state_dict(tensors) when every name and shape fits; otherwise nothing is
-    loaded (torch would copy those that fit before it complains) and one line says why."""
+    """module.load_state_dict(tensors), or nothing loaded and one line when anything misfits."""
     expected = module.state_dict()
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
@@ -243,8 +240,7 @@ def load_weights(module: torch.nn.Module, tensors: dict, where: Path) -> None:
 
 
 def load_model(path: str | Path, networks=None, device: str | torch.device = "cpu"):
-    """(model in eval mode on `device`, Checkpoint) from a run or checkpoint folder. A run
-    trained on your own modules needs them again: `networks=Networks(encoder, decoder)`."""
+    """(model in eval mode on `device`, Checkpoint); your own modules again as `networks`."""
     ckpt = read(path)
     model = build_model(ckpt.config.model, ckpt.event_shape, networks)
     load_weights(model, ckpt.tensors("model.safetensors"), ckpt.path)

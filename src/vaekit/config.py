@@ -243,8 +243,7 @@ class TrainConfig:
 
     @property
     def classifier_weight(self) -> float:
-        """M2's alpha: Kingma et al.'s 0.1 N for their summed objective is, per labelled
-        example of a mean over the data, 0.1 times the number of labelled examples."""
+        """M2's alpha: Kingma et al.'s 0.1 N, per labelled example of a mean over the data."""
         return self.alpha if self.alpha is not None else 0.1 * (self.data.labels or 0)
 
     def changes_on_resume(self, asked: "TrainConfig", run: str = "the run") -> dict:

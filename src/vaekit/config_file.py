@@ -43,7 +43,6 @@ def _without_none(d: dict) -> dict:
 
 
 def dumps(config) -> str:
-    """A TrainConfig as TOML text (settings that are None left out)."""
     return HEADER + tomli_w.dumps(_without_none(config.to_dict()))
 
 

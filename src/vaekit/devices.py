@@ -20,8 +20,7 @@ def _mps() -> bool:
 
 
 def resolve(name: str | torch.device | None = "auto") -> torch.device:
-    """The torch.device a name stands for (auto: CUDA, else MPS, else the CPU; cuda: the
-    process's own GPU under torchrun); one clear line when this machine has no such device."""
+    """The torch.device a name stands for; one clear line when this machine has none."""
     if isinstance(name, torch.device):
         name = str(name)
     name = (name or "auto").strip().lower()

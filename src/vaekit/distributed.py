@@ -60,8 +60,7 @@ def wrap(module: torch.nn.Module) -> torch.nn.Module:
 
 
 def shutdown(wait: bool = True) -> None:
-    """Leave the process group, once every process is done when `wait` (gloo aborts a process
-    whose peer leaves first); after an error no wait: torchrun stops the others."""
+    """Leave the process group; `wait`: a barrier first (gloo aborts a peer still using it)."""
     global _device
     if dist.is_initialized():
         if wait:

@@ -27,7 +27,6 @@ def _log1mexp(d: torch.Tensor) -> torch.Tensor:
 
 def logistic_log_prob(k: torch.Tensor, loc: torch.Tensor, scale: torch.Tensor,
                       levels: int) -> torch.Tensor:
-    """log P(k) of the discretized logistic, elementwise."""
     a = (k + 0.5 - loc) / scale
     b = (k - 0.5 - loc) / scale
     bin_ = F.logsigmoid(a) + F.logsigmoid(-b) + _log1mexp(-1.0 / scale)
@@ -49,7 +48,6 @@ def log_ndtr(x: torch.Tensor) -> torch.Tensor:
 
 def gaussian_log_prob(k: torch.Tensor, loc: torch.Tensor, scale: torch.Tensor,
                       levels: int) -> torch.Tensor:
-    """log P(k) of the discretized Gaussian, elementwise."""
     a = (k + 0.5 - loc) / scale
     b = (k - 0.5 - loc) / scale
     above = (a + b) > 0                          # the bin lies above the location: mirror it

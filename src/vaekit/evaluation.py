@@ -52,8 +52,7 @@ BYTES_PER_ROW = 4 * 4096     # a guess at the activations of a decoder row besid
 
 
 def rows_for(model, max_rows: int | None = None) -> int:
-    """Decoder rows per chunk for this model's example (or likelihood parameter) size: at most
-    `max_rows` when given, else the CPU's cache-sized default or a share of a GPU's memory."""
+    """Decoder rows per chunk: `max_rows`, else cache-sized on a CPU, a memory share on a GPU."""
     size = max(math.prod(model.event_shape), math.prod(model.likelihood.param_shape))
     free = devices.free_memory(devices.of(model))
     if max_rows is None and free is not None:
@@ -157,8 +156,7 @@ def elbo_report(model, x: torch.Tensor, batch_size: int = 1000) -> ELBOReport:
 @torch.no_grad()
 def active_units(model, x: torch.Tensor, threshold: float = 0.01,
                  batch_size: int = 1000) -> tuple[int, torch.Tensor]:
-    """Latents whose posterior mean varies across x: Var_x(E_q[z_i|x]) > threshold (Burda et al.).
-    Returns the count and the per-unit variances [z_size] (layers concatenated, z_1 first)."""
+    """Units with Var_x(E_q[z_i|x]) > threshold (Burda et al.): (count, variances [z_size])."""
     device = devices.of(model)
     means = torch.cat([model.posterior(x[s].to(device)).mean.cpu()
                        for s in chunks(len(x), batch_size)])
@@ -177,8 +175,7 @@ def accuracy(model, x: torch.Tensor, labels, batch_size: int = 1000) -> tuple[fl
 
 
 def bits_per_dim(nll: float, dim: int, levels: int | None = None) -> float:
-    """Nats per example -> bits per dimension. With `levels` (dequantized data scaled to
-    [0, 1]) the change of scale, D log(levels), is added to give bits of the discrete data."""
+    """Nats per example -> bits/dim; with `levels` (dequantized) D log(levels) is added."""
     if levels:
         nll = nll + dim * math.log(levels)
     return nll / (dim * math.log(2))

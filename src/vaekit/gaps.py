@@ -40,8 +40,7 @@ def elbo_per_example(model, x: torch.Tensor, params: torch.Tensor, samples: int 
 def gap_report(model, x: torch.Tensor, k: int = 5000, elbo_samples: int = 100,
                refine_steps: int | None = None, settings: LocalOptimizer | None = None,
                batch_size: int = 500, max_rows: int | None = None) -> dict:
-    """The gap table for `model` on x [N, *event]: mean and standard error of log p(x), L[q*],
-    L[semi], L[q_phi] (the last two when the model has an encoder) and each gap."""
+    """The gap table on x [N, *event]: mean and se of log p(x), each ELBO and each gap."""
     model.eval()
     x = x.to(devices.of(model))
     settings = settings or LocalOptimizer.for_model(model)

@@ -21,8 +21,7 @@ MASKS = ("top-half", "bottom-half", "left-half", "right-half", "random-half")
 
 def make_mask(kind: str, n: int, event_shape: tuple[int, ...],
               generator: torch.Generator | None = None) -> torch.Tensor:
-    """Boolean [n, *event_shape], True where a value is missing: on images a pixel in every
-    channel or none; on vectors "top" and "bottom" are the first and last halves."""
+    """Boolean [n, *event_shape], True where missing (a pixel in every channel or none)."""
     image = len(event_shape) == 3
     h, w = event_shape[-2:] if image else (event_shape[-1], 1)
     if kind == "random-half":

@@ -54,15 +54,13 @@ class LinearGaussian:
         return MultivariateNormal(mean, covariance_matrix=self.s ** 2 * M_inv)
 
     def best_mean_field(self) -> torch.Tensor:
-        """Standard deviations of the diagonal Gaussian q closest to p(z|x) in KL(q || p):
-        1 / sqrt(diag of the posterior precision M / s^2) (Bishop, PRML 10.1.2)."""
+        """Deviations of the diagonal q closest to p(z|x): 1 / sqrt(diag M / s^2) (PRML 10.1.2)."""
         Z = self.W.shape[1]
         precision = (self.W.T @ self.W + self.s ** 2 * torch.eye(Z)) / self.s ** 2
         return precision.diagonal().rsqrt()
 
     def mean_field_gap(self) -> float:
-        """KL(q || p(z|x)) for the best diagonal q (the same for every x):
-        (1/2) (sum_i log P_ii - log det P), P the posterior precision."""
+        """KL(q || p(z|x)) for the best diagonal q: (1/2) (sum_i log P_ii - log det P)."""
         Z = self.W.shape[1]
         precision = (self.W.T @ self.W + self.s ** 2 * torch.eye(Z, dtype=self.W.dtype)) / self.s ** 2
         return 0.5 * (precision.diagonal().log().sum() - torch.logdet(precision)).item()

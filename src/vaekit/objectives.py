@@ -36,8 +36,7 @@ def _mean_over_samples(value: torch.Tensor, q: Distribution, event_dims: int = 0
 
 
 def kl_layers(q: Distribution, prior: Distribution, z: torch.Tensor | None = None) -> torch.Tensor:
-    """Per-layer KL terms [B, L] (q's `kl_layers`), averaged over the draws z ([S, B, Z] or
-    [B, Z]) where they are Monte Carlo estimates."""
+    """Per-layer KL terms [B, L] (q's `kl_layers`), averaged over the draws z."""
     return _mean_over_samples(methods(q).kl_layers(prior, z), q, event_dims=1)
 
 
@@ -47,8 +46,7 @@ def kl_term(q: Distribution, prior: Distribution, z: torch.Tensor | None = None)
 
 
 def kl_groups(q: Distribution, prior: Distribution, layers: torch.Tensor) -> torch.Tensor:
-    """The KL split into the groups that free bits floors, [B, G] (q's `kl_groups`): a
-    Gaussian's dimensions, a categorical's variables, else `layers`."""
+    """The KL split into the groups that free bits floors, [B, G] (q's `kl_groups`)."""
     return methods(q).kl_groups(prior, layers)
 
 
@@ -92,8 +90,7 @@ def _elbo_enumerated(x, q, prior, decode, enumerated: Enumeration) -> ELBO:
 
 def labelled_elbo(x: torch.Tensor, y: torch.Tensor, q: Distribution, prior: Distribution,
                   decode: Decoder) -> torch.Tensor:
-    """M2's bound on log p(x, y) for labelled examples (Kingma et al. 2014, eq. 6), [B]:
-    E_q(z|x,y)[log p(x|y,z)] + log p(y) - KL(q(z|x,y) || p(z)), with one draw of z."""
+    """M2's bound on log p(x, y) (Kingma et al. 2014, eq. 6), [B], with one draw of z."""
     terms = methods(q).labelled_terms(prior, y)
     return decode(terms.z).log_prob(x) + terms.log_prior - terms.kl
 

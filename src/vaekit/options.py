@@ -118,7 +118,6 @@ def help_groups(parser: argparse.ArgumentParser) -> dict:
 
 
 def add_train_options(groups: dict) -> None:
-    """Every setting option, in its group of `help_groups`."""
     for option in train_options().values():
         group = groups[option.group]
         kwargs = ({"action": "store_true", "default": None} if option.type is bool

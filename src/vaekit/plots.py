@@ -83,8 +83,7 @@ def mark_missing(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 def spread(total: int, n: int) -> torch.Tensor:
-    """n indices spread evenly over 0..total-1 (all of them when total <= n): pictures of a
-    split show its range, not only its first examples (patches of one photo come in order)."""
+    """n indices spread evenly over 0..total-1: pictures show a split's range, not its start."""
     return torch.linspace(0, total - 1, min(n, total)).round().long()
 
 
@@ -105,8 +104,7 @@ def class_samples(model, ncol: int = 8) -> torch.Tensor:
 
 @torch.no_grad()
 def reconstructions(model, splits, n: int = 32, ncol: int = 8) -> torch.Tensor:
-    """Test images spread over the split, rows of originals over rows of their reconstructions
-    (the model sees them preprocessed: binarized or dequantized): [2n, *event_shape]."""
+    """Test images spread over the split, rows of originals over reconstructions: [2n, *event]."""
     rows = spread(len(splits.test), n)
     shown = torch.from_numpy(splits.dataset.unit(splits.dataset.test[rows.numpy()]))
     device = devices.of(model)

@@ -42,7 +42,6 @@ class Spec:
 
 
 def check(ok: bool, message: str) -> None:
-    """Raise VaekitError(message) unless ok: for one-line validation."""
     if not ok:
         raise VaekitError(message)
 
@@ -52,8 +51,7 @@ _KINDS = {"int": "an integer", "float": "a finite number", "str": "a string",
 
 
 def _fits(value, annotation: str) -> bool:
-    """Whether `value` has the type a field's annotation (a string) names: int, float (finite;
-    an int will do), str, bool, None, tuples of those, or a spec (validated by its registry)."""
+    """Whether `value` has the type a field's annotation (a string) names (floats finite)."""
     if annotation.startswith("tuple["):
         inner = annotation[6:-1].removesuffix(", ...")
         return isinstance(value, (tuple, list)) and all(_fits(v, inner) for v in value)

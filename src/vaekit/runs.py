@@ -77,8 +77,7 @@ class Run:
 
     @classmethod
     def of(cls, path: str | Path) -> "Run":
-        """The run of a run folder, or of one of its checkpoints (best/, checkpoints/epoch-N/,
-        or one caught mid-replacement); a checkpoint outside any run: the folder holding it."""
+        """The run of a run folder or of a checkpoint in it (else the checkpoint's folder)."""
         path = Path(path)
         if not (is_checkpoint(path) or is_checkpoint(aside(path))):
             return cls(path)
@@ -139,8 +138,7 @@ class Run:
         _append(self.path / METRICS_LOG, record)
 
     def trim_metrics(self, epoch: int) -> None:
-        """Keep metrics.jsonl's records of the first `epoch` epochs: after a crash it may run
-        past the checkpoint being resumed (or end mid-line), and training repeats the rest."""
+        """Keep the first `epoch` epochs' records (after a crash the log may run past them)."""
         log = self.path / METRICS_LOG
         if not log.exists():
             return

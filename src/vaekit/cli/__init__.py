@@ -23,7 +23,6 @@ COMMANDS = (add_train, evaluate.add, pictures.add, gaps.add, impute.add, compare
 
 
 def _version() -> str:
-    """The installed distribution's version, else (no metadata) the package's own."""
     try:
         return version("vaekit")
     except PackageNotFoundError:

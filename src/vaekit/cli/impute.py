@@ -70,8 +70,7 @@ def _summary(args, x, result) -> dict:
 
 
 def _picture(args, x, mask, result) -> None:
-    """RGB rows: the input with its missing pixels marked, chain steps, the predictive mean, the
-    truth; observed pixels as they are (the chain clamps them)."""
+    """RGB rows: masked input, chain steps, predictive mean, truth (observed pixels as they are)."""
     shown = min(len(x), args.ncol)
     picks = torch.linspace(1, args.steps, min(args.steps, 6)).round().long().unique()
     x, mask = x[:shown], mask[:shown]

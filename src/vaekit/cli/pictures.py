@@ -72,8 +72,7 @@ def recorded_test_kl(run: runs.Run) -> float | None:
 
 
 def same_cells_note(images, run: runs.Run, tol: float = 0.05) -> str | None:
-    """One line when the cells of a traversal are (about) the same picture (within `tol`) or the
-    run's test KL is about zero, which else looks like a broken plot."""
+    """One line when a traversal's cells are (about) one picture or the test KL is about zero."""
     kl = recorded_test_kl(run)
     collapsed = kl is not None and kl < 0.1
     if (images - images[:1]).abs().max().item() >= tol and not collapsed:

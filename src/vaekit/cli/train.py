@@ -99,8 +99,7 @@ def _refuse_unused(option: str, names: dict) -> None:
 
 
 def model_config(args, model):
-    """`model` (a validated ModelConfig) with the model options given: a component named anew
-    starts from its defaults, and each option goes to the component that takes it."""
+    """`model` with the model options given, each to the component that takes it."""
     kind, latent = _kind_and_latent(args, model)
     if args.likelihood and not KINDS[kind].uses_likelihood:
         raise VaekitError(f"a {kind} has no likelihood: drop --likelihood and its options")
@@ -126,7 +125,6 @@ def model_config(args, model):
 
 
 def overridden(config, args):
-    """A copy of `config` (a TrainConfig) with every option given on the command line."""
     config = copy.deepcopy(config)
     config.model = model_config(args, config.model)
     options.apply(config, options.given(args))

@@ -44,8 +44,7 @@ class Batches:
 
 
 def draw_rows(batches: Batches, n: int):
-    """n rows drawn with replacement from `batches`' data, preprocessed as its batches are
-    (for a small set cycled next to the main one, e.g. M2's labelled examples): (rows, x)."""
+    """n rows drawn with replacement and preprocessed as batches are (M2's labelled set)."""
     rows = torch.randint(len(batches.x), (n,), generator=batches.generator,
                          device=batches.device)
     raw = batches.x.index_select(0, rows.to(batches.x.device))

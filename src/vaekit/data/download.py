@@ -33,7 +33,6 @@ def cache_dir() -> Path:
 
 
 def fetch(remote: Remote, base_url: str | None = None, directory: Path | None = None) -> Path:
-    """A folder holding the files of `remote` (see the module docstring)."""
     if remote.dir_env and os.environ.get(remote.dir_env):
         return Path(os.environ[remote.dir_env])
     for d in remote.local_dirs:

@@ -29,7 +29,6 @@ WIDE_GREY_MODES = {"I", "I;16", "I;16L", "I;16B", "I;16N"}   # 16-bit grey: keep
 
 
 def load_image_folder(path: str | Path, image_size: int | None = None) -> Dataset:
-    """The images below `path` as a Dataset (see the module docstring)."""
     root = Path(path)
     if not root.exists():
         raise VaekitError(f"{root}: no such folder")

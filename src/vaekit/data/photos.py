@@ -43,7 +43,6 @@ def sample_photos() -> list[np.ndarray]:
 
 
 def load_photo_patches() -> Dataset:
-    """Train and test patches of the two photographs (see the module docstring)."""
     parts = {"train": ([], []), "test": ([], [])}
     for label, photo in enumerate(sample_photos()):
         for split, columns, stride in (("train", TRAIN_COLUMNS, TRAIN_STRIDE),

@@ -140,6 +140,5 @@ class LatentFamily(nn.Module):
         return None
 
     def class_grid(self, ncol: int) -> torch.Tensor:
-        """Values of z for a picture of p(x | y, z): a row per class y, the same z ~ p(z) down
-        each of the ncol columns, [classes * ncol, z_size]. Families with `classes` only."""
+        """z for a picture of p(x | y, z): a row per class, the same z ~ p(z) down each column."""
         raise NotImplementedError(f"{type(self).__name__} has no class variable")

@@ -107,7 +107,6 @@ class CategoricalLatent(LatentFamily):
         self.register_buffer("_logits", torch.zeros(n_vars, n_classes), persistent=False)
 
     def anneal(self, step: int) -> None:
-        """Called by the trainer before each step."""
         if step % self.anneal_every == 0:
             self.tau.fill_(max(self.tau_min, self.tau0 * math.exp(-self.anneal_rate * step)))
 

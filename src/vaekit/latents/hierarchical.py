@@ -160,8 +160,7 @@ class HierarchicalPosterior(Posterior):
 
     @property
     def mean(self) -> torch.Tensor:
-        """E_q[z]: exact for the first sampled layer (z_1 bottom-up, z_L top-down), Monte Carlo
-        over MEAN_SAMPLES ancestral samples for the layers that depend on it."""
+        """E_q[z]: exact for the first sampled layer, Monte Carlo (MEAN_SAMPLES) for the rest."""
         with torch.no_grad():
             total = sum(self.rsample((64,)).sum(0) for _ in range(MEAN_SAMPLES // 64))
             parts = self.latent.split(total / MEAN_SAMPLES)

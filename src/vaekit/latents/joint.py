@@ -53,7 +53,6 @@ class JointPosterior(Posterior):
                            validate_args=False)
 
     def class_log_prob(self, y: torch.Tensor) -> torch.Tensor:
-        """log q(y | x) for y [..., B] (long)."""
         return self.logits.expand(*y.shape, self.classes).gather(-1, y.unsqueeze(-1)).squeeze(-1)
 
     def _with_class(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:

@@ -14,8 +14,7 @@ from .custom import Networks
 def build_networks(spec, event_shape: tuple[int, ...], code_size: int, in_features: int,
                    out_shape: tuple[int, ...], given: Networks | None = None,
                    encoder: bool = True) -> Networks:
-    """(encoder x [B, *event_shape] -> [B, code_size] or None, decoder z [B, in_features] ->
-    [B, *out_shape]) from `spec`, or `given` (the user's modules), checked."""
+    """(encoder or None, decoder) from `spec`, or `given` (the user's modules), checked."""
     if given is None:
         nets = Networks(spec.encoder(event_shape, code_size) if encoder else None,
                         spec.decoder(in_features, out_shape))

@@ -47,7 +47,6 @@ def mlp(in_features: int, hidden: tuple[int, ...], out_features: int,
 
 @dataclass
 class MLP(Spec):
-    """Fully connected encoder and decoder."""
     name = "mlp"
     encoder_hidden: tuple[int, ...] = setting((200, 200), "encoder hidden sizes",
                                               metavar="H1,H2,...")

@@ -73,7 +73,6 @@ def from_image(c: int, h: int, w: int, out_features: int) -> list[nn.Module]:
 
 
 def check_widths(channels, activation: str) -> None:
-    """The validation the convolutional specs share."""
     check(activation in ACTIVATIONS,
           f"unknown activation {activation!r}; choose from {sorted(ACTIVATIONS)}")
     check(len(channels) >= 1 and all(isinstance(c, int) and c >= 1 for c in channels),
@@ -81,8 +80,7 @@ def check_widths(channels, activation: str) -> None:
 
 
 class ShapedNet(nn.Sequential):
-    """Layers over [N, *in_shape] -> [N, *out_shape], called on [..., *in_shape]: the leading
-    dims are folded into N and restored. Parameter names are those of a plain Sequential."""
+    """Layers over [N, *in_shape] -> [N, *out_shape], with leading dims folded into N."""
 
     def __init__(self, in_shape: tuple[int, ...], out_shape: tuple[int, ...], *layers: nn.Module):
         super().__init__(*layers)

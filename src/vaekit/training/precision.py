@@ -15,8 +15,7 @@ def autocast(config, device: torch.device = torch.device("cpu")):
 
 
 def grad_scaler(config, device: torch.device) -> torch.amp.GradScaler:
-    """float16's dynamic loss scale (a no-op for the other precisions): small gradients do not
-    flush to zero, and a step whose gradient overflows is skipped and the scale halved."""
+    """float16's dynamic loss scale (a no-op for the other precisions)."""
     return torch.amp.GradScaler(device.type, enabled=config.precision == "float16")
 
 

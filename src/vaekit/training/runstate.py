@@ -82,8 +82,7 @@ class RunState:
         self.rollbacks = state.get("rollbacks", 0)
 
     def _restore_data_rng(self, state, device_type, ckpt) -> None:
-        """The batches' generator continues where it was when the checkpoint holds its state
-        for this kind of device; otherwise (vaekit before 0.3, or another device) from a seed."""
+        """The batches' generator where it was, when saved for this device type; else seeded."""
         if state is not None and device_type == self.data_rng.device.type:
             self.data_rng.set_state(state)
             return
@@ -124,8 +123,7 @@ class RunState:
         return optimizers[0].param_groups[0]["lr"]
 
     def changed(self, changes: dict) -> None:
-        """A resumed run's changed settings {name: (old, new)}: a new learning rate scales the
-        one the run has reached (rollback halvings and schedule kept); all go to the log."""
+        """Log a resumed run's changes {name: (old, new)}; a new lr scales the one reached."""
         if not changes:
             return
         if "lr" in changes:
