@@ -24,8 +24,7 @@ DATA, OPTIMIZATION, FAULTS = "data and evaluation", "objective and optimization"
     "faults and logging"
 
 # the model's axes, each a registry of components (registry.py)
-AXES = {"latent": LATENTS, "likelihood": LIKELIHOODS, "network": NETWORKS,
-        "inference": INFERENCE}
+AXES = {"latent": LATENTS, "likelihood": LIKELIHOODS, "network": NETWORKS, "inference": INFERENCE}
 
 
 @dataclass

@@ -95,8 +95,7 @@ class LinearGaussian:
             dec.weight.zero_()
             dec.weight[:D] = self.W
             dec.bias[:D] = self.b
-            dec.bias[D:] = _inv_softplus(torch.full((D,), self.s - min_std,
-                                                    dtype=self.W.dtype))
+            dec.bias[D:] = _inv_softplus(torch.full((D,), self.s - min_std, dtype=self.W.dtype))
         return vae
 
 

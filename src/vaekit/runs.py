@@ -124,8 +124,7 @@ class Run:
 
     def exists(self) -> bool:
         """Whether the folder already holds a run (anything training writes first)."""
-        return bool(self.checkpoints()) or (self.path / METRICS_LOG).exists() \
-            or self.best.exists()
+        return bool(self.checkpoints()) or (self.path / METRICS_LOG).exists() or self.best.exists()
 
     def metrics(self) -> list[dict]:
         """metrics.jsonl's records, one per epoch ([] before the first)."""

@@ -45,8 +45,7 @@ class Batches:
 
 def draw_rows(batches: Batches, n: int):
     """n rows drawn with replacement and preprocessed as batches are (M2's labelled set)."""
-    rows = torch.randint(len(batches.x), (n,), generator=batches.generator,
-                         device=batches.device)
+    rows = torch.randint(len(batches.x), (n,), generator=batches.generator, device=batches.device)
     raw = batches.x.index_select(0, rows.to(batches.x.device))
     return rows, draw(raw.to(batches.device), batches.preprocess, batches.levels,
                       batches.generator)

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import torch
 from torch import nn
-from torch.distributions import Distribution, Independent, kl_divergence
+from torch.distributions import Distribution, Independent, constraints, kl_divergence
 
 
 class Enumeration(NamedTuple):
@@ -28,6 +28,12 @@ class Labelled(NamedTuple):
     z: torch.Tensor          # [B, Z]: one draw of z ~ q(z|x,y), y included
     log_prior: torch.Tensor  # [B]: log p(y)
     kl: torch.Tensor         # [B]: KL(q(z|x,y) || p(z))
+
+
+class OverVectors:
+    """What torch asks of a distribution over real vectors that checks no arguments."""
+    arg_constraints: dict = {}
+    support = constraints.real_vector
 
 
 class Posterior(Distribution):

@@ -15,17 +15,15 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch.distributions import (Distribution, Independent, OneHotCategorical,
-                                 RelaxedOneHotCategorical, constraints, kl_divergence, register_kl)
+                                 RelaxedOneHotCategorical, kl_divergence, register_kl)
 
 from ..registry import Spec, check
 from ..settings import setting
-from .base import LatentFamily, Posterior
+from .base import LatentFamily, OverVectors, Posterior
 
 
-class CategoricalPosterior(Posterior):
+class CategoricalPosterior(OverVectors, Posterior):
     """q(z|x): batch_shape [B], event_shape [N*K] (one-hot blocks of K)."""
-    arg_constraints: dict = {}
-    support = constraints.real_vector
     has_rsample = True
 
     def __init__(self, logits: torch.Tensor, tau: torch.Tensor, straight_through: bool):
@@ -65,10 +63,8 @@ class CategoricalPosterior(Posterior):
         return kl_divergence(self.units, prior.units).flatten(len(self.batch_shape))
 
 
-class CategoricalPrior(Distribution):
+class CategoricalPrior(OverVectors, Distribution):
     """Uniform p(z) over N independent K-class one-hot variables, event_shape [N*K]."""
-    arg_constraints: dict = {}
-    support = constraints.real_vector
 
     def __init__(self, logits: torch.Tensor):                           # [N, K] zeros
         self.logits = logits

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.distributions import Distribution, Independent, Normal, constraints, kl_divergence
+from torch.distributions import Distribution, Independent, Normal, kl_divergence
 
 from ..networks.activations import ACTIVATIONS
 from ..networks.mlp import mlp
 from ..registry import Spec, check
 from ..settings import setting
-from .base import LatentFamily, Posterior
+from .base import LatentFamily, OverVectors, Posterior
 from .gaussian import MIN_SCALE, diagonal_gaussian, standard_normal
 
 MEAN_SAMPLES = 512   # Monte Carlo samples for E_q[z] where it has no closed form
@@ -78,10 +78,8 @@ def _precision_weighted(estimate: torch.Tensor, prior: Independent) -> Independe
     return Independent(Normal(loc, var.sqrt(), validate_args=False), 1, validate_args=False)
 
 
-class HierarchicalPrior(Distribution):
+class HierarchicalPrior(OverVectors, Distribution):
     """p(z) = p(z_L) prod p(z_l | z_{l+1}) over the concatenated z [..., sum(dims)]."""
-    arg_constraints: dict = {}
-    support = constraints.real_vector
     has_rsample = True
 
     def __init__(self, latent: HierarchicalLatent):
@@ -106,10 +104,8 @@ class HierarchicalPrior(Distribution):
         return sum(d.log_prob(p) for d, p in zip(self.layers(parts), parts))
 
 
-class HierarchicalPosterior(Posterior):
+class HierarchicalPosterior(OverVectors, Posterior):
     """q(z|x) over the concatenated z, bottom-up or top-down; batch_shape [B]."""
-    arg_constraints: dict = {}
-    support = constraints.real_vector
     has_rsample = True
 
     def __init__(self, latent: HierarchicalLatent, params: torch.Tensor):

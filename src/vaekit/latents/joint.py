@@ -17,19 +17,16 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch.distributions import (Categorical, Distribution, Independent, Normal,
-                                 RelaxedOneHotCategorical, constraints, kl_divergence,
-                                 register_kl)
+                                 RelaxedOneHotCategorical, kl_divergence, register_kl)
 
 from ..registry import Spec, check
 from ..settings import setting
-from .base import Enumeration, LatentFamily, Labelled, Posterior
+from .base import Enumeration, LatentFamily, Labelled, OverVectors, Posterior
 from .gaussian import MIN_SCALE, standard_normal
 
 
-class JointPosterior(Posterior):
+class JointPosterior(OverVectors, Posterior):
     """q(y, z | x): batch_shape [B], event_shape [K + D]."""
-    arg_constraints: dict = {}
-    support = constraints.real_vector
     has_rsample = True
 
     def __init__(self, logits, loc, scale, tau, exact: bool):
@@ -119,10 +116,8 @@ class JointPosterior(Posterior):
         return torch.cat([self.probs, (self.probs.unsqueeze(-1) * self.loc).sum(-2)], -1)
 
 
-class JointPrior(Distribution):
+class JointPrior(OverVectors, Distribution):
     """p(y) p(z): y uniform over K classes, z ~ N(0, I); event_shape [K + D]."""
-    arg_constraints: dict = {}
-    support = constraints.real_vector
 
     def __init__(self, classes: int, zero: torch.Tensor, one: torch.Tensor):
         self.classes, self.z_part = classes, standard_normal(zero, one)

@@ -8,14 +8,12 @@ from __future__ import annotations
 import math
 
 import torch
-from torch.distributions import Distribution, constraints
+from torch.distributions import Distribution
 
-from .base import Posterior
+from .base import OverVectors, Posterior
 
 
-class EqualMixture(Posterior):
-    arg_constraints: dict = {}
-    support = constraints.real_vector
+class EqualMixture(OverVectors, Posterior):
 
     def __init__(self, components: list[Distribution]):
         if not components:
