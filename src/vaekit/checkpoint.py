@@ -93,8 +93,7 @@ def save(directory: str | Path, model: torch.nn.Module, config: TrainConfig, *, 
          optimizers: dict[str, torch.optim.Optimizer] | None = None,
          trainer_state: dict | None = None, trainer_tensors: dict | None = None,
          rng_states: list | None = None) -> Path:
-    """Write a checkpoint folder atomically. `optimizers` by name ("" for a kind's only one);
-    `rng_states`: torch RNG states of every process of a distributed run (default: this one's)."""
+    """Write a checkpoint folder atomically; `optimizers` by name, `rng_states` of every process."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")

@@ -1,9 +1,7 @@
-"""Configuration files: a run's TrainConfig as TOML, read with tomllib and written with tomli-w.
-
-The file has the layout of `TrainConfig.to_dict()`: training settings at the top level, then
-[data], [model] and one table per model axis ([model.latent], ...), each naming its component
-and its settings. Keys left out take their defaults, so a file may hold a few settings or a
-whole run (every run folder has its `config.toml`). TOML has no null: a None is left out.
+"""Configuration files: a run's TrainConfig as TOML, read with tomllib and written with tomli-w,
+in the layout of `TrainConfig.to_dict()`: training settings at the top level, then [data],
+[model] and one table per model axis. Keys left out take their defaults; TOML has no null, so
+a None is left out.
 """
 
 from __future__ import annotations

@@ -3,10 +3,9 @@
     torchrun --nproc-per-node 2 -m vaekit train ...          # one machine, two processes
 
 Every process holds the whole model; DistributedDataParallel averages the gradients (nccl on
-GPUs, gloo on CPUs). Each draws the same shuffled global batch and trains on its own rows of
-it, so a global batch is the same whatever the number of processes. Process 0 alone writes
-metrics and checkpoints; evaluation splits the examples across processes and gathers them.
-Without torchrun's environment (WORLD_SIZE unset or 1) everything here is a no-op.
+GPUs, gloo on CPUs). Each process trains on its own rows of the same global batch, so a global
+batch is the same whatever the number of processes. Process 0 alone writes; evaluation splits
+the examples. Without torchrun's environment (WORLD_SIZE unset or 1) this is all a no-op.
 """
 
 from __future__ import annotations

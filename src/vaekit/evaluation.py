@@ -85,8 +85,7 @@ def chunks(n: int, size: int):
 @torch.no_grad()
 def log_likelihood(model, x: torch.Tensor, k: int = 5000, max_rows: int | None = None,
                    proposal=None) -> LogLikelihood:
-    """Importance-sampled log p(x) per example with K samples from q(z|x), or from
-    `proposal(rows, x[rows])` when given; distributed, each process estimates its share."""
+    """Importance-sampled log p(x) per example from q(z|x), or from `proposal(rows, x[rows])`."""
     check_data(model, x)
     max_rows = rows_for(model, max_rows)
     with flushed():

@@ -1,10 +1,9 @@
 """Sample quality on equal terms for models with and without a likelihood.
 
-A small classifier is trained once per dataset on its labelled training images and cached
-(data.download.cache_dir): a small CNN for images (on 8x8 digits it separated real from noise
-images 26x in FD, against 19x for vaekit's strided conv encoder), an MLP (D-256-128) for
-vectors. Its 128-unit penultimate layer is the feature space of a dataset-specific Frechet
-distance (the FID of Heusel et al. 2017 with this network in place of Inception):
+A small classifier is trained once per dataset on its labelled training images and cached: a
+small CNN for images (on 8x8 digits it separated real from noise images 26x in FD, against 19x
+for vaekit's conv encoder), an MLP for vectors. Its 128-unit penultimate layer is the feature
+space of a dataset-specific Frechet distance (Heusel et al. 2017's FID without Inception):
     FD = |mu_1 - mu_2|^2 + Tr(S_1 + S_2 - 2 (S_1 S_2)^(1/2)).
 Its predictions give two entropies in nats: the mean entropy of p(y|x) (low: each sample looks
 like some class) and the entropy of the mean prediction (high: the samples cover the classes).

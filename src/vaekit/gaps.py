@@ -2,10 +2,9 @@
 
     log p(x) - L[q_phi] = (log p(x) - L[q*])  +  (L[q*] - L[q_phi])
                            approximation gap      amortization gap
-where q_phi is the encoder's q, q* the family's best q for this x (the E-step of
-inference.optimize, from the semi-amortized q, which sits between them), and L the ELBO.
-log p(x) is importance sampled from the equal mixture of q_phi and q* (a defensive proposal).
-Gaps are paired differences, with the standard errors of the per-example differences.
+where q_phi is the encoder's q, q* the family's best q for this x (inference.optimize, from
+the semi-amortized q), and L the ELBO. log p(x) is importance sampled from the equal mixture
+of q_phi and q* (a defensive proposal); gaps are paired per-example differences.
 """
 
 from __future__ import annotations

@@ -2,9 +2,8 @@
 
 Start from x~ with the missing pixels filled by `fill` and repeat T times:
     z ~ q(z | x~),   x~_missing ~ p(x | z)   (observed pixels clamped to their values).
-The equal mixture of p(x_missing | z_t) over the steps after `burn_in` is scored against the
-truth, log p(x_missing) ~= log (1/T') sum_t p(x_missing | z_t) (nats per image), next to
-filling every missing pixel from the training mean. `top-half` masks the top of every channel.
+log p(x_missing) ~= log (1/T') sum_t p(x_missing | z_t) over the steps after `burn_in` (nats
+per image) is compared with filling every missing pixel from the training mean.
 """
 
 from __future__ import annotations

@@ -3,9 +3,8 @@
 z ~ N(0, I_Z), x | z ~ N(W z + b, s^2 I_D). Everything is closed form:
     p(x)   = N(x; b, W W^T + s^2 I)
     p(z|x) = N(M^-1 W^T (x - b), s^2 M^-1),  M = W^T W + s^2 I
-so it checks the ELBO, importance-sampled log p(x), and posterior inference. `as_vae` builds
-the same model as a vaekit VAE from two plain nn.Linear modules, the encoder giving the exact
-posterior mean with the posterior's marginal deviations (see `best_mean_field`).
+so it checks the ELBO, importance-sampled log p(x), and posterior inference (`as_vae`: the
+same model as a vaekit VAE on two nn.Linear modules).
 """
 
 from __future__ import annotations
@@ -72,8 +71,7 @@ class LinearGaussian:
                                                              dtype=self.W.dtype)
 
     def as_vae(self, posterior_std: torch.Tensor | None = None):
-        """This model as a vaekit VAE with linear encoder and decoder; the encoder gives the exact
-        posterior mean and `posterior_std` (default: the posterior's marginal deviations)."""
+        """This model as a VAE with linear networks; q's deviations: `posterior_std` or exact."""
         D, Z = self.W.shape
         min_std = min(1e-3, self.s / 2)
         config = ModelConfig(latent={"name": "gaussian", "dim": Z},

@@ -1,9 +1,7 @@
-"""The VAE: an encoder, a decoder, a latent family, a likelihood and an inference scheme.
-
-Every method returns a torch.distributions object, so the objectives (objectives.py) never need
-to know which family, likelihood, network or scheme is in use. The networks' outputs are
-brought back to the input's dtype (under bfloat16 autocast the log-densities stay in float32),
-and samples z [S, B, Z] are decoded as one batch [S*B, Z], so a network only sees [B, ...].
+"""The VAE: an encoder, a decoder, a latent family, a likelihood and an inference scheme. Every
+method returns a torch.distributions object, so the objectives never need to know which are in
+use. Network outputs come back in the input's dtype (under bfloat16 autocast log-densities
+stay float32), and z [S, B, Z] is decoded as one batch [S*B, Z].
 """
 
 from __future__ import annotations

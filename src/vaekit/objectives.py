@@ -2,10 +2,8 @@
 
 - ELBO  = E_q[log p(x|z)] - KL(q(z|x) || p(z))         (Kingma & Welling 2014)
 - IWAE_k = E[log (1/k) sum_i p(x, z_i) / q(z_i|x)]      (Burda, Grosse & Salakhutdinov 2015)
-ELBO = IWAE_1 <= IWAE_k <= IWAE_k' <= log p(x) for k <= k'.
-
-`decode` is any callable z -> p(x|z); what an objective needs of q beyond a Distribution it
-asks q's protocol (latents/base.py). Callers average over the batch.
+ELBO = IWAE_1 <= IWAE_k <= IWAE_k' <= log p(x) for k <= k'. What an objective needs of q
+beyond a Distribution it asks q's protocol (latents/base.py). Callers average over the batch.
 """
 
 from __future__ import annotations

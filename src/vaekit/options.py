@@ -1,9 +1,7 @@
 """`vaekit train`'s setting options, derived from the settings' declarations (settings.py).
-
 Every field of TrainConfig, DataConfig and each registered spec that has a flag becomes one
-option (a flag several fields declare, e.g. --seed, is one option whose help names each owner
-with its default). Its type follows the field's annotation, and it defaults to None so that
-the command knows which options were given (they override a configuration file).
+option (a flag several fields declare, e.g. --seed, is one option whose help names each
+owner). Options default to None, so that the command knows which were given.
 """
 
 from __future__ import annotations

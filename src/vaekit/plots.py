@@ -47,8 +47,7 @@ def save_grid(images: torch.Tensor | np.ndarray, path: str | Path, ncol: int = 8
 
 
 def first_free(folder: str | Path, stem: str, suffix: str = ".png") -> Path:
-    """folder/stem-001.png, or -002, ...: the first free number, created (empty) at once so that
-    another process choosing at the same time takes the next: a default never overwrites."""
+    """folder/stem-NNN.png with the first free number, created at once so no other call takes it."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for i in itertools.count(1):

@@ -1,9 +1,7 @@
-"""Progress bars for the jobs that take more than a few seconds, and one-line announcements of
-slow one-time work (printed whatever the settings).
-
-A bar goes to stderr. It is off when stderr is not a terminal, with `--no-progress`
-(`set_enabled`), and in all but the first process of a distributed run; VAEKIT_PROGRESS=1
-turns it on even when stderr is not a terminal (tests capture stderr), VAEKIT_PROGRESS=0 off.
+"""Progress bars on stderr for jobs that take more than a few seconds, and one-line
+announcements of slow one-time work (always printed). Bars are off when stderr is not a
+terminal (VAEKIT_PROGRESS=1 forces them on, 0 off), with `--no-progress`, and in all but the
+first process of a distributed run.
 """
 
 from __future__ import annotations

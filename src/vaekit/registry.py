@@ -1,9 +1,6 @@
 """Components by name: a `Spec` holds one component's settings, a `Registry` finds its class.
-
-Each axis of a model (latent family, likelihood, network, inference scheme) has a registry.
-A spec is a dataclass whose class attribute `name` is its key; it validates its fields and
-builds its component. In JSON a spec is {"name": ..., field: value, ...}. Its fields are
-declared with settings.setting, from which the command line and the help are derived.
+Each model axis has a registry. A spec is a dataclass whose class attribute `name` is its key
+(in JSON {"name": ..., field: value, ...}); it validates its fields and builds its component.
 """
 
 from __future__ import annotations

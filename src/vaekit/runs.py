@@ -170,8 +170,7 @@ class Run:
 
 
 def checkpoint_folder(path: str | Path) -> Path:
-    """The checkpoint a path names: a checkpoint folder (or its set-aside name after a crash),
-    or a run folder's best checkpoint (its newest if there is no best yet)."""
+    """A checkpoint folder (or its set-aside name), or a run folder's best (else its newest)."""
     path = Path(path)
     if is_checkpoint(path):
         return path

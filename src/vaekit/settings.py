@@ -3,9 +3,8 @@
     epochs: int = setting(100, "passes over the training data", resume=True)
 
 Its metadata carries its help, its command-line `flag` (default: the name with dashes; None:
-config file only), whether a resumed run may change it (`resume`), the model `kinds` it
-applies to, argparse `choices` and `metavar`, and what a default of None means (`none`).
-`vaekit train`'s options, the TOML layout and the resume rules are derived from it.
+config file only), `resume`, the model `kinds` it applies to, argparse `choices` and
+`metavar`, and what a default of None means (`none`).
 """
 
 from __future__ import annotations

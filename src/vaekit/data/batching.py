@@ -11,11 +11,10 @@ from .draws import draw
 
 
 class Batches:
-    """Shuffled minibatches of `x` [N, *event] (uint8 levels, or float in [0, 1]), freshly
-    preprocessed each epoch, on `generator`'s device (a torch.Generator, or a CPU seed), as
-    float32 [batch_size, *event]. With `shard` (a process's rows, e.g. slice(rank, None,
-    world_size)) each global batch is drawn whole in every process and only the shard's rows are
-    yielded: the processes stay in step and together see the global batch."""
+    """Shuffled minibatches of `x` [N, *event] (uint8 levels, or float in [0, 1]), preprocessed
+    afresh as float32 on `generator`'s device (a torch.Generator, or a CPU seed). With `shard` (a
+    process's rows, e.g. slice(rank, None, world_size)) each global batch is drawn whole in every
+    process and only the shard's rows are yielded, so the processes stay in step."""
 
     def __init__(self, x, batch_size: int, preprocess: str, levels: int | None,
                  generator: torch.Generator | int = 0, shard: slice = slice(None)):

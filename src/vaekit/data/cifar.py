@@ -2,9 +2,8 @@
 
 cifar-10-binary.tar.gz is fetched with its MD5 (download.fetch; VAEKIT_CIFAR10_URL sets the
 mirror, VAEKIT_CIFAR10_DIR a folder holding it) and read in one pass from the gzip stream (to
-its end, so gzip's CRC vouches for every byte), never extracted and never unpickled. Each
-member (data_batch_1..5.bin: train, test_batch.bin: test) is 3073-byte records: a label byte,
-then the [3, 32, 32] image. Any problem is a VaekitError naming the archive and the reason.
+its end, so gzip's CRC vouches for every byte), never extracted and never unpickled: 3073-byte
+records of a label byte and a [3, 32, 32] image.
 """
 
 from __future__ import annotations

@@ -25,8 +25,7 @@ class Remote:
 
 
 def cache_dir() -> Path:
-    """vaekit's one cache folder (data sets, fid.py's classifiers): $VAEKIT_CACHE, else
-    $VAEKIT_DATA (before 0.4), else the OS cache folder (~/.cache/vaekit on Linux)."""
+    """$VAEKIT_CACHE, else $VAEKIT_DATA (before 0.4), else the OS cache folder (~/.cache/vaekit)."""
     import pooch
     return Path(os.environ.get("VAEKIT_CACHE") or os.environ.get("VAEKIT_DATA")
                 or pooch.os_cache("vaekit"))

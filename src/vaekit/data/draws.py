@@ -90,9 +90,8 @@ def draw(a: torch.Tensor, preprocess: str, levels: int | None,
 
 
 def fixed(a, preprocess: str, levels: int | None, seed: int) -> torch.Tensor:
-    """One seeded preprocessing of a whole split [float32], the same in every version of vaekit:
-    uniforms from numpy's default_rng(seed), binarization against k / (L - 1), so that test sets
-    and their NLLs stay comparable across versions. `a`: a numpy array or a tensor."""
+    """One seeded preprocessing of a whole split [float32] (a numpy array or a tensor), the same
+    in every version: uniforms from numpy's default_rng(seed), binarization against k / (L - 1)."""
     a = tensor(a)
     rng = np.random.default_rng(seed)
     if preprocess == "binarize":

@@ -1,16 +1,12 @@
 """A folder of PNG/JPEG images as a Dataset: uint8 [N, C, H, W] with 256 levels.
 
-Images are the .png, .jpg or .jpeg files (any case) below the folder; other files and hidden
-ones (.DS_Store, ._x.png) are skipped with one warning line. Only PNG and JPEG decoders are
-used, and EXIF orientation is applied. C = 1 when every image is grey (16-bit grey keeps its
-top 8 bits), otherwise every image becomes RGB; alpha is dropped. Without `image_size` all
-images must have one size; with `image_size=S` each is centre-cropped square and resized to
-S x S (Lanczos).
-
-Labels: when every image lies inside a first-level sub-folder, the index of its name in the
-sorted names (Python order, 'B' < 'a'). Splits: `train/` and `test/` when both exist (names
-sorted over both; images elsewhere ignored with a warning), else a fixed 10% held out as the
-test split (numpy default_rng(0), as for .npy files). The dataset is named after the folder.
+Images are the .png, .jpg or .jpeg files below the folder (others, and hidden ones, skipped
+with a warning), decoded as PNG or JPEG only, EXIF orientation applied. C = 1 when every image
+is grey (16-bit grey keeps its top 8 bits), else RGB; alpha is dropped. With `image_size=S`
+each is centre-cropped square and resized to S x S (Lanczos); without, sizes must agree.
+Labels: when every image lies in a first-level sub-folder, the index of its name in the sorted
+names. Splits: `train/` and `test/` when both exist (names sorted over both), else a fixed 10%
+held out (numpy default_rng(0)). The dataset is named after the folder.
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
 """Colour patches of two photographs, embedded (no download): uint8 [N, 3, 32, 32], 256 levels.
-
-The photographs are scikit-learn's `load_sample_images`: china.jpg (label 0) and flower.jpg
-(label 1), each 427 x 640 RGB. Train patches lie wholly in columns [0, 480) on a stride-8 grid
-(2850 per photo), test patches in columns [480, 640) on a stride-16 grid (225 per photo), so
-the splits share no pixels: 5700 train and 450 test patches (`patch_origins`).
+scikit-learn's china.jpg (label 0) and flower.jpg (label 1), 427 x 640: train patches in
+columns [0, 480) on a stride-8 grid, test patches in [480, 640) on a stride-16 grid, so the
+splits share no pixels: 5700 train and 450 test patches (`patch_origins`).
 """
 
 from __future__ import annotations

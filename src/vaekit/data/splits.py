@@ -1,9 +1,7 @@
 """From a Dataset and a DataConfig to train / validation / test data ready for a model.
-
-Preprocessing follows what the model needs (its likelihood declares it):
-    binary -> binarize,  continuous -> dequantize (levels) or none,  levels, raw -> none
-unless DataConfig.preprocess names one. The validation and test splits are preprocessed once,
-seeded (draws.fixed); the training split per batch (batching.Batches).
+Preprocessing follows the likelihood's need (binary -> binarize, continuous -> dequantize or
+none, levels and raw -> none) unless DataConfig.preprocess names one. The validation and test
+splits are preprocessed once, seeded (draws.fixed); the training split per batch.
 """
 
 from __future__ import annotations

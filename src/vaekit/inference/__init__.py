@@ -3,10 +3,8 @@
 - amortized: lambda = encoder(x), one network for every x (Kingma & Welling 2014);
 - vem (the E-step of variational EM): free parameters lambda_i for each data point;
 - semi (semi-amortized): lambda_i = encoder(x_i), then S gradient steps (Kim et al. 2018).
-A scheme is a registered spec (`INFERENCE`) with `params(model, x, init=None)` (lambda for
-evaluation) and `loss(model, x, loss_and_terms, init=None)` (training loss, values to log,
-lambda to keep or None), and the class attributes `encoder`, `local_state`, `distributed` and
-`mstep_steps`.
+A scheme is a registered spec (`INFERENCE`) with `params(model, x, init=None)` and
+`loss(model, x, loss_and_terms, init=None)` -> (training loss, values to log, lambda or None).
 """
 
 from ..registry import Registry

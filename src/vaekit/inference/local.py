@@ -1,6 +1,5 @@
-"""Optimizing q's parameters for each example: the E-step of variational EM (`optimize`) and
-the refinement of semi-amortized inference (`refine`), in the latent family's own
-parameterization (q = latent.posterior(lambda)), by Adam on the per-example ELBO.
+"""Optimizing q's parameters for each example by Adam on the per-example ELBO: the E-step of
+variational EM (`optimize`) and the refinement of semi-amortized inference (`refine`).
 
 The stopping rule of `optimize`: after every `window` iterations, the window's average iterate
 is scored by the batch ELBO with `check_samples` common random numbers (so successive scores
@@ -50,8 +49,7 @@ def _neg_elbo(model, x: torch.Tensor, params: torch.Tensor, samples: int) -> tor
 
 def optimize(model, x: torch.Tensor, init: torch.Tensor,
              settings: LocalOptimizer = LocalOptimizer(), bar=None) -> Fitted:
-    """Maximise each example's ELBO over its own lambda, from `init`, until the stopping rule
-    holds (the model's parameters get no gradients). `bar`: a progress bar, or None."""
+    """Maximise each example's ELBO over its lambda from `init` (`bar`: a progress bar or None)."""
     seed = int(torch.randint(2 ** 62, ()))
 
     def score(lam: torch.Tensor) -> float:

@@ -40,9 +40,8 @@ class Posterior(Distribution):
     """q(z|x) with batch_shape [B] and event_shape [Z], and what the objectives ask of it."""
 
     def kl_layers(self, prior: Distribution, z: torch.Tensor | None = None) -> torch.Tensor:
-        """KL(q || prior) split over stochastic layers or parts: [..., B, L], the sample dims of z
-        kept. Default, one column: closed form when torch registers the pair, else log q(z) -
-        log p(z) at z (a fresh draw when None)."""
+        """KL(q || prior) over layers or parts: [..., B, L]. Default, one column: closed form when
+        torch registers the pair, else log q(z) - log p(z) at z (a fresh draw when None)."""
         try:
             return kl_divergence(self, prior).unsqueeze(-1)
         except NotImplementedError:
@@ -50,8 +49,7 @@ class Posterior(Distribution):
             return (self.log_prob(z) - prior.log_prob(z)).unsqueeze(-1)
 
     def kl_groups(self, prior: Distribution, layers: torch.Tensor) -> torch.Tensor:
-        """The KL split into the groups that free bits floors, [B, G]. Default: the units of an
-        Independent q and p with a closed-form KL per unit, else `layers` ([B, L])."""
+        """The KL in the groups free bits floors, [B, G]: an Independent's units, else `layers`."""
         if isinstance(self, Independent) and isinstance(prior, Independent):
             try:
                 return kl_divergence(self.base_dist, prior.base_dist).flatten(
@@ -116,9 +114,8 @@ def methods(q: Distribution) -> Posterior | _Defaults:
 
 
 class LatentFamily(nn.Module):
-    """A latent family's module: the prior p(z) and the posterior family q(z|x). Subclasses
-    set `dims` (widths of the stochastic layers or parts, summing to `z_size`), `param_size`
-    (encoder outputs per posterior) and `decoder_size` (the width of decoder_input(z))."""
+    """The prior p(z) and the posterior family q(z|x). Subclasses set `dims` (widths of the layers
+    or parts, summing to `z_size`), `param_size` (encoder outputs per q) and `decoder_size`."""
     dims: tuple[int, ...]
     param_size: int
     z_size: int

@@ -1,10 +1,9 @@
 """Categorical latents with the Gumbel-softmax (Jang, Gu & Poole 2017; Maddison et al. 2017).
 
 z is N categorical variables of K classes, one-hot, flattened to [N*K]; the prior is uniform.
-Training draws from the relaxation: `rsample` gives RelaxedOneHotCategorical(tau) samples
-(relaxed) or their hard argmax with the relaxed gradient (straight-through). `sample` and
-`log_prob` are of the discrete model itself, so evaluation is exact; KL(q || uniform) is
-closed form. tau = max(tau_min, tau_0 exp(-rate * step)), updated every `anneal_every` steps.
+Training draws from the relaxation (`rsample`: relaxed, or straight-through: hard forward,
+relaxed gradient); `sample` and `log_prob` are the discrete model's, so evaluation is exact.
+tau = max(tau_min, tau_0 exp(-rate * step)), updated every `anneal_every` steps.
 """
 
 from __future__ import annotations

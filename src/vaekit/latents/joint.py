@@ -88,8 +88,7 @@ class JointPosterior(OverVectors, Posterior):
         return None
 
     def importance_draws(self, k: int, reparameterized: bool = True):
-        """k' = K ceil(k / K) draws, equally many per class, and the proposal's log-density
-        (1/K) q(z | x, y), so that y is summed exactly: ([k', B, K + D], [k', B])."""
+        """K ceil(k / K) draws stratified by class, and their log-density (1/K) q(z | x, y)."""
         m = -(-k // self.classes)
         v = self.per_class((m,), reparameterized).flatten(0, 1)
         y = v[..., :self.classes].argmax(-1)

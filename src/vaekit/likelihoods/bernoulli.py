@@ -16,8 +16,7 @@ from .base import Likelihood
 
 class IndependentBernoulli(Independent):
     """Independent(Bernoulli(logits=...), event_dims) whose log_prob sums before it negates (one
-    pass fewer over the pixels), and with logits [K, B, *event] against x [B, *event] computes
-    sum_d x_d l_d - softplus(l_d) without copying x out to the logits' shape."""
+    pass fewer), and scores x [B, *event] against logits [K, B, *event] without copying x."""
 
     def __init__(self, logits: torch.Tensor, event_dims: int = 1):
         super().__init__(TorchBernoulli(logits=logits, validate_args=False), event_dims,

@@ -1,8 +1,6 @@
 """Gaussian likelihood whose mean AND variance are decoder outputs (the lecture's f_c and f_v).
-
-sigma = min_std + softplus(raw): the floor keeps log p(x|z) bounded (at most
--log(min_std * sqrt(2 pi)) nats per pixel) on pixels that are constant across the data set.
-`variance`: "decoder" (f_v(z); the decoder gives [2C, H, W], means first), "pixel" (one learned
+sigma = min_std + softplus(raw): the floor keeps log p(x|z) bounded on pixels that are constant
+across the data set. `variance`: "decoder" (f_v(z); [2C, H, W], means first), "pixel" (one
 parameter per pixel) or "shared" (one for every pixel: with a linear decoder, probabilistic PCA).
 """
 

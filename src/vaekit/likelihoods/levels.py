@@ -1,7 +1,5 @@
-"""What the likelihoods of integer levels share (dlogistic_mix.py, dgaussian.py).
-
-Their data are the levels, fed to the networks as k / (L - 1) in [0, 1]; a likelihood turns
-them back into k and scores them with a distribution over 0..L-1 (distributions.py), so log
+"""What the likelihoods of integer levels share (dlogistic_mix.py, dgaussian.py): the networks
+see k / (L - 1) in [0, 1], and a distribution over 0..L-1 (distributions.py) scores k, so log
 p(x) is a probability and bits/dim need no change of scale. L comes from the data unless the
 spec names it; data that are not k / (L - 1) are refused. Data [D] count as one channel.
 """
@@ -23,10 +21,9 @@ from .base import Likelihood
 
 
 class OnUnitScale(Distribution):
-    """A distribution over levels 0..L-1 seen on the data's scale x = k / (L - 1): log_prob
-    rounds x back to k (no Jacobian: the data are discrete), sample and mean divide by L - 1.
-    `pixel_last`: the base's event is a pixel's channels (batch [..., H, W], event [C]).
-    `sum_dims`: the trailing data dims log_prob sums over (0: per element)."""
+    """Levels 0..L-1 seen on the data's scale x = k / (L - 1): log_prob rounds x back to k (no
+    Jacobian), sample and mean divide by L - 1. `pixel_last`: the base's event is a pixel's
+    channels; `sum_dims`: the trailing data dims log_prob sums over (0: per element)."""
     arg_constraints: dict = {}
 
     def __init__(self, base: Distribution, levels: int, event_shape: tuple[int, ...],

@@ -1,10 +1,7 @@
 """Networks: the encoder and decoder of a model, an axis independent of latents and likelihoods.
-
-A network family is a registered spec (`NETWORKS`) with two builders:
-- `encoder(event_shape, out_features)`: x [B, *event_shape] -> [B, out_features];
-- `decoder(in_features, out_shape)`: z [B, in_features] -> [B, *out_shape].
-Families: `mlp` (any shape), `conv` and `resnet` (images [C, H, W]). Your own modules go in
-as `Networks(encoder, decoder)` (custom.py).
+A network family is a registered spec (`NETWORKS`) with two builders, `encoder(event_shape,
+out_features)` and `decoder(in_features, out_shape)`: `mlp` (any shape), `conv` and `resnet`
+(images [C, H, W]). Your own modules go in as `Networks(encoder, decoder)` (custom.py).
 """
 
 from ..registry import Registry

@@ -4,9 +4,8 @@ With channels (c_1, ..., c_n) and images [C, H, W] (h, w: H, W halved n times, r
     encoder  [B, C, H, W] -conv-> [B, c_1, H/2, W/2] -> ... -conv-> [B, c_n, h, w]
              -flatten-> [B, c_n h w] -linear-> [B, out_features]
     decoder  [B, in] -linear-> [B, c_n h w] -> [B, c_n, h, w] -convT-> ... -convT-> [B, P, H, W]
-each conv Conv2d(4, stride 2, padding 1) and each convT its transpose, an activation after
-every layer but the last. The linear ends let the latent and image sizes be chosen freely, and
-output_padding makes odd sizes work (shapes.py).
+each conv Conv2d(4, stride 2, padding 1) and each convT its transpose (output_padding: odd
+sizes work, shapes.py), an activation after every layer but the last.
 """
 
 from __future__ import annotations

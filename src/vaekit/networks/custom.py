@@ -1,7 +1,6 @@
 """Your own encoder and decoder modules.
 
     vaekit.train(config, run_dir, networks=vaekit.Networks(encoder, decoder))
-    model, ckpt = vaekit.load_model(run_dir, networks=vaekit.Networks(MyEncoder(), MyDecoder()))
 
 The encoder maps x [B, *event_shape] to [B, P], the latent family's parameter count; the
 decoder maps z [B, Z] to [B, *param_shape], the likelihood's parameter shape. Both are checked

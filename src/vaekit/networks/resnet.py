@@ -1,13 +1,13 @@
 """Residual encoder and decoder: the conv family's stages with residual blocks between them.
 
-A block at width c keeps the shape: x -> x + conv3x3(act(conv3x3(act(x)))) (pre-activation,
-He et al. 2016). With channels (c_1, ..., c_n) and `blocks` blocks per stage:
+A block keeps the shape: x -> x + conv3x3(act(conv3x3(act(x)))) (pre-activation, He et al.
+2016). With channels (c_1, ..., c_n) and `blocks` blocks per stage:
     encoder  [B, C, H, W] -stem conv3x3-> [B, c_1, H, W], each stage: blocks, act,
              Conv2d(4, 2, 1) -> ... [B, c_n, h, w] -act, flatten, linear-> [B, out_features]
     decoder  [B, in] -linear-> [B, c_n, h, w], each stage from n down: act,
              ConvTranspose2d(4, 2, 1), blocks -> [B, c_1, H, W] -act, conv3x3-> [B, P, H, W]
-Every convolution after the stem sees an activated input, so even with blocks = 0 the sampling
-convolutions do not collapse into one linear map; output_padding retraces the encoder's sizes.
+Every convolution after the stem sees an activated input, so with blocks = 0 the sampling
+convolutions do not collapse into one linear map.
 """
 
 from __future__ import annotations

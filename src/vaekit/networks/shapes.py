@@ -1,9 +1,7 @@
 """Shape arithmetic and layers shared by the convolutional families (conv.py, resnet.py).
-
 Conv2d(4, 2, 1) maps a side s to floor(s / 2); ConvTranspose2d(4, 2, 1, output_padding o)
-maps s to 2s + o. Choosing o = (the encoder's size at that step) - 2s makes the decoder retrace
-the encoder's sizes exactly (28 -> 14 -> 7 -> 14 -> 28; 7 -> 3 -> 7), for any H, W that
-survive the halvings. A `ShapedNet` folds leading dims ([S, B, ...]) into N and back.
+maps s to 2s + o, and o = (the encoder's size) - 2s retraces the encoder's sizes exactly
+(28 -> 14 -> 7 -> 14 -> 28; 7 -> 3 -> 7). A `ShapedNet` folds leading dims into N and back.
 """
 
 from __future__ import annotations

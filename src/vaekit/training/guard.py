@@ -13,14 +13,12 @@ class Diverged(Exception):
 class Guard:
     """Skips optimizer steps whose gradient is not finite, and calls for a rollback after
     `patience` in a row (under DDP the gradients are averaged, so every process agrees).
-
     `check` returns its verdict as a 0-dim bool tensor on the model's device (a Python bool
-    would cost a host synchronisation on a GPU). With `every` > 1 (a GPU) the step is skipped
-    and counted on the device, and the counts are read every `every` steps. With `every` = 1
-    (`on_host`: a CPU, where a dozen small tensor operations would cost 2-3% of an MLP's step)
-    the verdict is read and counted on the host, and each skipped step is reported with its
-    loss. With float16, an overflow is the GradScaler's to skip: only one that
-    `overflow_limit` halvings in a row have not cured counts as a non-finite step."""
+    would cost a host synchronisation on a GPU). With `every` > 1 (a GPU) skipped steps are
+    counted on the device and read every `every` steps; with `every` = 1 (`on_host`: a CPU,
+    where a dozen small tensor operations would cost 2-3% of an MLP's step) on the host, each
+    reported with its loss. With float16, an overflow is the GradScaler's to skip unless
+    `overflow_limit` halvings in a row have not cured it."""
 
     def __init__(self, patience: int, log=None, every: int = 1):
         self.patience, self.log, self.every = patience, log, every

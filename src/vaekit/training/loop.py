@@ -105,10 +105,9 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
           splits: Splits | None = None, final_eval: bool = True,
           networks: Networks | tuple | None = None,
           device: str | torch.device | None = None) -> TrainResult:
-    """Train (or `resume` from its newest complete checkpoint) the run in `run_dir`; returns
-    the best model. `networks`: your own (encoder, decoder) modules (networks/custom.py), again
-    on resume. `device` overrides config.device. On resume, `config` (None: the run's own) may
-    change only what TrainConfig.changes_on_resume allows."""
+    """Train (or `resume` from its newest complete checkpoint) the run in `run_dir`; returns the
+    best model. `networks`: your own modules (networks/custom.py), again on resume. On resume,
+    `config` (None: the run's own) may change what TrainConfig.changes_on_resume allows."""
     run_dir = Path(run_dir)
     config, ckpt, splits, changes = _setup(config, run_dir, resume, epochs, splits, networks,
                                            device)

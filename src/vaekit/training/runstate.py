@@ -16,8 +16,7 @@ from ..runs import Run
 
 
 class RunState:
-    """A run's position (epoch, step), best validation score (higher is better: a VAE's
-    validation ELBO, a GAN's closeness of its discriminator to chance), RNG states and
+    """A run's position (epoch, step), best validation score (higher is better), RNG states and
     optimizers (by name, "" for a kind's only one)."""
 
     def __init__(self, run_dir, config, model, optimizers: dict, scheduler, data_rng, local,
