@@ -2,20 +2,12 @@
 
 A checkpoint is a folder:
     model.safetensors       the model's state_dict
-    optimizer.safetensors   optimizer moments, RNG states and the trainer's per-example state
-                            (e.g. variational EM's q parameters; training checkpoints only)
-    meta.json               config, the shape of one example, epoch, step, metrics,
-                            optimizer/scheduler settings, data RNG state, the SHA-256 of each
-                            .safetensors file, and its own SHA-256
-A checkpoint appears whole or not at all: it is written into a hidden sibling folder, flushed
-to disk, and renamed into place (an older checkpoint of the same name is moved aside first and
-deleted after). A checkpoint whose files or meta.json do not match their checksums is refused,
-and so are weights that do not fit the model, before any of them is loaded. Checkpoints of
-format version 1 (vaekit before networks were an axis) are read through legacy.py.
-
-Where a run keeps its checkpoints is runs.py's (the newest `keep` training checkpoints and
-best/); `latest` picks the newest training checkpoint that verifies, falling back past damaged
-ones, so a run resumes after a crash at any moment from its last complete checkpoint.
+    optimizer.safetensors   optimizer moments, RNG states, per-example state (training only)
+    meta.json               config, example shape, epoch, step, metrics, optimizer settings,
+                            the SHA-256 of each .safetensors file, and its own SHA-256
+It is written into a hidden sibling folder, flushed and renamed into place, so it appears whole
+or not at all. Files that do not match their checksums, and weights that do not fit the model,
+are refused before any is loaded. Version 1 checkpoints are read through legacy.py.
 """
 
 from __future__ import annotations
@@ -61,8 +53,7 @@ def _fsync(path: Path) -> None:
 
 
 def _publish(tmp: Path, directory: Path) -> None:
-    """Rename the finished folder `tmp` to `directory`, replacing an existing one: the old one
-    is renamed aside first, so one of the two is always whole (see runs.checkpoint_folder)."""
+    """Rename `tmp` to `directory`, the old one renamed aside first so that one is always whole."""
     old = runs.aside(directory)
     shutil.rmtree(old, ignore_errors=True)
     if directory.exists():
@@ -102,9 +93,7 @@ def save(directory: str | Path, model: torch.nn.Module, config: TrainConfig, *, 
          optimizers: dict[str, torch.optim.Optimizer] | None = None,
          trainer_state: dict | None = None, trainer_tensors: dict | None = None,
          rng_states: list | None = None) -> Path:
-    """Write a checkpoint folder atomically. `optimizers`: by name, "" for a kind's only one
-    (stored unnamed, as vaekit always has) or several by name (a GAN's two); `rng_states`:
-    torch RNG states of every process of a distributed run (default: this process's)."""
+    """Write a checkpoint folder atomically; `optimizers` by name, `rng_states` of every process."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
@@ -140,8 +129,7 @@ def save(directory: str | Path, model: torch.nn.Module, config: TrainConfig, *, 
 
 
 def latest(run_dir: str | Path) -> "Checkpoint":
-    """The newest training checkpoint of a run that reads and verifies; each damaged newer one
-    is reported on stderr and skipped."""
+    """The newest training checkpoint that verifies; damaged newer ones are reported and skipped."""
     run_dir = Path(run_dir)
     for path in runs.Run(run_dir).checkpoints():
         try:
@@ -178,7 +166,6 @@ class Checkpoint:
         return file
 
     def verify(self) -> None:
-        """Every file of the checkpoint against its checksum."""
         for name in self.meta["sha256"]:
             self._check(name)
 
@@ -190,8 +177,7 @@ class Checkpoint:
             raise VaekitError(f"{file}: unreadable safetensors file ({e})") from None
 
     def load_optimizer(self, optimizers: dict) -> dict:
-        """Restore the optimizers by name (as given to `save`) and torch's RNG; returns the
-        trainer's own tensors by name."""
+        """Restore the optimizers by name and torch's RNG; the trainer's own tensors by name."""
         tensors = self.tensors("optimizer.safetensors")
         states = {k: tensors.pop(k) for k in list(tensors) if k.startswith("rng.torch")}
         self.rng_states = [states[k] for k in sorted(states, key=lambda k: (len(k), k))]
@@ -212,8 +198,6 @@ class Checkpoint:
 
 
 def read(path: str | Path) -> Checkpoint:
-    """The checkpoint that `path` names: a checkpoint folder, or a run folder's best
-    (runs.checkpoint_folder)."""
     path = runs.checkpoint_folder(path)
     meta_file = path / runs.CHECKPOINT_META
     try:
@@ -239,9 +223,7 @@ def read(path: str | Path) -> Checkpoint:
 
 
 def load_weights(module: torch.nn.Module, tensors: dict, where: Path) -> None:
-    """module.load_state_dict(tensors) when every name and shape fits; otherwise nothing is
-    loaded (torch would copy the tensors that fit before it complains) and one line says what
-    does not fit."""
+    """module.load_state_dict(tensors), or nothing loaded and one line when anything misfits."""
     expected = module.state_dict()
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
@@ -257,9 +239,7 @@ def load_weights(module: torch.nn.Module, tensors: dict, where: Path) -> None:
 
 
 def load_model(path: str | Path, networks=None, device: str | torch.device = "cpu"):
-    """(model in eval mode on `device`, Checkpoint) from a run folder or a checkpoint folder.
-    A run trained on your own modules needs them again: `networks=Networks(encoder,
-    decoder)`."""
+    """(model in eval mode on `device`, Checkpoint); your own modules again as `networks`."""
     ckpt = read(path)
     model = build_model(ckpt.config.model, ckpt.event_shape, networks)
     load_weights(model, ckpt.tensors("model.safetensors"), ckpt.path)

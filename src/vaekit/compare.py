@@ -1,7 +1,6 @@
 """`vaekit compare`: models side by side on one dataset (the lecture's VAE / autoencoder / GAN
-contrast). One figure with a row of samples per model (for an autoencoder two rows: decoded
-z ~ N(0, I), then z from a Gaussian fitted to its codes), and a table of test NLL and ELBO where a
-model has a likelihood, the dataset-specific FID (fid.py) and entropies, and training time.
+contrast): a row of samples per model (two for an autoencoder: z ~ N(0, I), then z fitted to
+its codes), and a table of test NLL and ELBO, FID (fid.py), entropies and training time.
 """
 
 from __future__ import annotations
@@ -52,14 +51,12 @@ def compare_runs(runs: list[str | Path], n: int = 2000, seed: int = 0, per_row: 
         for how, sample in draws:
             torch.manual_seed(seed)
             samples = sample(n).cpu()
-            row = {"run": str(run.path), "model": _label(run, config, model), "samples": how,
-                   "test_nll": test.get(TEST_NLL), "test_elbo": test.get(TEST_ELBO),
-                   "train_seconds": round(seconds, 1), "epochs": len(history),
-                   **sample_quality(classifier, samples, real)}
-            rows.append(row)
+            rows.append({"run": str(run.path), "model": _label(run, config, model),
+                         "samples": how, "test_nll": test.get(TEST_NLL),
+                         "test_elbo": test.get(TEST_ELBO), "train_seconds": round(seconds, 1),
+                         "epochs": len(history), **sample_quality(classifier, samples, real)})
             pictures.append(samples[:per_row])
-    with torch.no_grad():   # the real images as the last row, for reference
-        pictures.append(real[:per_row])
+    pictures.append(real[:per_row])     # the real images as the last row, for reference
     out_dir = Path(out_dir or ".")
     out_dir.mkdir(parents=True, exist_ok=True)
     figure = out_dir / "compare.png"

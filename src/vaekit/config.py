@@ -1,13 +1,8 @@
 """Configuration: a run is a `TrainConfig`, which holds a `ModelConfig` and a `DataConfig`.
 
-A ModelConfig is a model kind (vae, or the lecture's contrasts ae and gan) and one spec per
-axis, each validated by the module that owns it (registry.py): latent family (latents/),
-likelihood (likelihoods/), network (networks/) and inference scheme (inference/). A spec may be
-given as its object, its name, or a {"name": ..., ...} dict:
-
-    ModelConfig(latent=latents.Categorical(vars=30), likelihood="gaussian", network="conv")
-
-Everything round-trips through JSON, which is how checkpoints store it.
+A ModelConfig is a model kind (vae, ae or gan) and one spec per axis (latent, likelihood,
+network, inference), each validated by its registry (registry.py) and given as its object, its
+name or a {"name": ..., ...} dict. Everything round-trips through JSON, as checkpoints store it.
 """
 
 from __future__ import annotations
@@ -29,8 +24,7 @@ DATA, OPTIMIZATION, FAULTS = "data and evaluation", "objective and optimization"
     "faults and logging"
 
 # the model's axes, each a registry of components (registry.py)
-AXES = {"latent": LATENTS, "likelihood": LIKELIHOODS, "network": NETWORKS,
-        "inference": INFERENCE}
+AXES = {"latent": LATENTS, "likelihood": LIKELIHOODS, "network": NETWORKS, "inference": INFERENCE}
 
 
 @dataclass
@@ -61,9 +55,7 @@ class ModelConfig:
         return self
 
     def resolved(self, event_shape: tuple[int, ...], levels: int | None = None) -> "ModelConfig":
-        """A validated copy whose likelihood is set, when its kind has one (the data's default
-        when it was None), with the data's number of `levels` where it scores levels and
-        names none."""
+        """A validated copy with its likelihood set for the data's shape and `levels`."""
         config = dataclasses.replace(self).validate()
         if config.likelihood is None and KINDS[config.kind].uses_likelihood:
             config.likelihood = default_for(tuple(event_shape))
@@ -116,8 +108,6 @@ PRECISIONS = ("float32", "bfloat16", "float16")
 OBJECTIVES = ("elbo", "iwae")
 SCHEDULES = ("constant", "cosine", "exponential")
 LOGGERS = ("jsonl", "tensorboard")
-
-
 VAE = ("vae",)                 # settings of a VAE's objective: the others have no ELBO or bound
 
 
@@ -252,14 +242,11 @@ class TrainConfig:
 
     @property
     def classifier_weight(self) -> float:
-        """M2's alpha: Kingma et al.'s 0.1 N for their summed objective is, per labelled
-        example of a mean over the data, 0.1 times the number of labelled examples."""
+        """M2's alpha: Kingma et al.'s 0.1 N, per labelled example of a mean over the data."""
         return self.alpha if self.alpha is not None else 0.1 * (self.data.labels or 0)
 
     def changes_on_resume(self, asked: "TrainConfig", run: str = "the run") -> dict:
-        """{setting: (this run's value, asked)} for every setting `asked` changes. A resumed run
-        may change only RESUMABLE settings; any other change (its model, data, objective,
-        batches or precision) is refused with one line naming it."""
+        """{setting: (this run's value, asked)}; changes to non-RESUMABLE settings are refused."""
         old, new = _flat(self.to_dict()), _flat(asked.to_dict())
         changed = {k: (old.get(k), new.get(k)) for k in sorted(old.keys() | new.keys())
                    if old.get(k) != new.get(k)}
@@ -297,8 +284,7 @@ def _flat(d: dict, prefix: str = "") -> dict:
 
 
 def _named(model: dict) -> dict:
-    """A model table whose [model.latent] (network, inference) gives settings but no name
-    means the default component's."""
+    """A [model.latent] (network, inference) table without a name means the default's."""
     if not isinstance(model, dict):
         return model
     defaults = {f.name: f.default for f in fields(ModelConfig)}

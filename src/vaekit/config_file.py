@@ -1,19 +1,7 @@
-"""Configuration files: a run's TrainConfig as TOML, read with tomllib and written with tomli-w.
-
-The file has the layout of `TrainConfig.to_dict()`: training settings at the top level, then
-the tables [data], [model] and one per model axis ([model.latent], [model.likelihood],
-[model.network], [model.inference]), each naming its component and its settings:
-
-    epochs = 50
-    [data]
-    dataset = "fashion-mnist"
-    [model.latent]
-    name = "gaussian"
-    dim = 16
-
-Keys left out take their defaults, so a file may hold a few settings or a whole resolved run
-(every run folder has one, `config.toml`, which `vaekit train --config` repeats). TOML has no
-null: a setting whose value is None (e.g. "the likelihood follows the data") is left out.
+"""Configuration files: a run's TrainConfig as TOML, read with tomllib and written with tomli-w,
+in the layout of `TrainConfig.to_dict()`: training settings at the top level, then [data],
+[model] and one table per model axis. Keys left out take their defaults; TOML has no null, so
+a None is left out.
 """
 
 from __future__ import annotations
@@ -53,7 +41,6 @@ def _without_none(d: dict) -> dict:
 
 
 def dumps(config) -> str:
-    """A TrainConfig as TOML text (settings that are None left out)."""
     return HEADER + tomli_w.dumps(_without_none(config.to_dict()))
 
 

@@ -1,9 +1,8 @@
 """Subnormal floats flushed to zero, for the length of a block.
 
 Logits of always-blank pixels drift far negative, and their gradients and importance weights
-underflow into subnormal floats, which elementwise CPU kernels handle slowly: Fashion-MNIST
-training ran up to 1.5x slower without flushing them. The setting is global to the process, so
-it is set only while vaekit trains or estimates log p(x), and cleared after.
+underflow into subnormal floats, which CPU kernels handle slowly: Fashion-MNIST training ran up
+to 1.5x slower without flushing them. The setting is process-wide, so it is cleared after.
 """
 
 from __future__ import annotations

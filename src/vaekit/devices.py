@@ -1,11 +1,6 @@
 """Where tensors live: `--device auto|cpu|cuda|cuda:N|mps` and what differs between devices
-(random number generator states, memory, synchronisation).
-
-    resolve("auto")   # CUDA if present, else Apple's MPS, else the CPU
-    resolve("cuda")   # the process's own GPU under torchrun (LOCAL_RANK), else cuda:0
-
-Every part of vaekit follows the device of the model it is given (`of(model)`): inputs are
-moved there at the public functions, and numbers and pictures come back to the CPU.
+(random number generator states, memory, synchronisation). Every part of vaekit follows the
+device of the model it is given (`of(model)`); numbers and pictures come back to the CPU.
 """
 
 from __future__ import annotations
@@ -25,8 +20,7 @@ def _mps() -> bool:
 
 
 def resolve(name: str | torch.device | None = "auto") -> torch.device:
-    """The torch.device a name stands for; one clear line when this machine has no such
-    device."""
+    """The torch.device a name stands for; one clear line when this machine has none."""
     if isinstance(name, torch.device):
         name = str(name)
     name = (name or "auto").strip().lower()
@@ -75,8 +69,7 @@ def accumulator(device: torch.device) -> torch.device:
 
 
 def rng_state(device: torch.device) -> torch.Tensor | None:
-    """The global RNG state of an accelerator (None for the CPU, whose state torch keeps
-    apart)."""
+    """The global RNG state of an accelerator (None for the CPU, whose state torch keeps apart)."""
     if device.type == "cuda":
         return torch.cuda.get_rng_state(device)
     if device.type == "mps":
@@ -103,9 +96,8 @@ def seed(device: torch.device, value: int) -> None:
 
 @contextlib.contextmanager
 def seeded(device: torch.device, value: int):
-    """Draw with a fixed seed inside, on the CPU and on `device`, and leave both RNGs as they
-    were (torch.manual_seed inside fork_rng(devices=[]) would reseed every GPU and restore
-    none of them)."""
+    """Draw with a fixed seed inside, on the CPU and `device`, and restore both RNGs after
+    (fork_rng(devices=[]) with manual_seed would reseed every GPU and restore none)."""
     cpu, own = torch.get_rng_state(), rng_state(device)
     seed(device, value)
     try:
@@ -139,6 +131,5 @@ def reset_peak_memory(device: torch.device) -> None:
 
 
 def peak_memory(device: torch.device) -> int | None:
-    """Peak bytes allocated on a CUDA device since the last reset (None elsewhere: see
-    bench/speed.py for the CPU's resident set)."""
+    """Peak bytes allocated on a CUDA device since the last reset (None elsewhere)."""
     return torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None

@@ -1,18 +1,11 @@
 """Data parallelism over processes started by torchrun, on torch.distributed.
 
     torchrun --nproc-per-node 2 -m vaekit train ...          # one machine, two processes
-    torchrun --nnodes 2 --node-rank R --nproc-per-node 8 \\
-             --rdzv-backend c10d --rdzv-endpoint HOST:29500 -m vaekit train ...
 
-    torchrun --nproc-per-node 8 -m vaekit train --device cuda ...   # one process per GPU
-
-Every process holds the whole model; DistributedDataParallel averages the gradients over nccl
-when training on GPUs (each process on the GPU its LOCAL_RANK names) and over gloo on CPUs.
-Each draws the same shuffled global batch from the same data generator and trains on its own
-rows of it, so a global batch is the same whatever the number of processes. Process
-0 alone writes metrics and checkpoints; evaluation splits the examples across processes and
-gathers the per-example values, so every process computes the same report. Without torchrun's
-environment (WORLD_SIZE unset or 1) everything here is a no-op.
+Every process holds the whole model; DistributedDataParallel averages the gradients (nccl on
+GPUs, gloo on CPUs). Each process trains on its own rows of the same global batch, so a global
+batch is the same whatever the number of processes. Process 0 alone writes; evaluation splits
+the examples. Without torchrun's environment (WORLD_SIZE unset or 1) this is all a no-op.
 """
 
 from __future__ import annotations
@@ -46,8 +39,7 @@ def requested() -> bool:
 
 
 def init(device: torch.device = torch.device("cpu")) -> bool:
-    """Join the process group torchrun describes, nccl for a CUDA `device` (this process's
-    GPU) and gloo otherwise; True when there is more than one process."""
+    """Join torchrun's process group (nccl on CUDA, else gloo); True with several processes."""
     global _device
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
         return dist.is_initialized()
@@ -60,10 +52,6 @@ def init(device: torch.device = torch.device("cpu")) -> bool:
     return True
 
 
-def _backend_device() -> torch.device:
-    return _device
-
-
 def wrap(module: torch.nn.Module) -> torch.nn.Module:
     """`module` under DistributedDataParallel, on this process's GPU where it has one."""
     index = [_device.index] if _device.type == "cuda" else None
@@ -71,9 +59,7 @@ def wrap(module: torch.nn.Module) -> torch.nn.Module:
 
 
 def shutdown(wait: bool = True) -> None:
-    """Leave the process group, once every process is done when `wait` (gloo aborts a process
-    whose peer tears the group down while it is still using it). After an error, no wait: the
-    other processes may never get there, and torchrun stops them."""
+    """Leave the process group; `wait`: a barrier first (gloo aborts a peer still using it)."""
     global _device
     if dist.is_initialized():
         if wait:
@@ -113,8 +99,7 @@ def gather_rows(local: torch.Tensor, n: int) -> torch.Tensor:
     dist.all_gather(parts, padded)
     out = local.new_empty((n, *local.shape[1:]))
     for r, part in enumerate(parts):
-        count = len(range(r, n, size))
-        out[r::size] = part[:count]
+        out[r::size] = part[:len(range(r, n, size))]
     return out
 
 
@@ -124,20 +109,16 @@ def map_rows(fn, x: torch.Tensor) -> torch.Tensor:
 
 
 def all_rng_states(device: torch.device = torch.device("cpu")):
-    """(torch's CPU RNG state of every process, the device's RNG state of every process), rank
-    order (for checkpoints); the second is empty on the CPU."""
+    """(every process's CPU RNG state, every process's device RNG state), rank order."""
     own = devices.rng_state(device)
     states = [torch.get_rng_state()] + ([] if own is None else [own])
-    if dist.is_initialized():
-        states = [gather_all(t) for t in states]
-    else:
-        states = [[t] for t in states]
+    states = [gather_all(t) if dist.is_initialized() else [t] for t in states]
     return states[0], (states[1] if own is not None else [])
 
 
 def gather_all(t: torch.Tensor) -> list[torch.Tensor]:
     """Every process's `t` (the same shape everywhere), rank order, on the CPU."""
-    moved = t.to(_backend_device())
+    moved = t.to(_device)
     parts = [torch.empty_like(moved) for _ in range(world_size())]
     dist.all_gather(parts, moved)
     return [p.cpu() for p in parts]

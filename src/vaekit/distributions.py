@@ -1,21 +1,12 @@
 """Distributions over integer levels 0..L-1 that torch.distributions lacks: the discretized
-logistic, the PixelCNN++ mixture of them with coupled colour channels (Salimans et al. 2017),
-and the discretized Gaussian.
+logistic, the PixelCNN++ mixture of them (Salimans et al. 2017), and the discretized Gaussian.
 
-Everything is on the level scale: level k owns the bin [k - 1/2, k + 1/2] of a continuous
-distribution with location `loc` and scale `scale` (in levels), and the edge bins reach to -inf
-(k = 0) and +inf (k = L-1), so the probabilities of the L levels sum to one. Log-probabilities
-are computed in log space, never as a difference of two probabilities:
-
-- logistic: P(k) = s(a) - s(b) with s the sigmoid, a = (k + 1/2 - loc) / scale and
-  b = (k - 1/2 - loc) / scale, is s(a) s(-b) (1 - exp(b - a)); so log P(k) =
-  logsigmoid(a) + logsigmoid(-b) + log(-expm1(-1 / scale)): three terms that are each exact
-  for any finite parameters (no cancellation, no underflow), and likewise at the edges;
-- Gaussian: log(Phi(a) - Phi(b)) from log Phi (`log_ndtr`, with the asymptotic series far in
-  the lower tail) on the side of the location where the bin lies (mirrored above it), and, where the bin is narrow against the scale (1/scale < 1e-3, where
-  the difference of two nearly equal log-CDFs would lose its digits), the density at the bin's
-  midpoint times its width (relative error below 1e-7).
-
+Level k owns the bin [k - 1/2, k + 1/2] of a continuous distribution (loc, scale in levels);
+the edge bins reach to -inf and +inf. Log-probabilities never subtract two probabilities:
+- logistic: with a = (k + 1/2 - loc) / scale, b = (k - 1/2 - loc) / scale, log P(k) =
+  logsigmoid(a) + logsigmoid(-b) + log(-expm1(-1 / scale)), each term exact;
+- Gaussian: log(Phi(a) - Phi(b)) from log Phi on the bin's side of the location, and where
+  1/scale < 1e-3 the density at the bin's midpoint times its width (relative error < 1e-7).
 No NaN or infinity comes out for finite parameters in float32.
 """
 
@@ -36,7 +27,6 @@ def _log1mexp(d: torch.Tensor) -> torch.Tensor:
 
 def logistic_log_prob(k: torch.Tensor, loc: torch.Tensor, scale: torch.Tensor,
                       levels: int) -> torch.Tensor:
-    """log P(k) of the discretized logistic, elementwise."""
     a = (k + 0.5 - loc) / scale
     b = (k - 0.5 - loc) / scale
     bin_ = F.logsigmoid(a) + F.logsigmoid(-b) + _log1mexp(-1.0 / scale)
@@ -45,10 +35,9 @@ def logistic_log_prob(k: torch.Tensor, loc: torch.Tensor, scale: torch.Tensor,
 
 
 def log_ndtr(x: torch.Tensor) -> torch.Tensor:
-    """log Phi(x) with a gradient that is right far in the lower tail (torch.special.log_ndtr's
-    backward loses it below about -40 in float32 and gives NaN below about -1e19): for x < -20
-    the asymptotic series log Phi(x) = -x^2/2 - log(-x) - log(2 pi)/2 + log(1 - 1/x^2 + 3/x^4
-    - 15/x^6 + 105/x^8) (truncation error below 1e-10)."""
+    """log Phi(x) with a gradient that is right far in the lower tail (torch's backward loses it
+    below about -40 in float32): for x < -20 the asymptotic series log Phi(x) = -x^2/2 - log(-x)
+    - log(2 pi)/2 + log(1 - 1/x^2 + 3/x^4 - 15/x^6 + 105/x^8) (truncation error below 1e-10)."""
     tail = x < -20
     t = torch.where(tail, x, -20.0).clamp(min=-1e15)
     r = 1 / (t * t)
@@ -59,7 +48,6 @@ def log_ndtr(x: torch.Tensor) -> torch.Tensor:
 
 def gaussian_log_prob(k: torch.Tensor, loc: torch.Tensor, scale: torch.Tensor,
                       levels: int) -> torch.Tensor:
-    """log P(k) of the discretized Gaussian, elementwise."""
     a = (k + 0.5 - loc) / scale
     b = (k - 0.5 - loc) / scale
     above = (a + b) > 0                          # the bin lies above the location: mirror it
@@ -142,14 +130,10 @@ class DiscretizedGaussian(_Discretized):
 
 
 class DiscretizedLogisticMixture(Distribution):
-    """A pixel of C channels (1 grey, 3 colour) from a mixture of M discretized logistics,
-    with PixelCNN++'s coupling of the colour channels: within component m the location of
-    green is loc_g + c_0 * (k_r - h) and that of blue loc_b + c_1 * (k_r - h) + c_2 * (k_g - h),
-    with h = (L - 1) / 2 (the coefficients act on centred levels; PixelCNN++ writes the same on
-    values scaled to [-1, 1]).
-
-    logits [..., M]; loc, scale [..., M, C] (levels); coeffs [..., M, 3] (used when C = 3).
-    batch_shape [...], event_shape [C]."""
+    """A pixel of C channels (1 grey, 3 colour) from a mixture of M discretized logistics with
+    PixelCNN++'s coupling: within a component, green's location is loc_g + c_0 (k_r - h) and
+    blue's loc_b + c_1 (k_r - h) + c_2 (k_g - h), h = (L - 1) / 2. logits [..., M]; loc, scale
+    [..., M, C] (levels); coeffs [..., M, 3]. batch_shape [...], event_shape [C]."""
     arg_constraints = {"logits": constraints.real_vector,
                        "loc": constraints.independent(constraints.real, 2),
                        "scale": constraints.independent(constraints.positive, 2)}
@@ -209,9 +193,8 @@ class DiscretizedLogisticMixture(Distribution):
 
     @property
     def mean(self):
-        """Exact for the first channel (and for grey): the mixture of the components' means.
-        Green and blue: each component's coupling applied to its own mean of the channels
-        before (exact when the edge bins hold little of the mass; it is what pictures show)."""
+        """Exact for the first channel: the mixture of the components' means. Green and blue:
+        each component's coupling at its own mean of the channels before (what pictures show)."""
         weights = self.logits.softmax(-1).unsqueeze(-1)                     # [..., M, 1]
         first = DiscretizedLogistic(self.loc[..., :1], self.scale[..., :1], self.levels,
                                     validate_args=False).mean

@@ -1,16 +1,10 @@
 """Honest evaluation: importance-sampled log p(x), the ELBO and its terms, bits/dim, active units.
 
-log p(x) ~= log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x), z_k ~ q(z|x) (Burda et al. 2015, K=5000).
-Evaluation draws z with `sample`, from q itself: for discrete latents these are hard one-hot
-samples, not the relaxation used in training.
-Data and samples are processed in chunks of at most `max_rows` decoder rows, so memory is
-bounded whatever K is (by default sized for the model's device: `rows_for`); the log-sum-exp
-over all K runs in float64. Data may live anywhere: each chunk goes to the model's device, and
-the per-example values come back to the CPU.
-
-Two standard errors are reported: `se`, over the test examples (how much the mean would move
-with other test data), and `mc_se`, the Monte Carlo error of the estimate itself (delta method
-on the importance weights: var(w) / (K E[w]^2) per example).
+log p(x) ~= log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x), z_k ~ q(z|x) (Burda et al. 2015, K=5000),
+with z drawn by `sample` (hard one-hot for discrete latents). Chunks of at most `max_rows`
+decoder rows bound memory whatever K is; the log-sum-exp runs in float64. Two standard errors:
+`se`, over the test examples, and `mc_se`, the Monte Carlo error of the estimate itself (delta
+method on the importance weights: var(w) / (K E[w]^2) per example).
 """
 
 from __future__ import annotations
@@ -58,9 +52,7 @@ BYTES_PER_ROW = 4 * 4096     # a guess at the activations of a decoder row besid
 
 
 def rows_for(model, max_rows: int | None = None) -> int:
-    """Decoder rows per chunk for this model's example size (or its likelihood's parameters,
-    when there are more of them) and device: at most `max_rows` when given, else the CPU's
-    cache-sized default or a share of an accelerator's memory."""
+    """Decoder rows per chunk: `max_rows`, else cache-sized on a CPU, a memory share on a GPU."""
     size = max(math.prod(model.event_shape), math.prod(model.likelihood.param_shape))
     free = devices.free_memory(devices.of(model))
     if max_rows is None and free is not None:
@@ -93,9 +85,7 @@ def chunks(n: int, size: int):
 @torch.no_grad()
 def log_likelihood(model, x: torch.Tensor, k: int = 5000, max_rows: int | None = None,
                    proposal=None) -> LogLikelihood:
-    """Importance-sampled log p(x) per example with K samples from the model's q(z|x), or from
-    `proposal(rows, x[rows])` -> Distribution when given (rows: a slice of x). In a distributed
-    run (distributed.py) each process estimates its share of the examples."""
+    """Importance-sampled log p(x) per example from q(z|x), or from `proposal(rows, x[rows])`."""
     check_data(model, x)
     max_rows = rows_for(model, max_rows)
     with flushed():
@@ -165,8 +155,7 @@ def elbo_report(model, x: torch.Tensor, batch_size: int = 1000) -> ELBOReport:
 @torch.no_grad()
 def active_units(model, x: torch.Tensor, threshold: float = 0.01,
                  batch_size: int = 1000) -> tuple[int, torch.Tensor]:
-    """Latents whose posterior mean varies across x: Var_x(E_q[z_i|x]) > threshold (Burda et al.).
-    Returns the count and the per-unit variances [z_size] (layers concatenated, z_1 first)."""
+    """Units with Var_x(E_q[z_i|x]) > threshold (Burda et al.): (count, variances [z_size])."""
     device = devices.of(model)
     means = torch.cat([model.posterior(x[s].to(device)).mean.cpu()
                        for s in chunks(len(x), batch_size)])
@@ -176,8 +165,7 @@ def active_units(model, x: torch.Tensor, threshold: float = 0.01,
 
 @torch.no_grad()
 def accuracy(model, x: torch.Tensor, labels, batch_size: int = 1000) -> tuple[float, float]:
-    """A joint model's classifier, argmax_y q(y|x), against `labels`: (accuracy, its
-    standard error)."""
+    """A joint model's classifier, argmax_y q(y|x), against `labels`: (accuracy, its se)."""
     device = devices.of(model)
     guess = torch.cat([model.posterior(x[s].to(device)).classify().cpu()
                        for s in chunks(len(x), batch_size)])
@@ -186,9 +174,7 @@ def accuracy(model, x: torch.Tensor, labels, batch_size: int = 1000) -> tuple[fl
 
 
 def bits_per_dim(nll: float, dim: int, levels: int | None = None) -> float:
-    """Nats per example -> bits per dimension. With `levels` the density is on data scaled
-    from `levels` grey levels to [0, 1] (dequantized), so the change of scale, D log(levels),
-    is added to give bits of the discrete data."""
+    """Nats per example -> bits/dim; with `levels` (dequantized) D log(levels) is added."""
     if levels:
         nll = nll + dim * math.log(levels)
     return nll / (dim * math.log(2))
@@ -196,8 +182,7 @@ def bits_per_dim(nll: float, dim: int, levels: int | None = None) -> float:
 
 def evaluate(model, x: torch.Tensor, k: int = 5000, n_loglik: int | None = None,
              levels: int | None = None, max_rows: int | None = None, labels=None) -> dict:
-    """Everything in one dict: the ELBO and its terms on all of x, log p(x) on the first
-    `n_loglik` examples (all if None), bits/dim of both, and active units."""
+    """The ELBO and its terms, log p(x) on the first `n_loglik`, bits/dim and active units."""
     check_data(model, x)
     model.eval()
     report = elbo_report(model, x)

@@ -1,17 +1,12 @@
 """Sample quality on equal terms for models with and without a likelihood.
 
-A small classifier is trained once per dataset on its labelled training images and cached
-(safetensors + JSON, in vaekit's cache folder: data.download.cache_dir): for images a small
-CNN (conv3x3 32, max-pool, conv3x3 64, average-pool to 2x2, linear 128: any image size from
-2x2 up), for vectors an MLP (D-256-128), ReLU, then a linear layer to the classes. (On 8x8
-digits the pooled CNN separated real from noise images 26x in FD, against 19x for vaekit's
-strided conv encoder, whose features are noisier.) Its 128-unit penultimate layer is the
-feature space of a dataset-specific Frechet distance (the FID of Heusel et al. 2017 with this
-network in place of Inception):
+A small classifier is trained once per dataset on its labelled training images and cached: a
+small CNN for images (on 8x8 digits it separated real from noise images 26x in FD, against 19x
+for vaekit's conv encoder), an MLP for vectors. Its 128-unit penultimate layer is the feature
+space of a dataset-specific Frechet distance (Heusel et al. 2017's FID without Inception):
     FD = |mu_1 - mu_2|^2 + Tr(S_1 + S_2 - 2 (S_1 S_2)^(1/2)).
-Its predictions give two entropies of a set of samples, in nats: the mean entropy of p(y|x)
-(low: each sample looks like some class) and the entropy of the mean prediction (high: the
-samples cover the classes).
+Its predictions give two entropies in nats: the mean entropy of p(y|x) (low: each sample looks
+like some class) and the entropy of the mean prediction (high: the samples cover the classes).
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """The figures of a run: samples, reconstructions, latent interpolation, the 2-D latent manifold
-(Kingma & Welling 2014, fig. 4), a latent scatter of test codes coloured by label, and training
-curves. `run_figures` writes every one that applies to the run into RUN/figures/ and returns
-{title: path}; the HTML report (report.py) embeds them.
+(Kingma & Welling 2014, fig. 4), a scatter of test codes by label, and training curves.
+`run_figures` writes those that apply into RUN/figures/ and returns {title: path}.
 """
 
 from __future__ import annotations
@@ -25,8 +24,7 @@ def _pyplot():
 
 @torch.no_grad()
 def interpolation(model, x_a: torch.Tensor, x_b: torch.Tensor, steps: int = 10) -> torch.Tensor:
-    """Pictures decoded along the straight line between E_q[z|x_a] and E_q[z|x_b]:
-    [pairs * steps, *event] for x_a, x_b [pairs, *event]."""
+    """Decodings along the line from E_q[z|x_a] to E_q[z|x_b]: [pairs * steps, *event]."""
     device = devices.of(model)
     z_a, z_b = model.posterior(x_a.to(device)).mean, model.posterior(x_b.to(device)).mean
     t = torch.linspace(0, 1, steps, device=device).view(1, steps, 1)
@@ -36,8 +34,7 @@ def interpolation(model, x_a: torch.Tensor, x_b: torch.Tensor, steps: int = 10) 
 
 @torch.no_grad()
 def manifold(model, n: int = 15) -> torch.Tensor:
-    """For a 2-D Gaussian latent: mean images at z on an n x n grid of N(0, I) quantiles
-    (Kingma & Welling's fig. 4): [n * n, *event]."""
+    """2-D Gaussian latents: means at an n x n grid of N(0, I) quantiles: [n * n, *event]."""
     q = torch.linspace(0.5 / n, 1 - 0.5 / n, n)
     v = torch.distributions.Normal(0.0, 1.0).icdf(q)
     z = torch.stack(torch.meshgrid(v.flip(0), v, indexing="ij"), -1).reshape(-1, 2)
@@ -46,8 +43,7 @@ def manifold(model, n: int = 15) -> torch.Tensor:
 
 @torch.no_grad()
 def latent_scatter(model, x: torch.Tensor, labels: np.ndarray | None, path: Path) -> Path:
-    """E_q[z|x] of test examples in 2-D (PCA when the latent has more dimensions), coloured by
-    label."""
+    """E_q[z|x] of test examples in 2-D (PCA beyond 2 dimensions), coloured by label."""
     from sklearn.decomposition import PCA
     plt = _pyplot()
     codes = model.posterior(x.to(devices.of(model))).mean.double().cpu().numpy()

@@ -2,14 +2,9 @@
 
     log p(x) - L[q_phi] = (log p(x) - L[q*])  +  (L[q*] - L[q_phi])
                            approximation gap      amortization gap
-where q_phi is the encoder's q, q* the best q of the family for this x (found by the E-step of
-inference.optimize, started from the semi-amortized q), and L[.] the ELBO = log p(x) -
-KL(q || p(z|x)). The semi-amortized q (S refinement steps from q_phi) sits between them.
-
-log p(x) is importance sampled with K draws from the equal mixture of q_phi and q* (a
-defensive proposal: never much worse than the better of the two). Every value is per example;
-means carry standard errors over the examples, and gaps are paired differences, so their
-standard errors are those of the per-example differences.
+where q_phi is the encoder's q, q* the family's best q for this x (inference.optimize, from
+the semi-amortized q), and L the ELBO. log p(x) is importance sampled from the equal mixture
+of q_phi and q* (a defensive proposal); gaps are paired per-example differences.
 """
 
 from __future__ import annotations
@@ -44,10 +39,7 @@ def elbo_per_example(model, x: torch.Tensor, params: torch.Tensor, samples: int 
 def gap_report(model, x: torch.Tensor, k: int = 5000, elbo_samples: int = 100,
                refine_steps: int | None = None, settings: LocalOptimizer | None = None,
                batch_size: int = 500, max_rows: int | None = None) -> dict:
-    """The gap table for `model` on x [N, *event] as a dict: for each of log p(x), L[q*],
-    L[semi], L[q_phi] (the last two only when the model has an encoder) and each gap, its
-    mean and standard error over the N examples. The E-step and refinement use the model's
-    own step size and steps where its inference scheme has them."""
+    """The gap table on x [N, *event]: mean and se of log p(x), each ELBO and each gap."""
     model.eval()
     x = x.to(devices.of(model))
     settings = settings or LocalOptimizer.for_model(model)
@@ -71,8 +63,7 @@ def gap_report(model, x: torch.Tensor, k: int = 5000, elbo_samples: int = 100,
         iterations = max(iterations, fitted.iterations)
         converged += len(xb) if fitted.converged else 0
     bar.close()
-    best = torch.cat(best)
-    schemes = {"optimized": best}
+    schemes = {"optimized": torch.cat(best)}
     if amortized:
         schemes.update(semi=torch.cat(semi), amortized=torch.cat(amortized))
     values = {name: elbo_per_example(model, x, p, elbo_samples, max_rows)

@@ -1,13 +1,9 @@
 """Missing-data imputation by the iterated q/p chain (Rezende, Mohamed & Wierstra 2014, sec. 5).
 
-Given x with a mask of missing pixels, start from x~ with the missing pixels filled by `fill`
-and repeat T times:
+Start from x~ with the missing pixels filled by `fill` and repeat T times:
     z ~ q(z | x~),   x~_missing ~ p(x | z)   (observed pixels clamped to their values).
-Each step t also gives p(x_missing | z_t); their equal mixture over the steps after `burn_in`
-is the chain's predictive distribution of the missing pixels, scored against the truth:
-    log p(x_missing) ~= log (1/T') sum_t p(x_missing | z_t)   (nats per image)
-next to the baseline that fills every missing pixel independently from the training mean.
-Masks are defined on the image: `top-half` is the top half of every channel, at any size.
+log p(x_missing) ~= log (1/T') sum_t p(x_missing | z_t) over the steps after `burn_in` (nats
+per image) is compared with filling every missing pixel from the training mean.
 """
 
 from __future__ import annotations
@@ -24,9 +20,7 @@ MASKS = ("top-half", "bottom-half", "left-half", "right-half", "random-half")
 
 def make_mask(kind: str, n: int, event_shape: tuple[int, ...],
               generator: torch.Generator | None = None) -> torch.Tensor:
-    """Boolean [n, *event_shape], True where a value is missing. On images [C, H, W] a pixel
-    is missing in every channel or none; on vectors [D] "top" and "bottom" are the first and
-    last halves of the vector."""
+    """Boolean [n, *event_shape], True where missing (a pixel in every channel or none)."""
     image = len(event_shape) == 3
     h, w = event_shape[-2:] if image else (event_shape[-1], 1)
     if kind == "random-half":
@@ -66,8 +60,7 @@ def _per_example(values: torch.Tensor) -> torch.Tensor:
 def impute(model, x: torch.Tensor, mask: torch.Tensor, train_mean: torch.Tensor,
            train_std: torch.Tensor, steps: int = 50, burn_in: int = 10,
            sample_missing: bool = True) -> Imputation:
-    """Run the chain on x [N, *event] (the truth) with `mask` [N, *event] (True = missing), on
-    the model's device; the results come back to the CPU."""
+    """Run the chain on x [N, *event] with `mask` (True = missing); results on the CPU."""
     if not 0 <= burn_in < steps:
         raise ValueError(f"need 0 <= burn_in < steps, got burn_in={burn_in}, steps={steps}")
     x, mask, train_mean, train_std = (t.to(devices.of(model))

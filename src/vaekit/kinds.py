@@ -1,11 +1,8 @@
 """Model kinds: the VAE and the lecture's contrasts (a plain autoencoder, a GAN), as facts.
 
-What validation needs to know about a kind lives here, apart from its model (model.py,
-baselines/) and its training step (training/): what its data need (the VAE and the
-autoencoder: their likelihood's; the GAN learns the images themselves), and which settings it
-takes. `check_model` and `check_training` refuse, with one line, a setting that the kind would
-otherwise silently ignore; a TrainConfig field declares the kinds it applies to
-(`setting(..., kinds=...)`, settings.py).
+What validation needs to know about a kind: what its data need (the VAE and the autoencoder:
+their likelihood's; the GAN learns the images themselves) and which settings it takes.
+`check_model` and `check_training` refuse a setting the kind would silently ignore.
 """
 
 from __future__ import annotations

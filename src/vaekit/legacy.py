@@ -1,7 +1,7 @@
-"""Run folders written by vaekit before networks and components became axes (checkpoint
-format version 1: one flat ModelConfig over flattened [N, D] data) load as they are: their
-configuration is translated here, and their weights fit the new modules unchanged (an MLP's
-layers keep their names; a Gaussian's means come before its scales on the first data axis)."""
+"""Run folders of checkpoint format version 1 (one flat ModelConfig over flattened [N, D] data)
+load as they are: their configuration is translated here, and their weights fit the new
+modules unchanged.
+"""
 
 from __future__ import annotations
 

@@ -3,12 +3,8 @@
 z ~ N(0, I_Z), x | z ~ N(W z + b, s^2 I_D). Everything is closed form:
     p(x)   = N(x; b, W W^T + s^2 I)
     p(z|x) = N(M^-1 W^T (x - b), s^2 M^-1),  M = W^T W + s^2 I
-so it checks the ELBO (= log p(x) exactly when q is the true posterior), importance-sampled
-log p(x), and posterior inference. `as_vae` builds the same model as a vaekit VAE: a linear
-decoder with the Gaussian likelihood, and a linear encoder giving the exact posterior mean with
-the posterior's marginal standard deviations (the best diagonal q has other variances; see
-`best_mean_field`). Its networks are two plain nn.Linear modules, given to the VAE as your own
-networks would be.
+so it checks the ELBO, importance-sampled log p(x), and posterior inference (`as_vae`: the
+same model as a vaekit VAE on two nn.Linear modules).
 """
 
 from __future__ import annotations
@@ -57,15 +53,13 @@ class LinearGaussian:
         return MultivariateNormal(mean, covariance_matrix=self.s ** 2 * M_inv)
 
     def best_mean_field(self) -> torch.Tensor:
-        """Standard deviations of the diagonal Gaussian q closest to p(z|x) in KL(q || p):
-        1 / sqrt(diag of the posterior precision M / s^2) (Bishop, PRML 10.1.2)."""
+        """Deviations of the diagonal q closest to p(z|x): 1 / sqrt(diag M / s^2) (PRML 10.1.2)."""
         Z = self.W.shape[1]
         precision = (self.W.T @ self.W + self.s ** 2 * torch.eye(Z)) / self.s ** 2
         return precision.diagonal().rsqrt()
 
     def mean_field_gap(self) -> float:
-        """KL(q || p(z|x)) for the best diagonal q (the same for every x):
-        (1/2) (sum_i log P_ii - log det P), P the posterior precision."""
+        """KL(q || p(z|x)) for the best diagonal q: (1/2) (sum_i log P_ii - log det P)."""
         Z = self.W.shape[1]
         precision = (self.W.T @ self.W + self.s ** 2 * torch.eye(Z, dtype=self.W.dtype)) / self.s ** 2
         return 0.5 * (precision.diagonal().log().sum() - torch.logdet(precision)).item()
@@ -77,9 +71,7 @@ class LinearGaussian:
                                                              dtype=self.W.dtype)
 
     def as_vae(self, posterior_std: torch.Tensor | None = None):
-        """This model as a vaekit VAE with linear encoder and decoder (no hidden layers).
-        The encoder gives the exact posterior mean and `posterior_std` (default: the
-        posterior's marginal standard deviations)."""
+        """This model as a VAE with linear networks; q's deviations: `posterior_std` or exact."""
         D, Z = self.W.shape
         min_std = min(1e-3, self.s / 2)
         config = ModelConfig(latent={"name": "gaussian", "dim": Z},
@@ -101,15 +93,13 @@ class LinearGaussian:
             dec.weight.zero_()
             dec.weight[:D] = self.W
             dec.bias[:D] = self.b
-            dec.bias[D:] = _inv_softplus(torch.full((D,), self.s - min_std,
-                                                    dtype=self.W.dtype))
+            dec.bias[D:] = _inv_softplus(torch.full((D,), self.s - min_std, dtype=self.W.dtype))
         return vae
 
 
 def maximum_likelihood(x: torch.Tensor, Z: int) -> LinearGaussian:
-    """Tipping & Bishop's closed-form maximum-likelihood pPCA for data x [N, D]: b = mean,
-    s^2 = the mean of the D - Z smallest eigenvalues of the sample covariance S, and
-    W = U_Z (Lambda_Z - s^2 I)^(1/2) (the rotation R = I) from S's top Z eigenpairs."""
+    """Tipping & Bishop's closed-form maximum-likelihood pPCA for x [N, D]: b = mean, s^2 = the
+    mean of the D - Z smallest eigenvalues of S, W = U_Z (Lambda_Z - s^2 I)^(1/2)."""
     D = x.shape[1]
     b = x.mean(0)
     S = (x - b).T @ (x - b) / len(x)

@@ -1,16 +1,7 @@
-"""The VAE: an encoder, a decoder, a latent family, a likelihood and an inference scheme.
-
-z ~ p(z), x ~ p(x|z; theta) with the decoder giving the parameters of p(x|z); q(z|x) has
-parameters lambda from the encoder (amortized), from the encoder refined by gradient steps
-(semi), or optimized for each x with no encoder at all (vem); see inference/. Every method
-returns a torch.distributions object, so the objectives (objectives.py) never need to know which
-family, likelihood, network or scheme is in use.
-
-The networks are any modules with the documented shapes (networks/): x [B, *event_shape] ->
-[B, latent.param_size] and z [B, latent.decoder_size] -> [B, *likelihood.param_shape]. Their
-outputs are brought back to the input's dtype here (under bfloat16 autocast the distributions,
-log-densities and their sums over pixels stay in float32), and samples z with leading sample
-dimensions [S, B, Z] are decoded as one batch [S*B, Z], so a network only ever sees [B, ...].
+"""The VAE: an encoder, a decoder, a latent family, a likelihood and an inference scheme. Every
+method returns a torch.distributions object, so the objectives never need to know which are in
+use. Network outputs come back in the input's dtype (under bfloat16 autocast log-densities
+stay float32), and z [S, B, Z] is decoded as one batch [S*B, Z].
 """
 
 from __future__ import annotations
@@ -25,8 +16,7 @@ from .networks import Networks, build_networks
 
 class VAE(nn.Module):
     def __init__(self, config, event_shape: tuple[int, ...], networks: Networks | None = None):
-        """`config`: a ModelConfig (validated here); `networks`: your own modules instead of
-        the ones `config.network` builds."""
+        """`config`: a ModelConfig; `networks`: your own modules instead of config.network's."""
         super().__init__()
         self.config = config = config.resolved(event_shape)
         self.event_shape = tuple(event_shape)
@@ -46,8 +36,7 @@ class VAE(nn.Module):
         return _as(self.encoder(x), x)
 
     def posterior_params(self, x: torch.Tensor, init: torch.Tensor | None = None) -> torch.Tensor:
-        """lambda(x) [B, param_size] under this model's inference scheme. The E-step of `vem`
-        starts from `init` when given (a warm start), else from zeros."""
+        """lambda(x) [B, param_size]; vem's E-step starts from `init` when given, else zeros."""
         return self.inference.params(self, x, init)
 
     def posterior(self, x: torch.Tensor) -> Distribution:
@@ -59,8 +48,7 @@ class VAE(nn.Module):
         return self.latent.prior()
 
     def observation(self, z: torch.Tensor) -> Distribution:
-        """p(x|z): z [..., z_size] -> distribution with batch_shape [...], event_shape the
-        example's."""
+        """p(x|z): z [..., z_size] -> batch_shape [...], event_shape the example's."""
         h = self.latent.decoder_input(z)
         if h.dim() == 2:
             return self.likelihood(_as(self.decoder(h), h))
@@ -89,6 +77,5 @@ MODELS = {"vae": VAE, "ae": Autoencoder, "gan": GAN}
 
 
 def build_model(config, event_shape: tuple[int, ...], networks: Networks | None = None):
-    """The model `config` (a ModelConfig) describes for examples of `event_shape`, on its own
-    networks or on `networks` (networks.Networks)."""
+    """The model `config` describes for `event_shape`, on its own networks or `networks`."""
     return MODELS[config.kind](config, event_shape, networks)

@@ -2,12 +2,8 @@
 
 - ELBO  = E_q[log p(x|z)] - KL(q(z|x) || p(z))         (Kingma & Welling 2014)
 - IWAE_k = E[log (1/k) sum_i p(x, z_i) / q(z_i|x)]      (Burda, Grosse & Salakhutdinov 2015)
-ELBO = IWAE_1 <= IWAE_k <= IWAE_k' <= log p(x) for k <= k'.
-
-`decode` is any callable z -> p(x|z) (a Distribution); `q` and `prior` are Distributions over z.
-What an objective needs of q beyond a Distribution (its KL split, an enumerated class, an
-importance proposal, M2's labelled terms) it asks q's protocol (latents/base.py), whose
-defaults cover any torch distribution. Callers average over the batch.
+ELBO = IWAE_1 <= IWAE_k <= IWAE_k' <= log p(x) for k <= k'. What an objective needs of q
+beyond a Distribution it asks q's protocol (latents/base.py). Callers average over the batch.
 """
 
 from __future__ import annotations
@@ -38,44 +34,34 @@ def _mean_over_samples(value: torch.Tensor, q: Distribution, event_dims: int = 0
 
 
 def kl_layers(q: Distribution, prior: Distribution, z: torch.Tensor | None = None) -> torch.Tensor:
-    """Per-layer KL terms [B, L] (q's `kl_layers`, latents/base.py), averaged over the draws z
-    ([S, B, Z] or [B, Z]) where they are Monte Carlo estimates: a hierarchy's layers, a joint
-    latent's parts, or the single KL(q || prior) as one column."""
+    """Per-layer KL terms [B, L] (q's `kl_layers`), averaged over the draws z."""
     return _mean_over_samples(methods(q).kl_layers(prior, z), q, event_dims=1)
 
 
 def kl_term(q: Distribution, prior: Distribution, z: torch.Tensor | None = None) -> torch.Tensor:
-    """KL(q || prior) per example [B]: closed form when torch registers the pair, else the
-    Monte Carlo estimate log q(z) - log p(z) at the given sample(s) z; layered latents sum
-    their per-layer terms (see kl_layers)."""
+    """KL(q || prior) per example [B]: the sum of `kl_layers`."""
     return kl_layers(q, prior, z).sum(-1)
 
 
 def kl_groups(q: Distribution, prior: Distribution, layers: torch.Tensor) -> torch.Tensor:
-    """The KL split into the groups that free bits floors, [B, G] (q's `kl_groups`): the
-    independent units of q and p where their KL has a closed form per unit (a Gaussian's
-    dimensions, a categorical's variables), else `layers` (kl_layers: a hierarchy's layers,
-    or the whole KL as one group)."""
+    """The KL split into the groups that free bits floors, [B, G] (q's `kl_groups`)."""
     return methods(q).kl_groups(prior, layers)
 
 
 def free_bits_kl(groups: torch.Tensor, floor: float) -> torch.Tensor:
-    """Kingma et al. (2016)'s free bits: sum_g max(floor, mean over the batch of KL_g), a
-    scalar for the loss. Below its floor a group's KL has no gradient, so the KL term stops
-    pushing q(z_g|x) onto the prior there (against posterior collapse)."""
+    """Kingma et al. (2016)'s free bits: sum_g max(floor, batch mean of KL_g). Below its floor a
+    group's KL has no gradient, so it stops pushing q(z_g|x) onto the prior (against collapse)."""
     return groups.mean(0).clamp(min=floor).sum()
 
 
 def _draw(q: Distribution, shape: tuple, reparameterized: bool) -> torch.Tensor:
-    """rsample for training (gradients flow through z; for discrete latents a relaxation),
-    sample for evaluation (draws of q itself)."""
+    """rsample for training (a relaxation for discrete latents), sample for evaluation."""
     return q.rsample(shape) if reparameterized else q.sample(shape)
 
 
 def elbo(x: torch.Tensor, q: Distribution, prior: Distribution, decode: Decoder,
          n: int = 1, reparameterized: bool = True) -> ELBO:
-    """ELBO and its two terms per example, E_q averaged over n samples (or a discrete part
-    of z summed out where q's `enumeration` gives one)."""
+    """ELBO and its terms per example over n samples (or q's `enumeration`)."""
     enumerated = methods(q).enumeration(n, reparameterized)
     if enumerated is not None:
         return _elbo_enumerated(x, q, prior, decode, enumerated)
@@ -92,8 +78,7 @@ def elbo(x: torch.Tensor, q: Distribution, prior: Distribution, decode: Decoder,
 
 def _elbo_enumerated(x, q, prior, decode, enumerated: Enumeration) -> ELBO:
     """The ELBO with a discrete part y of q summed out exactly (latents/joint.py):
-    sum_y q(y|x) E_q(z|x,y)[log p(x|y,z)] - KL, with n draws of z per class. The KL of such
-    a q is exact, so it takes no draw."""
+    sum_y q(y|x) E_q(z|x,y)[log p(x|y,z)] - KL, with n draws of z per class; the KL is exact."""
     v, weights = enumerated                                          # [n, K, B, Z], [K, B]
     log_lik = (weights * decode(v).log_prob(x).mean(0)).sum(0)       # [B]
     per_layer = kl_layers(q, prior)
@@ -103,19 +88,15 @@ def _elbo_enumerated(x, q, prior, decode, enumerated: Enumeration) -> ELBO:
 
 def labelled_elbo(x: torch.Tensor, y: torch.Tensor, q: Distribution, prior: Distribution,
                   decode: Decoder) -> torch.Tensor:
-    """M2's bound on log p(x, y) for labelled examples (Kingma et al. 2014, eq. 6), [B]:
-    E_q(z|x,y)[log p(x|y,z)] + log p(y) - KL(q(z|x,y) || p(z)), with one draw of z."""
+    """M2's bound on log p(x, y) (Kingma et al. 2014, eq. 6), [B], with one draw of z."""
     terms = methods(q).labelled_terms(prior, y)
     return decode(terms.z).log_prob(x) + terms.log_prior - terms.kl
 
 
 def log_weights(x: torch.Tensor, q: Distribution, prior: Distribution, decode: Decoder,
                 k: int, beta: float = 1.0, reparameterized: bool = True) -> torch.Tensor:
-    """log p(x|z_i) + beta (log p(z_i) - log q(z_i|x)) for z_i from q's importance proposal
-    (`importance_draws`: k draws of q, or k' >= k with a discrete part stratified): [k', B].
-
-    beta < 1 gives the KL-annealed weights used in warm-up; beta = 1 the true importance weights.
-    """
+    """log p(x|z_i) + beta (log p(z_i) - log q(z_i|x)) for z_i from q's `importance_draws`:
+    [k', B]. beta < 1 gives the KL-annealed weights of warm-up; beta = 1 the importance weights."""
     z, log_q = methods(q).importance_draws(k, reparameterized)     # [k', B, Z], [k', B]
     log_lik = decode(z).log_prob(x)            # [k', B]; x [B, D] broadcasts over k'
     return log_lik + beta * (prior.log_prob(z) - log_q)

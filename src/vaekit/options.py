@@ -1,12 +1,7 @@
 """`vaekit train`'s setting options, derived from the settings' declarations (settings.py).
-
-Every field of TrainConfig, DataConfig and each registered component's spec that has a flag
-becomes one option; a flag that several fields declare (--seed: the training's and the
-split's; --activation: the MLP's, the convolutions' and the hierarchy's) is one option whose
-help names each owner with its default. The option's type follows the field's annotation
-(int, a finite float, str, a switch for bool, D1,D2,... for a tuple of ints), its help ends
-with the field's actual default, and it defaults to None so that the command knows which
-options were given (they override a configuration file, or the defaults).
+Every field of TrainConfig, DataConfig and each registered spec that has a flag becomes one
+option (a flag several fields declare, e.g. --seed, is one option whose help names each
+owner). Options default to None, so that the command knows which were given.
 """
 
 from __future__ import annotations
@@ -54,8 +49,7 @@ def parse_type(annotation: str):
 
 @dataclass
 class Owner:
-    """One declaration behind an option: who owns it ("" for a training setting, "gaussian"
-    for a component), its help and its default as text."""
+    """One declaration behind an option: owner ( for training), help, default as text."""
     who: str
     help: str
     default: str
@@ -75,8 +69,7 @@ class Option:
         return self.flag.replace("-", "_")
 
     def help(self) -> str:
-        """Each owner's help with its default; owners that say the same are named once, and
-        one owner's several declarations (--seed) are joined."""
+        """Each owner's help with its default, owners that say the same named once."""
         by_text: dict[tuple[str, str], list[str]] = {}
         for o in self.owners:
             by_text.setdefault((o.help, o.default), []).append(o.who)
@@ -123,7 +116,6 @@ def help_groups(parser: argparse.ArgumentParser) -> dict:
 
 
 def add_train_options(groups: dict) -> None:
-    """Every setting option, in its group of `help_groups`."""
     for option in train_options().values():
         group = groups[option.group]
         kwargs = ({"action": "store_true", "default": None} if option.type is bool

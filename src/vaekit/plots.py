@@ -25,8 +25,7 @@ def tile(images: np.ndarray, ncol: int, pad: int = 1) -> np.ndarray:
 
 
 def grid_pixels(arr: np.ndarray, ncol: int = 8, min_pixels: int = 64) -> np.ndarray:
-    """Images [N, C, H, W] in [0, 1] as one uint8 grid picture [C, H', W'] on a grey ground,
-    small images enlarged by pixel repetition to at least `min_pixels` on a side."""
+    """Images [N, C, H, W] in [0, 1] as one uint8 grid [C, H', W'] on a grey ground."""
     if arr.ndim != 4 or arr.shape[1] not in (1, 3):
         raise ValueError(f"a grid takes images [N, C, H, W] with C = 1 or 3, got {arr.shape}")
     scale = max(1, -(-min_pixels // max(arr.shape[-2:])))
@@ -36,8 +35,7 @@ def grid_pixels(arr: np.ndarray, ncol: int = 8, min_pixels: int = 64) -> np.ndar
 
 def save_grid(images: torch.Tensor | np.ndarray, path: str | Path, ncol: int = 8,
               min_pixels: int = 64) -> Path:
-    """Save images [N, C, H, W] (values in [0, 1]) as a grid PNG, grey for C = 1 and RGB for
-    C = 3. Small images are enlarged by pixel repetition to at least `min_pixels` on a side."""
+    """Save images [N, C, H, W] in [0, 1] as a grid PNG (grey or RGB), small ones enlarged."""
     from PIL import Image
     arr = np.asarray(images.detach().cpu() if torch.is_tensor(images) else images,
                      dtype=np.float32)
@@ -49,9 +47,7 @@ def save_grid(images: torch.Tensor | np.ndarray, path: str | Path, ncol: int = 8
 
 
 def first_free(folder: str | Path, stem: str, suffix: str = ".png") -> Path:
-    """folder/stem-001.png, or -002, ...: the first free number. The file is created (empty) at
-    once, so that another process choosing at the same time takes the next number: a default
-    name never overwrites a picture, and the number says which call wrote it."""
+    """folder/stem-NNN.png with the first free number, created at once so no other call takes it."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for i in itertools.count(1):
@@ -72,9 +68,8 @@ MARKER = torch.tensor([1.0, 0.0, 0.0])       # red: no grey pixel is red
 
 
 def mark_missing(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Images x [N, C, H, W] as RGB with the missing values (mask True) painted over: red on
-    grey images; on colour images a magenta and green checkerboard, which a photo's own red
-    could not be mistaken for. The grid's grey padding stays distinct from both."""
+    """Images x [N, C, H, W] as RGB with the missing values (mask True) painted red on grey
+    images, a magenta and green checkerboard on colour ones (no photo's red is mistaken for it)."""
     n, c, h, w = x.shape
     if c == 1:
         paint = MARKER.view(1, 3, 1, 1).expand(n, 3, h, w)
@@ -87,8 +82,7 @@ def mark_missing(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 def spread(total: int, n: int) -> torch.Tensor:
-    """n indices spread evenly over 0..total-1 (all of them when total <= n): pictures of a
-    split show its range, not only its first examples (patches of one photo come in order)."""
+    """n indices spread evenly over 0..total-1: pictures show a split's range, not its start."""
     return torch.linspace(0, total - 1, min(n, total)).round().long()
 
 
@@ -102,16 +96,14 @@ def interleave_rows(top: torch.Tensor, bottom: torch.Tensor, ncol: int) -> torch
 
 @torch.no_grad()
 def class_samples(model, ncol: int = 8) -> torch.Tensor:
-    """A joint model's p(x | y, z): a row per class y, the same z ~ p(z) down each column (a
-    style held while the class changes): [K * ncol, *event_shape]."""
+    """p(x | y, z): a row per class y, the same z down each column: [K * ncol, *event]."""
     v = model.latent.class_grid(ncol)                                            # [K*ncol, Z]
     return model.likelihood.mean_image(model.observation(v)).cpu()
 
 
 @torch.no_grad()
 def reconstructions(model, splits, n: int = 32, ncol: int = 8) -> torch.Tensor:
-    """Test images spread over the split, rows of originals over rows of their reconstructions
-    (the model sees them preprocessed: binarized or dequantized): [2n, *event_shape]."""
+    """Test images spread over the split, rows of originals over reconstructions: [2n, *event]."""
     rows = spread(len(splits.test), n)
     shown = torch.from_numpy(splits.dataset.unit(splits.dataset.test[rows.numpy()]))
     device = devices.of(model)
@@ -120,9 +112,8 @@ def reconstructions(model, splits, n: int = 32, ncol: int = 8) -> torch.Tensor:
 
 @torch.no_grad()
 def traversal_images(model, x: torch.Tensor, n_vars: int = 10) -> torch.Tensor:
-    """Categorical latents: start from the mode of q(z|x) for one image x [*event]; row i sets
-    variable i to each of the K classes in turn (the rest unchanged) and decodes the picture:
-    [n_vars * K, *event]."""
+    """Categorical latents: from the mode of q(z|x) for one image x [*event], row i sets
+    variable i to each of the K classes in turn and decodes: [n_vars * K, *event]."""
     lat = model.latent
     n_vars = min(n_vars, lat.n_vars)
     q = model.posterior(x.unsqueeze(0).to(devices.of(model)))

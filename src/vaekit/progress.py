@@ -1,11 +1,7 @@
-"""Progress bars for the jobs that take more than a few seconds (log p(x), the gaps' E-steps,
-imputation, the FID classifier, compare), and one-line announcements of slow one-time work.
-
-A bar goes to stderr and shows its rate and the time left. It is off when stderr is not a
-terminal (logs and pipes stay clean), when switched off (`--no-progress`: `set_enabled`), and
-in all but the first process of a distributed run; VAEKIT_PROGRESS=1 turns it on even when
-stderr is not a terminal (tests capture stderr), VAEKIT_PROGRESS=0 off. An announcement is
-information, not decoration: it is printed whatever the settings.
+"""Progress bars on stderr for jobs that take more than a few seconds, and one-line
+announcements of slow one-time work (always printed). Bars are off when stderr is not a
+terminal (VAEKIT_PROGRESS=1 forces them on, 0 off), with `--no-progress`, and in all but the
+first process of a distributed run.
 """
 
 from __future__ import annotations
@@ -36,8 +32,7 @@ def enabled() -> bool:
 
 
 def bar(iterable=None, *, total: int | None = None, desc: str = "", unit: str = "it") -> tqdm:
-    """A tqdm bar on stderr (rate and time left), erased when done; a silent one when bars are
-    off. Iterate over it, or call .update(n) per chunk of work (not per tiny step)."""
+    """A tqdm bar on stderr, erased when done (silent when bars are off)."""
     return tqdm(iterable, total=total, desc=desc, unit=unit, leave=False, dynamic_ncols=True,
                 file=sys.stderr, mininterval=MININTERVAL, disable=not enabled())
 

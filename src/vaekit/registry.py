@@ -1,13 +1,6 @@
 """Components by name: a `Spec` holds one component's settings, a `Registry` finds its class.
-
-Each axis of a model (latent family, likelihood, network, inference scheme) has a registry.
-A spec is a dataclass whose class attribute `name` is its key; it validates its own fields
-(`validate`) and builds its component. In JSON (run configs, checkpoints) a spec is
-{"name": ..., field: value, ...}; in Python it may be given as the spec object, its name, or
-that dict. Adding a component is a new module with its spec class, registered with
-`REGISTRY.register` (each package's __init__ lists its
-components). Its fields are declared with settings.setting, from which the command line, the
-TOML layout and the help are derived (options.py).
+Each model axis has a registry. A spec is a dataclass whose class attribute `name` is its key
+(in JSON {"name": ..., field: value, ...}); it validates its fields and builds its component.
 """
 
 from __future__ import annotations
@@ -22,8 +15,7 @@ from .settings import dest_of, settings
 
 
 class Spec:
-    """Base of component settings (subclasses are dataclasses whose fields are declared with
-    settings.setting: help, flag, ...)."""
+    """Base of component settings: dataclasses with fields declared by settings.setting."""
     name: ClassVar[str] = ""
     # options that `from_options` reads beyond its fields' own flags: dest -> (help, default)
     extra_flags: ClassVar[dict] = {}
@@ -41,14 +33,12 @@ class Spec:
 
     @classmethod
     def from_options(cls, given: dict, base: "Spec | None" = None) -> "Spec":
-        """The spec with the command-line options in `given` (dest -> value) that it takes,
-        over `base` (a spec of this class, e.g. from a config file) or the defaults."""
+        """The spec with the options in `given` it takes, over `base` or the defaults."""
         fields = {f.name: given[dest_of(f)] for f in settings(cls) if dest_of(f) in given}
         return dataclasses.replace(base, **fields) if base is not None else cls(**fields)
 
 
 def check(ok: bool, message: str) -> None:
-    """Raise VaekitError(message) unless ok: for one-line validation."""
     if not ok:
         raise VaekitError(message)
 
@@ -58,9 +48,7 @@ _KINDS = {"int": "an integer", "float": "a finite number", "str": "a string",
 
 
 def _fits(value, annotation: str) -> bool:
-    """Whether `value` has the type a dataclass field's annotation (a string) names: int,
-    float (finite; an int will do), str, bool, None, tuples of those, or a spec (validated by
-    its registry)."""
+    """Whether `value` has the type a field's annotation (a string) names (floats finite)."""
     if annotation.startswith("tuple["):
         inner = annotation[6:-1].removesuffix(", ...")
         return isinstance(value, (tuple, list)) and all(_fits(v, inner) for v in value)
@@ -77,8 +65,7 @@ def _fits(value, annotation: str) -> bool:
 
 
 def check_types(obj, where: str = "") -> None:
-    """Refuse, with one line naming the field (`where` prefixes it, e.g. "model.latent."),
-    a dataclass field whose value has the wrong type or is not finite."""
+    """Refuse, naming the field (after `where`), a value of the wrong type or not finite."""
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
         if not _fits(value, str(f.type)):
@@ -119,8 +106,7 @@ class Registry:
         return sorted(self.specs)
 
     def spec(self, value, where: str = "") -> Spec:
-        """A validated spec from a spec, a name, or a {"name": ..., ...} dict (`where`: its
-        place in a configuration, for messages, e.g. "model.latent.")."""
+        """A validated spec from a spec, name or dict (`where`: its place, for messages)."""
         if isinstance(value, Spec):
             check(value.name in self.specs and isinstance(value, self.specs[value.name]),
                   f"{type(value).__name__} is not a registered {self.what}")

@@ -1,9 +1,7 @@
 """A run's HTML report: one self-contained file (figures embedded as data URIs, no server, no
-network) with the test metrics, the per-epoch log, every figure and the configuration.
-
-A small script in the page checks itself once loaded: it writes how many images loaded and how
-many failed, and any script error, into <body data-images-loaded data-images-failed
-data-errors>, and shows the count at the foot of the page.
+network) with the test metrics, the per-epoch log, every figure and the configuration. A small
+script in the page writes how many images loaded and failed, and any script error, into
+<body data-images-loaded data-images-failed data-errors>, and shows the count at the foot.
 """
 
 from __future__ import annotations
@@ -55,9 +53,7 @@ def _data_uri(path: Path) -> str:
 
 
 def _cell(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return html.escape(str(value))
+    return f"{value:.4f}" if isinstance(value, float) else html.escape(str(value))
 
 
 def render(title: str, summary: dict, history: list[dict], figures: dict[str, Path],

@@ -1,21 +1,13 @@
 """The run folder: its layout and file names, its metrics, and whether a path is a run folder or
-a checkpoint folder. Every other module asks here; none spells a run folder's file names.
+a checkpoint folder (one with a meta.json). No other module spells a run folder's file names.
 
-A run folder holds
     config.toml             the run's configuration (config_file.py)
-    checkpoints/epoch-NNNNNN/   resumable training checkpoints, the newest few (checkpoint.py);
-                            runs of vaekit before 0.2 have one `last/` instead
+    checkpoints/epoch-NNNNNN/   the newest training checkpoints (`last/` before vaekit 0.2)
     best/                   the weights with the best validation score (a checkpoint folder)
-    metrics.jsonl           one JSON line per epoch
-    events.jsonl            skipped steps, rollbacks and resumed changes, if any
+    metrics.jsonl, events.jsonl   one JSON line per epoch; skipped steps, rollbacks, changes
     metrics.json            after training: the test evaluation of the best weights
-    samples.png, reconstructions.png, ...   after training: the kind's pictures
-    figures/, report.html, gaps.json, imputation.json, traversal.png, ...   from the commands
-A checkpoint folder is one with a meta.json. A run written by vaekit 0.3.0 or before has the
-same layout and loads as it is.
-
-This module knows names and JSON only (no torch), so that checkpoint.py, training and the
-commands can all import it.
+    samples.png, ... figures/, report.html, gaps.json, ...   pictures, and the commands' files
+Names and JSON only (no torch), so that every module can import it.
 """
 
 from __future__ import annotations
@@ -68,8 +60,7 @@ def epoch_name(epoch: int) -> str:
 
 
 def aside(folder: str | Path) -> Path:
-    """Where checkpoint.save moves an older checkpoint while it replaces it: a crash in
-    between leaves the old one whole under this name (see `checkpoint_folder`)."""
+    """Where checkpoint.save moves an older checkpoint while it replaces it."""
     folder = Path(folder)
     return folder.with_name(f".{folder.name}.old")
 
@@ -86,8 +77,7 @@ class Run:
 
     @classmethod
     def of(cls, path: str | Path) -> "Run":
-        """The run of a run folder, or of one of its checkpoints (best/, checkpoints/epoch-N/,
-        or one caught mid-replacement); a checkpoint outside any run: the folder holding it."""
+        """The run of a run folder or of a checkpoint in it (else the checkpoint's folder)."""
         path = Path(path)
         if not (is_checkpoint(path) or is_checkpoint(aside(path))):
             return cls(path)
@@ -122,22 +112,19 @@ class Run:
         return self.path / CHECKPOINTS / epoch_name(epoch)
 
     def checkpoints(self) -> list[Path]:
-        """The run's training checkpoints, newest first (checkpoints/epoch-NNNNNN, then the
-        single `last/` of runs written by vaekit before 0.2)."""
+        """The run's training checkpoints, newest first (then `last/`, before 0.2)."""
         found = sorted((self.path / CHECKPOINTS).glob("epoch-*"), reverse=True)
         return found + [p for p in (self.path / LEGACY_LAST,) if p.is_dir()]
 
     def prune(self, keep: int) -> None:
-        """Delete all but the newest `keep` training checkpoints, and the half-written or
-        set-aside ones a crash left (hidden: .epoch-*)."""
+        """Delete all but the newest `keep` checkpoints, and any a crash left (.epoch-*)."""
         folder = self.path / CHECKPOINTS
         for old in [*sorted(folder.glob("epoch-*"), reverse=True)[keep:], *folder.glob(".epoch-*")]:
             shutil.rmtree(old, ignore_errors=True)
 
     def exists(self) -> bool:
         """Whether the folder already holds a run (anything training writes first)."""
-        return bool(self.checkpoints()) or (self.path / METRICS_LOG).exists() \
-            or self.best.exists()
+        return bool(self.checkpoints()) or (self.path / METRICS_LOG).exists() or self.best.exists()
 
     def metrics(self) -> list[dict]:
         """metrics.jsonl's records, one per epoch ([] before the first)."""
@@ -150,8 +137,7 @@ class Run:
         _append(self.path / METRICS_LOG, record)
 
     def trim_metrics(self, epoch: int) -> None:
-        """Keep metrics.jsonl's records of the first `epoch` epochs: after a crash it may run
-        past the checkpoint being resumed (or end mid-line), and training repeats the rest."""
+        """Keep the first `epoch` epochs' records (after a crash the log may run past them)."""
         log = self.path / METRICS_LOG
         if not log.exists():
             return
@@ -184,9 +170,7 @@ class Run:
 
 
 def checkpoint_folder(path: str | Path) -> Path:
-    """The checkpoint a path names: a checkpoint folder itself, or for a run folder its best
-    checkpoint (its newest if there is no best yet). A checkpoint caught mid-replacement by a
-    crash is found under its set-aside name."""
+    """A checkpoint folder (or its set-aside name), or a run folder's best (else its newest)."""
     path = Path(path)
     if is_checkpoint(path):
         return path

@@ -2,14 +2,9 @@
 
     epochs: int = setting(100, "passes over the training data", resume=True)
 
-The field's metadata carries its help text and, where they differ from the defaults, its
-command-line flag (`flag="latent-dim"`; default: the field's name with dashes; `flag=None`
-for a setting given in a configuration file or Python only), whether a resumed run may change
-it (`resume`), which model kinds it applies to (`kinds`: elsewhere it must keep its default),
-its argparse `choices` and `metavar`, and what a default of None means (`none`). Everything
-else is derived from it: `vaekit train`'s options and their help with the actual default
-(options.py), the TOML layout (config_file.py), the resume rules and the "does not apply to
-this model" refusals (config.py, kinds.py).
+Its metadata carries its help, its command-line `flag` (default: the name with dashes; None:
+config file only), `resume`, the model `kinds` it applies to, argparse `choices` and
+`metavar`, and what a default of None means (`none`).
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
 """A plain autoencoder: the same networks and likelihood as the VAE, no prior, no KL.
 
-The encoder gives the code z = f(x) (latent size outputs); the decoder and likelihood are the
-VAE's; training maximises the reconstruction term log p(x | z = f(x)) alone. There is no
-prior, so "sampling" means decoding some z: `sample` decodes z ~ N(0, I) (the lecture's
-question: what happens?) and `sample_fitted` decodes z from a Gaussian fitted to the codes of
+Training maximises log p(x | z = f(x)) alone. With no prior, `sample` decodes z ~ N(0, I) (the
+lecture's question: what happens?) and `sample_fitted` z from a Gaussian fitted to the codes of
 validation data (the usual repair).
 """
 

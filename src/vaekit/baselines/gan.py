@@ -1,8 +1,7 @@
 """A GAN (Goodfellow et al. 2014) on the VAE's networks: the generator is the decoder network,
-x = sigmoid(G(z)), z ~ N(0, I); the discriminator is the encoder network with one output (a
-convolutional discriminator for images when the network is conv or resnet). The generator's
-loss is the non-saturating -log D(G(z)). It has samples but no likelihood, so it gets no ELBO
-and no log p(x); it learns the [0, 1] images themselves, not binarized ones.
+x = sigmoid(G(z)), z ~ N(0, I); the discriminator is the encoder network with one output. The
+generator's loss is the non-saturating -log D(G(z)). It has no likelihood (no ELBO, no log
+p(x)) and learns the [0, 1] images themselves.
 """
 
 from __future__ import annotations

@@ -1,14 +1,8 @@
 """Command line: vaekit train | evaluate | sample | reconstruct | traverse | gaps | impute |
-compare | figures | report. One module per command (train.py: its setting options
-are derived from the settings' declarations, options.py); each adds its parser and sets
-`handler`, the function that runs it.
-
-Every command but train and compare takes one run: a run folder, or one of its checkpoint
-folders (runs.py says which it is; a run folder means its best checkpoint, and what a command
-writes goes into the run folder either way).
-
-Bad input ends with one line on stderr and exit status 2; an unexpected failure with one line
-and status 1 (set VAEKIT_DEBUG=1 to see its traceback).
+compare | figures | report, one module per command; each adds its parser and sets `handler`.
+Every command but train and compare takes one run: a run folder (its best checkpoint) or one
+of its checkpoint folders (runs.py). Bad input ends with one line on stderr and exit status 2;
+an unexpected failure with one line and status 1 (VAEKIT_DEBUG=1 shows its traceback).
 """
 
 from __future__ import annotations
@@ -29,7 +23,6 @@ COMMANDS = (add_train, evaluate.add, pictures.add, gaps.add, impute.add, compare
 
 
 def _version() -> str:
-    """The installed distribution's version, else (no metadata) the package's own."""
     try:
         return version("vaekit")
     except PackageNotFoundError:

@@ -24,8 +24,7 @@ RUN_HELP = "run folder, or one of its checkpoint folders (best/, checkpoints/epo
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse with one-line usage errors (the usage text is one --help away) and no
-    abbreviated options (--epoch is not taken for --epochs)."""
+    """argparse with one-line usage errors and no abbreviated options (--epoch for --epochs)."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("allow_abbrev", False)
@@ -56,7 +55,6 @@ def positive(text: str) -> int:
 
 
 def add_run(p) -> None:
-    """The run a command works on: the same in every command (see `run_of`)."""
     p.add_argument("run", help=RUN_HELP)
 
 
@@ -86,15 +84,11 @@ def add_picture(sub, name: str, handler, n: int, png: str | None, help: str,
 
 
 def run_of(args) -> Run:
-    """The run that args.run names: a run folder, or the run of one of its checkpoints (where
-    the commands write what they make)."""
     return Run.of(args.run)
 
 
 def loaded(args, dataset: str | None = None):
-    """(model, checkpoint, splits) for args.run (a run folder means its best checkpoint): its
-    data (or `dataset`'s, which must have the same example shape) prepared as the model
-    needs them."""
+    """(model, checkpoint, splits) for args.run, on its data or `dataset`'s (same shape)."""
     model, ckpt = load_model(args.run, device=args.device)
     if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
@@ -128,9 +122,7 @@ def require_vae(ckpt) -> None:
 
 
 def picture_path(args) -> Path:
-    """Where a picture command writes: --out as given (the user's choice), else in the run
-    folder: args.png, or where that is None a new RUN/<command>-NNN.png (first free number),
-    so that a default never overwrites the pictures written by training or an earlier call."""
+    """--out, else RUN/args.png, else a new RUN/<command>-NNN.png: never overwrites."""
     if args.out:
         return Path(args.out)
     run = run_of(args)
@@ -138,9 +130,7 @@ def picture_path(args) -> Path:
 
 
 def new_folder(parent: Path, stem: str) -> Path:
-    """parent/stem-YYYYmmdd-HHMMSS (with -2, -3... if taken): a default output folder that
-    never mixes two calls' files and leaves the current folder clean. Not created here, so a
-    call that fails leaves nothing behind."""
+    """A new parent/stem-YYYYmmdd-HHMMSS[-N] path, not created (a failed call leaves none)."""
     base = f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     for i in itertools.count(1):
         path = parent / (base if i == 1 else f"{base}-{i}")

@@ -70,9 +70,7 @@ def _summary(args, x, result) -> dict:
 
 
 def _picture(args, x, mask, result) -> None:
-    """RGB rows: the input with its missing pixels marked, chain steps, the predictive mean,
-    the truth. Every row but the first shows the observed pixels as they are (the chain clamps
-    them), so the rows differ only where something was imputed."""
+    """RGB rows: masked input, chain steps, predictive mean, truth (observed pixels as they are)."""
     shown = min(len(x), args.ncol)
     picks = torch.linspace(1, args.steps, min(args.steps, 6)).round().long().unique()
     x, mask = x[:shown], mask[:shown]

@@ -30,8 +30,7 @@ def sample(args) -> int:
     model, ckpt = load_model(args.run, device=args.device)
     require_images(ckpt)
     torch.manual_seed(args.seed)
-    out = save_grid(model.sample(args.n), picture_path(args), ncol=args.ncol)
-    print(out)
+    print(save_grid(model.sample(args.n), picture_path(args), ncol=args.ncol))
     return 0
 
 
@@ -42,8 +41,7 @@ def reconstruct(args) -> int:
         raise VaekitError(f"a {ckpt.config.model.kind} has no encoder: nothing to reconstruct")
     torch.manual_seed(args.seed)
     images = reconstructions(model, splits, args.n, args.ncol)
-    out = save_grid(images, picture_path(args), ncol=args.ncol)
-    print(out)
+    print(save_grid(images, picture_path(args), ncol=args.ncol))
     return 0
 
 
@@ -74,9 +72,7 @@ def recorded_test_kl(run: runs.Run) -> float | None:
 
 
 def same_cells_note(images, run: runs.Run, tol: float = 0.05) -> str | None:
-    """One line when the cells of a traversal are (about) the same picture (within `tol`,
-    pixel values in [0, 1]) or the run's test KL is about zero, which else looks like a
-    broken plot: the decoder ignores these variables."""
+    """One line when a traversal's cells are (about) one picture or the test KL is about zero."""
     kl = recorded_test_kl(run)
     collapsed = kl is not None and kl < 0.1
     if (images - images[:1]).abs().max().item() >= tol and not collapsed:

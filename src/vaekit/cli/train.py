@@ -1,9 +1,6 @@
 """The `vaekit train` command: the configuration its options and --config file give, a
-resumed run's allowed changes, and its summary.
-
-The setting options are derived from the settings' declarations (options.py); a model option
-goes to the component that declares it, so an option the chosen components do not take is
-refused with one line instead of being silently ignored.
+resumed run's allowed changes, and its summary. Its setting options come from the settings'
+declarations (options.py); a model option the chosen components do not take is refused.
 """
 
 from __future__ import annotations
@@ -102,9 +99,7 @@ def _refuse_unused(option: str, names: dict) -> None:
 
 
 def model_config(args, model):
-    """`model` (a validated ModelConfig) with the model options given: a component named
-    anew starts from its defaults; each given option goes to the component that takes it,
-    and an option that no chosen component takes is refused."""
+    """`model` with the model options given, each to the component that takes it."""
     kind, latent = _kind_and_latent(args, model)
     if args.likelihood and not KINDS[kind].uses_likelihood:
         raise VaekitError(f"a {kind} has no likelihood: drop --likelihood and its options")
@@ -130,7 +125,6 @@ def model_config(args, model):
 
 
 def overridden(config, args):
-    """A copy of `config` (a TrainConfig) with every option given on the command line."""
     config = copy.deepcopy(config)
     config.model = model_config(args, config.model)
     options.apply(config, options.given(args))
@@ -138,8 +132,7 @@ def overridden(config, args):
 
 
 def train_config(args):
-    """The configuration of a new run: the --config file's settings (or the defaults), then
-    the options given. Epochs default to 300 on digits, 100 elsewhere."""
+    """A new run's configuration: the --config file's (or defaults), then the options given."""
     raw = config_file.read(args.config) if args.config else {}
     data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
     dataset = args.dataset or data.get("dataset", "digits")
@@ -154,8 +147,7 @@ def train_config(args):
 
 
 def _resumed_config(args):
-    """The run's own configuration with the options given (train() refuses those a resumed
-    run may not change)."""
+    """The run's own configuration with the options given (train() refuses forbidden ones)."""
     if args.config:
         raise VaekitError("give --resume RUN or --config FILE, not both (the run's settings "
                           "are its own; options given with --resume change what may change)")

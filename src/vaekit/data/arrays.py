@@ -1,9 +1,7 @@
 """Your own data as a `.npy` (one array) or `.npz` (`train`, optional `test`, `train_labels`,
-`test_labels`), read without pickle.
-
-Shapes: [N, D] (vectors), [N, H, W] (grey images), [N, H, W, C] or [N, C, H, W] with C = 1 or 3
-(an array whose axis 1 is 1 or 3 is taken as [N, C, H, W]). Values: uint8 (256 levels), bool
-(2 levels), or float in [0, 1] (continuous). Without a `test` array a fixed 10% is held out.
+`test_labels`), read without pickle: [N, D], [N, H, W], [N, H, W, C] or [N, C, H, W] (C = 1 or
+3; axis 1 of 1 or 3 means [N, C, H, W]); uint8 (256 levels), bool (2 levels), or float in
+[0, 1]. Without a `test` array a fixed 10% is held out.
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""Batches of in-memory data on the training device.
-
-Batches hold the data on the device when they fit (uint8 levels stay uint8) and draw each
-batch's shuffling and preprocessing there (draws.py, which also holds the fixed preprocessing
-of the validation and test splits).
+"""Batches of in-memory data on the training device, which hold the data there when they fit
+(uint8 levels stay uint8) and draw each batch's shuffling and preprocessing there (draws.py).
 """
 
 from __future__ import annotations
@@ -14,15 +11,10 @@ from .draws import draw
 
 
 class Batches:
-    """Shuffled minibatches of `x` [N, *event] (uint8 levels, or float in [0, 1]), freshly
-    preprocessed each epoch, on `generator`'s device.
-
-    Iterating yields float32 tensors [batch_size, *event] (the last one may be smaller). With
-    `shard` (a data-parallel process's rows, e.g. slice(rank, None, world_size)) each global
-    batch is drawn and preprocessed whole, from the same generator state in every process, and
-    only the shard's rows are yielded: the processes stay in step and together see the global
-    batch. `generator`: a torch.Generator, or a seed for one on the CPU.
-    """
+    """Shuffled minibatches of `x` [N, *event] (uint8 levels, or float in [0, 1]), preprocessed
+    afresh as float32 on `generator`'s device (a torch.Generator, or a CPU seed). With `shard` (a
+    process's rows, e.g. slice(rank, None, world_size)) each global batch is drawn whole in every
+    process and only the shard's rows are yielded, so the processes stay in step."""
 
     def __init__(self, x, batch_size: int, preprocess: str, levels: int | None,
                  generator: torch.Generator | int = 0, shard: slice = slice(None)):
@@ -51,18 +43,15 @@ class Batches:
 
 
 def draw_rows(batches: Batches, n: int):
-    """n rows drawn with replacement from `batches`' data, preprocessed as its batches are
-    (for a small set cycled next to the main one, e.g. M2's labelled examples): (rows, x)."""
-    rows = torch.randint(len(batches.x), (n,), generator=batches.generator,
-                         device=batches.device)
+    """n rows drawn with replacement and preprocessed as batches are (M2's labelled set)."""
+    rows = torch.randint(len(batches.x), (n,), generator=batches.generator, device=batches.device)
     raw = batches.x.index_select(0, rows.to(batches.x.device))
     return rows, draw(raw.to(batches.device), batches.preprocess, batches.levels,
                       batches.generator)
 
 
 def place(x, device: torch.device) -> torch.Tensor:
-    """x as a tensor on `device` when it fits in half the device's free memory; otherwise it
-    stays in (pinned) CPU memory and each batch is copied over."""
+    """x on `device` when it fits in half its free memory, else in pinned CPU memory."""
     x = torch.as_tensor(x)
     free = devices.free_memory(device)
     if free is None or x.nbytes <= free // 2:

@@ -1,15 +1,9 @@
 """CIFAR-10 (Krizhevsky 2009) from its binary distribution: uint8 [N, 3, 32, 32], 256 levels.
 
-The archive cifar-10-binary.tar.gz is fetched with its MD5 (download.fetch; the mirror can be
-set with VAEKIT_CIFAR10_URL, a folder already holding the archive with VAEKIT_CIFAR10_DIR) and
-read in one pass straight from the gzip stream (to its end, so gzip's CRC and length vouch for
-every byte, even where no MD5 was checked), never extracted to disk and never unpickled (the
-binary version needs no pickle, unlike the Python one). Its members */data_batch_1.bin ..
-*/data_batch_5.bin are the train split (50000 images) and */test_batch.bin the test split
-(10000). Each member is a run of 3073-byte records: one label byte (0..9), then 1024 red,
-1024 green and 1024 blue bytes, each a 32x32 image in row-major order, which is exactly the
-[3, 32, 32] layout. The record count is taken from each member's size, so smaller archives in
-the same format load too. Any problem is a VaekitError naming the archive and the reason.
+cifar-10-binary.tar.gz is fetched with its MD5 (download.fetch; VAEKIT_CIFAR10_URL sets the
+mirror, VAEKIT_CIFAR10_DIR a folder holding it) and read in one pass from the gzip stream (to
+its end, so gzip's CRC vouches for every byte), never extracted and never unpickled: 3073-byte
+records of a label byte and a [3, 32, 32] image.
 """
 
 from __future__ import annotations
@@ -49,8 +43,7 @@ def load_cifar10(remote: Remote = CIFAR10, base_url: str | None = None,
 
 
 def _read_members(archive: Path, wanted: tuple[str, ...]) -> dict[str, bytes]:
-    """The bytes of the members */<name> for each name in `wanted`, read in one pass; the gzip
-    stream is then read to its end, so its CRC and length check the whole archive."""
+    """The bytes of the members */<name> in `wanted`, in one pass read to the stream's end."""
     found: dict[str, bytes] = {}
     try:
         with gzip.open(archive, "rb") as gz, tarfile.open(fileobj=gz, mode="r:") as tar:

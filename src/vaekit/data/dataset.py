@@ -1,10 +1,8 @@
 """A dataset as its source gives it: examples that keep their shape, and their number of levels.
 
-Images are [N, C, H, W] (C = 1 grey, 3 colour); data that are not images are [N, D]. Where the
-source is quantized (8-bit images and uint8 arrays: 256 levels, or 2^B after `reduce_bits`
-(--bits B); scikit-learn's digits: 17; bool arrays: 2) the arrays hold the integer levels
-0..L-1 as uint8 and `levels` is L; continuous data (float arrays) are float32 in [0, 1] with
-`levels` None. `unit` gives the [0, 1] values k / (L - 1) that models and pictures use.
+Images are [N, C, H, W]; other data [N, D]. Quantized sources (8-bit images and uint8 arrays:
+256 levels, or 2^B after `reduce_bits`; digits: 17; bool arrays: 2) hold the levels 0..L-1 as
+uint8 with `levels` L; continuous data are float32 in [0, 1] with `levels` None.
 """
 
 from __future__ import annotations
@@ -57,8 +55,7 @@ class Dataset:
 
 
 def reduce_bits(dataset: Dataset, bits: int | None) -> Dataset:
-    """8-bit data with only their top `bits` bits (2^bits levels: k >> (8 - bits)); the data
-    as they are when `bits` is None or they have that many levels already."""
+    """8-bit data with only their top `bits` bits (2^bits levels: k >> (8 - bits))."""
     if bits is None or dataset.levels == 2 ** bits:
         return dataset
     if dataset.levels != 256:

@@ -1,10 +1,8 @@
 """Checksummed downloads into the cache (pooch), or a local copy when one exists.
 
 A `Remote` names the files of a data set at a base URL, each with its MD5. `fetch` returns a
-folder holding all of them: a folder named by the `dir_env` variable, else the first of
-`local_dirs` that has them all, else the cache (`cache_dir`), downloading what is missing. A
-file whose MD5 does not match is refused (pooch deletes it), so nothing unverified is ever
-parsed.
+folder holding all of them: the `dir_env` variable's, else the first of `local_dirs` that has
+them, else the cache, downloading what is missing. A file whose MD5 does not match is refused.
 """
 
 from __future__ import annotations
@@ -27,17 +25,13 @@ class Remote:
 
 
 def cache_dir() -> Path:
-    """vaekit's one cache folder (downloaded data sets, fid.py's classifiers): $VAEKIT_CACHE,
-    else $VAEKIT_DATA (its name for downloads before 0.4), else the OS cache folder
-    (~/.cache/vaekit on Linux)."""
+    """$VAEKIT_CACHE, else $VAEKIT_DATA (before 0.4), else the OS cache folder (~/.cache/vaekit)."""
     import pooch
     return Path(os.environ.get("VAEKIT_CACHE") or os.environ.get("VAEKIT_DATA")
                 or pooch.os_cache("vaekit"))
 
 
 def fetch(remote: Remote, base_url: str | None = None, directory: Path | None = None) -> Path:
-    """A folder holding the files of `remote` (see the module docstring). A folder named by
-    the `dir_env` variable is used as it is (its files are still checked when parsed)."""
     if remote.dir_env and os.environ.get(remote.dir_env):
         return Path(os.environ[remote.dir_env])
     for d in remote.local_dirs:

@@ -1,18 +1,11 @@
-"""The one implementation of vaekit's preprocessing (torch), for training batches and for the
-fixed preprocessing of the validation and test splits.
-
-Training batches are drawn on the data's device from a torch.Generator (its state is
-checkpointed, so a resumed run draws the same batches). A split's fixed preprocessing is drawn
-once by `fixed`, from numpy's default_rng(seed) as vaekit always has, so that test sets and
-their NLLs stay the same across versions.
-
+"""The one implementation of vaekit's preprocessing (torch), for training batches (drawn on the
+data's device from a checkpointed torch.Generator) and for the fixed preprocessing of the
+validation and test splits (`fixed`, from numpy's default_rng(seed), the same in every version).
 - binarize: x_bin ~ Bernoulli(x), afresh each time a batch is used (dynamic binarization);
 - dequantize: x = (k + u) / L for levels k in 0..L-1 and u ~ U(0, 1);
 - unit: x = k / (L - 1) for levels, the data themselves for continuous data.
-
-Integer levels are binarized exactly on the CPU, from one random byte per pixel (about three
-times as fast as comparing float uniforms there); on an accelerator by comparing a float32
-uniform with k / m (exact to 2^-24, and with no host synchronisation).
+Levels are binarized on the CPU from one random byte per pixel (about three times as fast as
+float uniforms there), on an accelerator against a float32 uniform (no host synchronisation).
 """
 
 from __future__ import annotations
@@ -24,9 +17,7 @@ Generator = torch.Generator | np.random.Generator
 
 
 def tensor(a) -> torch.Tensor:
-    """`a` as a tensor: a numpy array's memory is shared, unless the array is read-only (e.g.
-    parsed from a file's bytes) or has negative strides, which torch cannot share: it is
-    copied then."""
+    """`a` as a tensor, sharing a numpy array's memory unless it cannot (then copied)."""
     if isinstance(a, torch.Tensor):
         return a
     a = np.asarray(a)
@@ -36,8 +27,7 @@ def tensor(a) -> torch.Tensor:
 
 
 def uniform(shape: torch.Size, generator: Generator, device=None) -> torch.Tensor:
-    """U(0, 1) float32 draws on `device`: from a torch.Generator (on its own device), or
-    from a numpy Generator (the fixed preprocessing of a split, see `fixed`)."""
+    """U(0, 1) float32 draws on `device`, from a torch or (for `fixed`) a numpy Generator."""
     if isinstance(generator, np.random.Generator):
         return torch.from_numpy(generator.random(tuple(shape), dtype=np.float32)).to(device)
     return torch.rand(shape, generator=generator, device=device)
@@ -100,11 +90,8 @@ def draw(a: torch.Tensor, preprocess: str, levels: int | None,
 
 
 def fixed(a, preprocess: str, levels: int | None, seed: int) -> torch.Tensor:
-    """One seeded preprocessing of a whole split (validation and test data) [float32], the
-    same in every version of vaekit: its uniforms come from numpy's default_rng(seed), and
-    binarization compares them with k / (L - 1) (not with the random bytes of
-    `binarize_levels`), so that test sets and their NLLs stay comparable across versions.
-    `a`: a numpy array or a tensor."""
+    """One seeded preprocessing of a whole split [float32] (a numpy array or a tensor), the same
+    in every version: uniforms from numpy's default_rng(seed), binarization against k / (L - 1)."""
     a = tensor(a)
     rng = np.random.default_rng(seed)
     if preprocess == "binarize":

@@ -1,23 +1,12 @@
 """A folder of PNG/JPEG images as a Dataset: uint8 [N, C, H, W] with 256 levels.
 
-Images are the files ending .png, .jpg or .jpeg (any case) anywhere below the folder; other
-files, and anything hidden (a name starting with '.', such as .DS_Store or macOS's ._x.png
-copies), are skipped with one warning line on stderr. Only PNG and JPEG decoders are used,
-whatever a file's extension claims. EXIF orientation is applied, so camera photos stand upright.
-
-Channels: C = 1 when every image is grey (Pillow modes 1, L, LA, I, I;16: alpha is dropped,
-16-bit grey keeps its top 8 bits), otherwise every image becomes RGB, C = 3 (RGBA, P, CMYK and
-grey images are converted; alpha is dropped). Sizes: without `image_size` all images must have
-one size; with `image_size=S` each is cut to its largest centred square and resized to S x S
-(Lanczos), so photos of mixed shapes can be used.
-
-Labels: when every image lies inside a first-level sub-folder (root/cat/x.png, root/cat/a/y.png),
-its label is the index of that sub-folder's name in the sorted list of names (Python string
-order, so 'B' < 'a'); otherwise there are no labels. Splits: a folder holding both `train/` and
-`test/` uses them as the splits (each labelled by its own sub-folders, names sorted over both,
-so one class has one index in both; images elsewhere are ignored with a warning); otherwise a
-fixed 10% is held out as the test split (numpy default_rng(0), as for .npy files). The dataset
-is named after the folder.
+Images are the .png, .jpg or .jpeg files below the folder (others, and hidden ones, skipped
+with a warning), decoded as PNG or JPEG only, EXIF orientation applied. C = 1 when every image
+is grey (16-bit grey keeps its top 8 bits), else RGB; alpha is dropped. With `image_size=S`
+each is centre-cropped square and resized to S x S (Lanczos); without, sizes must agree.
+Labels: when every image lies in a first-level sub-folder, the index of its name in the sorted
+names. Splits: `train/` and `test/` when both exist (names sorted over both), else a fixed 10%
+held out (numpy default_rng(0)). The dataset is named after the folder.
 """
 
 from __future__ import annotations
@@ -36,7 +25,6 @@ WIDE_GREY_MODES = {"I", "I;16", "I;16L", "I;16B", "I;16N"}   # 16-bit grey: keep
 
 
 def load_image_folder(path: str | Path, image_size: int | None = None) -> Dataset:
-    """The images below `path` as a Dataset (see the module docstring)."""
     root = Path(path)
     if not root.exists():
         raise VaekitError(f"{root}: no such folder")

@@ -1,11 +1,8 @@
-"""MNIST and Fashion-MNIST: LeCun's IDX files (gzip), parsed from bytes.
+"""MNIST and Fashion-MNIST: LeCun's IDX files (gzip), parsed from bytes, as uint8 [N, 1, 28, 28].
 
-- `fashion-mnist`: a local folder named by VAEKIT_FASHION_MNIST_DIR, else Debian's
-  dataset-fashion-mnist files (/usr/share/datasets/fashion-mnist) if present, else a
-  checksummed download (mirror configurable with VAEKIT_FASHION_MNIST_URL);
-- `mnist`: a local folder named by VAEKIT_MNIST_DIR, else a checksummed download (mirror
-  configurable with VAEKIT_MNIST_URL).
-Images come out as uint8 [N, 1, 28, 28] with 256 levels.
+Each from the folder its variable names (VAEKIT_FASHION_MNIST_DIR, VAEKIT_MNIST_DIR), else
+(Fashion-MNIST) Debian's /usr/share/datasets/fashion-mnist, else a checksummed download
+(mirrors: VAEKIT_FASHION_MNIST_URL, VAEKIT_MNIST_URL).
 """
 
 from __future__ import annotations

@@ -1,17 +1,7 @@
 """Colour patches of two photographs, embedded (no download): uint8 [N, 3, 32, 32], 256 levels.
-
-The photographs are scikit-learn's bundled samples (`load_sample_images`): china.jpg (label 0)
-and flower.jpg (label 1), each 427 x 640 RGB. They give a small colour data set that needs no
-network, for trying colour models and likelihoods.
-
-Geometry (fixed, no randomness): a patch is 32 x 32 and is named by its top-left origin
-(row, column). The test split must not share pixels with the train split, so each photo's
-columns are cut in two: train patches lie wholly in columns [0, 480) and test patches wholly in
-columns [480, 640), both over all 427 rows. Train origins are a grid with stride 8 (rows
-0, 8, .., 392; columns 0, 8, .., 448: 50 x 57 = 2850 overlapping patches per photo), test
-origins a grid with stride 16 (rows 0, 16, .., 384; columns 480, 496, .., 608: 25 x 9 = 225 per
-photo). That makes 5700 train and 450 test patches, china's first, each photo's in row-major
-order of their origins (see `patch_origins`).
+scikit-learn's china.jpg (label 0) and flower.jpg (label 1), 427 x 640: train patches in
+columns [0, 480) on a stride-8 grid, test patches in [480, 640) on a stride-16 grid, so the
+splits share no pixels: 5700 train and 450 test patches (`patch_origins`).
 """
 
 from __future__ import annotations
@@ -28,8 +18,7 @@ TEST_STRIDE = 16
 
 
 def patch_origins(height: int, columns: tuple[int, int], stride: int) -> np.ndarray:
-    """Top-left corners [n, 2] (row, column) of the 32 x 32 patches on a grid with `stride`
-    that lie wholly inside rows [0, height) and `columns`, in row-major order."""
+    """Top-left corners [n, 2] of the 32 x 32 patches on a `stride` grid, row-major."""
     rows = np.arange(0, height - PATCH + 1, stride)
     cols = np.arange(columns[0], columns[1] - PATCH + 1, stride)
     r, c = np.meshgrid(rows, cols, indexing="ij")
@@ -52,7 +41,6 @@ def sample_photos() -> list[np.ndarray]:
 
 
 def load_photo_patches() -> Dataset:
-    """Train and test patches of the two photographs (see the module docstring)."""
     parts = {"train": ([], []), "test": ([], [])}
     for label, photo in enumerate(sample_photos()):
         for split, columns, stride in (("train", TRAIN_COLUMNS, TRAIN_STRIDE),

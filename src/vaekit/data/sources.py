@@ -1,11 +1,8 @@
 """Where data come from: named data sets, your arrays, your image folders.
 
-- `digits`: scikit-learn's bundled 8x8 digits (1797 images, 17 grey levels). No download.
-- `photo-patches`: 32x32 colour patches of scikit-learn's two sample photographs (photos.py).
-  No download.
-- `fashion-mnist`, `mnist`: IDX files (idx.py); `cifar10`: the binary distribution (cifar.py).
+- `digits` (scikit-learn's 8x8, 17 grey levels) and `photo-patches` (photos.py): no download;
+- `fashion-mnist`, `mnist`: IDX files (idx.py); `cifar10`: the binary distribution (cifar.py);
 - a `.npy` / `.npz` path (arrays.py), or a folder of PNG/JPEG images (folder.py).
-Every loader checks what it reads and raises VaekitError with a one-line reason.
 """
 
 from __future__ import annotations
@@ -39,8 +36,7 @@ DATASETS = {"digits": load_digits, "photo-patches": load_photo_patches,
 
 
 def load_dataset(name: str, image_size: int | None = None) -> Dataset:
-    """A named dataset, a .npy/.npz file, or an image folder (resized to `image_size` when
-    given: the only source whose image size is free)."""
+    """A named dataset, a .npy/.npz file, or an image folder (resized to `image_size`)."""
     path = Path(name)
     if image_size is not None and not path.is_dir():
         raise VaekitError(f"--image-size is for image folders; {name!r} is not a folder")

@@ -1,11 +1,7 @@
 """From a Dataset and a DataConfig to train / validation / test data ready for a model.
-
-What preprocessing the data get follows what the model needs (its likelihood declares it; a
-GAN learns the images themselves):
-    binary -> binarize,  continuous -> dequantize (levels) or none,
-    levels -> none (a discrete likelihood scores the integer levels),  raw -> none
-unless DataConfig.preprocess names one. The validation and test splits are preprocessed once,
-seeded (draws.fixed); the training split per batch (batching.Batches).
+Preprocessing follows the likelihood's need (binary -> binarize, continuous -> dequantize or
+none, levels and raw -> none) unless DataConfig.preprocess names one. The validation and test
+splits are preprocessed once, seeded (draws.fixed); the training split per batch.
 """
 
 from __future__ import annotations
@@ -46,8 +42,7 @@ class Splits:
 
     @property
     def dequantized_levels(self) -> int | None:
-        """L when the data were dequantized (bits/dim then include the log(L) change of
-        scale), else None."""
+        """L when the data were dequantized (bits/dim then add log(L)), else None."""
         return self.levels if self.preprocess == "dequantize" else None
 
 
@@ -67,15 +62,12 @@ def resolve_preprocess(requested: str, need: str, dataset: Dataset) -> str:
 
 def _need(need) -> str:
     """A data need, or the need of a likelihood given by name or spec."""
-    if isinstance(need, str) and need in FOR_NEED:
-        return need
-    return LIKELIHOODS.spec(need).data
+    return need if isinstance(need, str) and need in FOR_NEED else LIKELIHOODS.spec(need).data
 
 
 def prepare(config, need="binary", dataset: Dataset | None = None) -> Splits:
     """`need`: binary | continuous | levels | raw, or a likelihood (name or spec)."""
-    dataset = reduce_bits(dataset or load_dataset(config.dataset, config.image_size),
-                          config.bits)
+    dataset = reduce_bits(dataset or load_dataset(config.dataset, config.image_size), config.bits)
     preprocess = resolve_preprocess(config.preprocess, _need(need), dataset)
     rng = np.random.default_rng(config.seed)
     perm = rng.permutation(len(dataset.train))
@@ -100,8 +92,7 @@ def prepare(config, need="binary", dataset: Dataset | None = None) -> Splits:
 
 
 def _label_some(splits: Splits, labels: np.ndarray | None, n: int, seed: int) -> None:
-    """Keep the labels of n training examples, balanced over the classes (M2's labelled
-    set), and leave the rest of the training split unlabelled."""
+    """Keep the labels of n training examples, balanced over the classes (M2's labelled set)."""
     name = splits.dataset.name
     if labels is None:
         raise VaekitError(f"{name} has no labels: --labels needs a labelled dataset")

@@ -1,18 +1,11 @@
-"""Optimizing q's parameters for each example: the E-step of variational EM (`optimize`) and
-the refinement of semi-amortized inference (`refine`).
+"""Optimizing q's parameters for each example by Adam on the per-example ELBO: the E-step of
+variational EM (`optimize`) and the refinement of semi-amortized inference (`refine`).
 
-lambda lives in the latent family's own parameterization (what an encoder would output), and
-q = latent.posterior(lambda), so every family works with every scheme.
-
-The optimizer is Adam on the per-example ELBO with reparameterized samples (the examples are
-independent, so one Adam over the batch is one Adam per example). The stopping rule of
-`optimize`: after every `window` iterations, the average of that window's iterates is scored by
-the batch ELBO with `check_samples` draws of common random numbers (the same noise at every
-check, so that successive scores differ by the change of q, not by Monte Carlo noise). When the
-score rises by no more than `tol` (relative) since the last check, the step size halves and the
-window doubles (smaller steps need longer to show progress); after `patience` halvings, or
-`max_iter` iterations, it stops and returns the last window's average (Polyak-Ruppert
-averaging, which removes most of the jitter of the stochastic steps).
+The stopping rule of `optimize`: after every `window` iterations, the window's average iterate
+is scored by the batch ELBO with `check_samples` common random numbers (so successive scores
+differ by the change of q, not by noise). When the score rises by no more than `tol`
+(relative), the step size halves and the window doubles; after `patience` halvings, or
+`max_iter` iterations, it returns the last window's average (Polyak-Ruppert averaging).
 """
 
 from __future__ import annotations
@@ -56,10 +49,7 @@ def _neg_elbo(model, x: torch.Tensor, params: torch.Tensor, samples: int) -> tor
 
 def optimize(model, x: torch.Tensor, init: torch.Tensor,
              settings: LocalOptimizer = LocalOptimizer(), bar=None) -> Fitted:
-    """Maximise each example's ELBO over its own lambda, from `init`, until the stopping rule
-    holds. Only lambda changes: the model's parameters get no gradients. `bar` (a progress
-    bar, or None) advances by each window's iterations: long jobs (gaps.py) show it, training
-    (vem.py) calls this once per batch and passes none."""
+    """Maximise each example's ELBO over its lambda from `init` (`bar`: a progress bar or None)."""
     seed = int(torch.randint(2 ** 62, ()))
 
     def score(lam: torch.Tensor) -> float:
@@ -97,8 +87,7 @@ def optimize(model, x: torch.Tensor, init: torch.Tensor,
 
 def refine(model, x: torch.Tensor, init: torch.Tensor, steps: int, lr: float = 0.02,
            samples: int = 4) -> torch.Tensor:
-    """Semi-amortized inference: `steps` Adam steps on each example's ELBO from `init` (the
-    encoder's output). Returns the refined lambda, detached."""
+    """Semi-amortized: `steps` Adam steps on each ELBO from `init`; the refined lambda, detached."""
     with torch.enable_grad():
         lam = init.detach().clone().requires_grad_(True)
         opt = torch.optim.Adam([lam], lr=lr)

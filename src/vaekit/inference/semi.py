@@ -1,8 +1,7 @@
 """Semi-amortized inference (Kim et al. 2018): lambda = encoder(x), then S Adam steps on each
-example's ELBO from there (local.refine).
-
-Training: the decoder maximises the bound at the refined q; the encoder maximises the bound at
-its own output (the refinement is not differentiated through)."""
+example's ELBO (local.refine). The decoder maximises the bound at the refined q, the encoder at
+its own output (the refinement is not differentiated through).
+"""
 
 from __future__ import annotations
 

@@ -1,15 +1,8 @@
 """Latent families: the prior p(z) and the posterior family q(z|x) built from encoder outputs.
 
 A family is a registered spec (`LATENTS`; its class attribute `iwae` says whether the IWAE
-objective applies) whose `build()` gives a `LatentFamily` module (base.py) with
-- `param_size`: how many encoder outputs one posterior needs,
-- `z_size`: the width of a sample z; `dims`: the widths of its stochastic layers,
-- `decoder_size` and `decoder_input(z)`: what of z the decoder reads,
-- `posterior(params) -> Posterior` over z (batch_shape [B], event_shape [z_size]),
-- `prior() -> Distribution` (event_shape [z_size]),
-- `anneal(step)`, `temperature`, `classes` and `class_grid(ncol)`, with defaults.
-base.py declares this protocol and what the objectives ask of a `Posterior`, with defaults.
-Adding a family is adding a module here and its line below.
+objective applies) whose `build()` gives a `LatentFamily` module; base.py declares the
+protocol and what the objectives ask of a `Posterior`, with defaults.
 """
 
 from ..registry import Registry

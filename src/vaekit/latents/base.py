@@ -1,23 +1,11 @@
 """The declared protocol of a latent family: what the objectives, the evaluation, the pictures
-and the trainer may ask of a family's module and of its posterior q(z|x), with defaults.
+and the trainer may ask of a family's module and of its posterior q(z|x), with defaults, for
+the ELBO (Kingma & Welling 2014), importance-weighted bounds (Burda et al. 2015), free bits
+(Kingma et al. 2016), and M2 (Kingma, Rezende, Mohamed & Welling 2014).
 
-The objectives it serves: the ELBO (Kingma & Welling 2014), importance-weighted bounds and
-log p(x) (Burda, Grosse & Salakhutdinov 2015), free bits (Kingma et al. 2016), and M2's
-enumerated class and labelled bound (Kingma, Rezende, Mohamed & Welling 2014).
-
-A new latent family provides
-- a module subclassing `LatentFamily`: the attributes `dims`, `param_size`, `z_size`,
-  `decoder_size` and the methods `posterior(params)` and `prior()`; it overrides
-  `decoder_input` when the decoder reads part of z only, `anneal` and `temperature` when it
-  has a schedule, and `classes` with `class_grid` when z holds a class variable y;
-- a posterior subclassing `Posterior` (a torch Distribution: `rsample`, `sample`, `log_prob`,
-  `mean`), overriding the methods below where their defaults do not fit it;
-- a spec (`registry.Spec`) whose `build()` gives the module.
-That is one new file in latents/ and its line in latents/__init__.py; objectives.py,
-evaluation.py, plots.py and training/ call the protocol and need no change.
-
-Any other torch distribution (a MultivariateNormal reference posterior, say) goes through the
-objectives with the defaults: `methods(q)` is the one place that tells the two apart.
+A new latent family is one file in latents/: a `LatentFamily` module, a `Posterior` overriding
+the defaults that do not fit it, and a spec whose `build()` gives the module. Any other torch
+distribution goes through the objectives with the defaults (`methods(q)`).
 """
 
 from __future__ import annotations
@@ -26,7 +14,7 @@ from typing import NamedTuple
 
 import torch
 from torch import nn
-from torch.distributions import Distribution, Independent, kl_divergence
+from torch.distributions import Distribution, Independent, constraints, kl_divergence
 
 
 class Enumeration(NamedTuple):
@@ -42,14 +30,18 @@ class Labelled(NamedTuple):
     kl: torch.Tensor         # [B]: KL(q(z|x,y) || p(z))
 
 
+class OverVectors:
+    """What torch asks of a distribution over real vectors that checks no arguments."""
+    arg_constraints: dict = {}
+    support = constraints.real_vector
+
+
 class Posterior(Distribution):
     """q(z|x) with batch_shape [B] and event_shape [Z], and what the objectives ask of it."""
 
     def kl_layers(self, prior: Distribution, z: torch.Tensor | None = None) -> torch.Tensor:
-        """KL(q || prior) split over stochastic layers or parts: [..., B, L], the leading
-        sample dims of z kept (the objective averages them). Default, one column: closed form
-        when torch registers the pair, else the Monte Carlo log q(z) - log p(z) at the draw(s)
-        z (a fresh draw when None)."""
+        """KL(q || prior) over layers or parts: [..., B, L]. Default, one column: closed form when
+        torch registers the pair, else log q(z) - log p(z) at z (a fresh draw when None)."""
         try:
             return kl_divergence(self, prior).unsqueeze(-1)
         except NotImplementedError:
@@ -57,9 +49,7 @@ class Posterior(Distribution):
             return (self.log_prob(z) - prior.log_prob(z)).unsqueeze(-1)
 
     def kl_groups(self, prior: Distribution, layers: torch.Tensor) -> torch.Tensor:
-        """The KL split into the groups that free bits floors, [B, G]. Default: the units of
-        an Independent q and p when their KL per unit has a closed form (a Gaussian's
-        dimensions), else `layers` (what kl_layers gave, averaged over draws: [B, L])."""
+        """The KL in the groups free bits floors, [B, G]: an Independent's units, else `layers`."""
         if isinstance(self, Independent) and isinstance(prior, Independent):
             try:
                 return kl_divergence(self.base_dist, prior.base_dist).flatten(
@@ -69,21 +59,18 @@ class Posterior(Distribution):
         return layers
 
     def enumeration(self, n: int, reparameterized: bool) -> Enumeration | None:
-        """The ELBO's expectation with a discrete part summed out (n draws of the rest per
-        class), or None (default) for the plain n-draw Monte Carlo expectation."""
+        """The ELBO with a discrete part summed out, or None (default): plain Monte Carlo."""
         return None
 
     def importance_draws(self, k: int, reparameterized: bool = True
                          ) -> tuple[torch.Tensor, torch.Tensor]:
         """Draws from the importance proposal and their log-density: ([k', B, Z], [k', B]).
-        Default: k draws of q itself (rsample for training, sample for evaluation) and
-        q.log_prob. A proposal may give k' >= k draws (e.g. an equal number per class)."""
+        Default: k draws of q (rsample to train, sample to evaluate); a proposal may draw more."""
         z = self.rsample((k,)) if reparameterized else self.sample((k,))
         return z, self.log_prob(z)
 
     def labelled_terms(self, prior: Distribution, y: torch.Tensor) -> Labelled:
-        """For known classes y [B] (long): a draw of z given y, log p(y) and the KL of
-        q(z|x,y). Only families with a class variable (`LatentFamily.classes`) have it."""
+        """For classes y [B]: a draw of z given y, log p(y), KL(q(z|x,y) || p(z))."""
         raise NotImplementedError(f"{type(self).__name__} has no class variable")
 
     def class_log_prob(self, y: torch.Tensor) -> torch.Tensor:
@@ -96,8 +83,7 @@ class Posterior(Distribution):
 
 
 class IndependentPosterior(Posterior, Independent):
-    """torch's Independent with the protocol's defaults: the diagonal Gaussian q. Nothing is
-    added to its computations, so a training step costs what it did with Independent."""
+    """torch's Independent with the protocol's defaults (the diagonal Gaussian q), at no cost."""
 
 
 class _Defaults:
@@ -128,11 +114,8 @@ def methods(q: Distribution) -> Posterior | _Defaults:
 
 
 class LatentFamily(nn.Module):
-    """A latent family's module: the prior p(z) and the posterior family q(z|x).
-
-    Subclasses set `dims` (the widths of the stochastic layers or parts, which sum to
-    `z_size`), `param_size` (encoder outputs per posterior), `z_size` (the width of z) and
-    `decoder_size` (the width of decoder_input(z))."""
+    """The prior p(z) and the posterior family q(z|x). Subclasses set `dims` (widths of the layers
+    or parts, summing to `z_size`), `param_size` (encoder outputs per q) and `decoder_size`."""
     dims: tuple[int, ...]
     param_size: int
     z_size: int
@@ -160,6 +143,5 @@ class LatentFamily(nn.Module):
         return None
 
     def class_grid(self, ncol: int) -> torch.Tensor:
-        """Values of z for a picture of p(x | y, z): a row per class y, the same z ~ p(z) down
-        each of the ncol columns, [classes * ncol, z_size]. Families with `classes` only."""
+        """z for a picture of p(x | y, z): a row per class, the same z ~ p(z) down each column."""
         raise NotImplementedError(f"{type(self).__name__} has no class variable")

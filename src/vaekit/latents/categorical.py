@@ -1,14 +1,8 @@
 """Categorical latents with the Gumbel-softmax (Jang, Gu & Poole 2017; Maddison et al. 2017).
 
-z is N categorical variables of K classes, as one-hot vectors flattened to [N*K]; the prior is
-uniform and q(z|x) has independent categoricals with encoder logits. A discrete z has no
-z = mu + sigma * eps, so training draws from the relaxation instead:
-- relaxed: `rsample` gives RelaxedOneHotCategorical(tau) samples, points on the simplex;
-- straight-through: `rsample` gives the hard one-hot argmax of that sample in the forward pass
-  and the relaxed sample's gradient in the backward pass.
-`sample` draws exact one-hot samples and `log_prob` is the categorical log-probability of a
-one-hot z, so evaluation (the ELBO with hard samples, importance-sampled log p(x)) is of the
-discrete model itself. KL(q || uniform) is closed form. The temperature anneals as
+z is N categorical variables of K classes, one-hot, flattened to [N*K]; the prior is uniform.
+Training draws from the relaxation (`rsample`: relaxed, or straight-through: hard forward,
+relaxed gradient); `sample` and `log_prob` are the discrete model's, so evaluation is exact.
 tau = max(tau_min, tau_0 exp(-rate * step)), updated every `anneal_every` steps.
 """
 
@@ -20,17 +14,15 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch.distributions import (Distribution, Independent, OneHotCategorical,
-                                 RelaxedOneHotCategorical, constraints, kl_divergence, register_kl)
+                                 RelaxedOneHotCategorical, kl_divergence, register_kl)
 
 from ..registry import Spec, check
 from ..settings import setting
-from .base import LatentFamily, Posterior
+from .base import LatentFamily, OverVectors, Posterior
 
 
-class CategoricalPosterior(Posterior):
+class CategoricalPosterior(OverVectors, Posterior):
     """q(z|x): batch_shape [B], event_shape [N*K] (one-hot blocks of K)."""
-    arg_constraints: dict = {}
-    support = constraints.real_vector
     has_rsample = True
 
     def __init__(self, logits: torch.Tensor, tau: torch.Tensor, straight_through: bool):
@@ -70,10 +62,8 @@ class CategoricalPosterior(Posterior):
         return kl_divergence(self.units, prior.units).flatten(len(self.batch_shape))
 
 
-class CategoricalPrior(Distribution):
+class CategoricalPrior(OverVectors, Distribution):
     """Uniform p(z) over N independent K-class one-hot variables, event_shape [N*K]."""
-    arg_constraints: dict = {}
-    support = constraints.real_vector
 
     def __init__(self, logits: torch.Tensor):                           # [N, K] zeros
         self.logits = logits
@@ -112,7 +102,6 @@ class CategoricalLatent(LatentFamily):
         self.register_buffer("_logits", torch.zeros(n_vars, n_classes), persistent=False)
 
     def anneal(self, step: int) -> None:
-        """Called by the trainer before each step."""
         if step % self.anneal_every == 0:
             self.tau.fill_(max(self.tau_min, self.tau0 * math.exp(-self.anneal_rate * step)))
 

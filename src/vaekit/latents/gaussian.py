@@ -1,8 +1,6 @@
 """Diagonal Gaussian latents: p(z) = N(0, I), q(z|x) = N(mu(x), diag sigma(x)^2).
-
-Sampling is `rsample`, the reparameterization z = mu + sigma * eps (Kingma & Welling 2014).
-q is an `IndependentPosterior` (latents/base.py): torch's Independent with the protocol's
-defaults (the KL in closed form, free bits per dimension, importance draws of q itself).
+Sampling is `rsample`, the reparameterization z = mu + sigma * eps (Kingma & Welling 2014); q
+is an `IndependentPosterior` with the protocol's defaults (latents/base.py).
 """
 
 from __future__ import annotations

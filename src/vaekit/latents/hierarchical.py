@@ -2,19 +2,12 @@
 
     p(z) = p(z_L) prod_{l<L} p(z_l | z_{l+1}),   p(z_L) = N(0, I),
     p(z_l | z_{l+1}) = N(mu_l(z_{l+1}), diag sigma_l(z_{l+1})^2)   (mean and variance networks)
-and the decoder reads z_1 only, or every layer (`decoder_sees="all"`).
-
-Two posterior paths, both over the concatenation z = [z_1, ..., z_L]:
+and the decoder reads z_1 only, or every layer (`decoder_sees="all"`). q over z = [z_1..z_L]:
 - bottom-up (Burda et al. 2015): q(z_1|x) q(z_2|z_1) ... q(z_L|z_{L-1});
-- top-down (ladder, Sonderby et al. 2016): a deterministic upward pass h_1 = enc(x),
-  h_{l+1} = f_l(h_l) gives per-layer estimates; then downward, q(z_L|x) = N(h_L) and
-  q(z_l|z_{l+1}, x) is the precision-weighted combination of N(h_l) with the generative
-  p(z_l|z_{l+1}), so inference shares the generative path.
-
-Per-layer KL terms, E_q[log q(z_l|.) - log p(z_l|z_{l+1})], are closed form given the sampled
-conditioning when q and p condition on the same variables (the top layer; every layer top-down)
-and one-sample Monte Carlo otherwise, except that the entropy of q(z_1|x), which does not depend
-on the sample, is exact. Default sizes: Burda et al.'s two-layer model.
+- top-down (ladder, Sonderby et al. 2016): an upward pass h_{l+1} = f_l(h_l), h_1 = enc(x),
+  then downward q(z_l|z_{l+1}, x), the precision-weighted combination of N(h_l) with p(z_l|z_{l+1}).
+Per-layer KL terms are closed form where q and p condition alike (the top layer; every layer
+top-down), else one-sample Monte Carlo with the exact entropy of q(z_1|x).
 """
 
 from __future__ import annotations
@@ -24,13 +17,13 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.distributions import Distribution, Independent, Normal, constraints, kl_divergence
+from torch.distributions import Distribution, Independent, Normal, kl_divergence
 
 from ..networks.activations import ACTIVATIONS
 from ..networks.mlp import mlp
 from ..registry import Spec, check
 from ..settings import setting
-from .base import LatentFamily, Posterior
+from .base import LatentFamily, OverVectors, Posterior
 from .gaussian import MIN_SCALE, diagonal_gaussian, standard_normal
 
 MEAN_SAMPLES = 512   # Monte Carlo samples for E_q[z] where it has no closed form
@@ -46,13 +39,10 @@ class HierarchicalLatent(LatentFamily):
         self.z_size = sum(dims)
         self.decoder_sees = decoder_sees
         self.decoder_size = self.z_size if decoder_sees == "all" else dims[0]
-        L = len(dims)
-        if path == "bottom-up":     # z_l -> q(z_{l+1} | z_l)
-            self.up = nn.ModuleList(mlp(dims[l], q_hidden[l], 2 * dims[l + 1], activation)
-                                    for l in range(L - 1))
-        else:                       # h_l -> h_{l+1}, deterministic
-            self.up = nn.ModuleList(mlp(2 * dims[l], q_hidden[l], 2 * dims[l + 1], activation)
-                                    for l in range(L - 1))
+        L, width = len(dims), 1 if path == "bottom-up" else 2
+        # bottom-up: z_l -> q(z_{l+1} | z_l); top-down: h_l -> h_{l+1}, deterministic
+        self.up = nn.ModuleList(mlp(width * dims[l], q_hidden[l], 2 * dims[l + 1], activation)
+                                for l in range(L - 1))
         self.down = nn.ModuleList(mlp(dims[l + 1], p_hidden[l], 2 * dims[l], activation)
                                   for l in range(L - 1))   # z_{l+1} -> p(z_l | z_{l+1})
         self.register_buffer("_zero", torch.zeros(dims[-1]), persistent=False)
@@ -88,10 +78,8 @@ def _precision_weighted(estimate: torch.Tensor, prior: Independent) -> Independe
     return Independent(Normal(loc, var.sqrt(), validate_args=False), 1, validate_args=False)
 
 
-class HierarchicalPrior(Distribution):
+class HierarchicalPrior(OverVectors, Distribution):
     """p(z) = p(z_L) prod p(z_l | z_{l+1}) over the concatenated z [..., sum(dims)]."""
-    arg_constraints: dict = {}
-    support = constraints.real_vector
     has_rsample = True
 
     def __init__(self, latent: HierarchicalLatent):
@@ -116,10 +104,8 @@ class HierarchicalPrior(Distribution):
         return sum(d.log_prob(p) for d, p in zip(self.layers(parts), parts))
 
 
-class HierarchicalPosterior(Posterior):
+class HierarchicalPosterior(OverVectors, Posterior):
     """q(z|x) over the concatenated z, bottom-up or top-down; batch_shape [B]."""
-    arg_constraints: dict = {}
-    support = constraints.real_vector
     has_rsample = True
 
     def __init__(self, latent: HierarchicalLatent, params: torch.Tensor):
@@ -131,8 +117,7 @@ class HierarchicalPosterior(Posterior):
         super().__init__(params.shape[:-1], torch.Size([latent.z_size]), validate_args=False)
 
     def _layer(self, l: int, parts: list) -> Independent:
-        """q of layer l given the layers it conditions on (parts[l-1] bottom-up, parts[l+1]
-        top-down); entries of `parts` that it does not need may be None."""
+        """q of layer l given parts[l-1] (bottom-up) or parts[l+1] (top-down)."""
         lat = self.latent
         if lat.path == "bottom-up":
             return diagonal_gaussian(self.params if l == 0 else lat.up[l - 1](parts[l - 1]))
@@ -153,16 +138,14 @@ class HierarchicalPosterior(Posterior):
         return sum(self._layer(l, parts).log_prob(parts[l]) for l in range(len(parts)))
 
     def kl_layers(self, prior: HierarchicalPrior, z: torch.Tensor | None = None) -> torch.Tensor:
-        """Per-layer KL estimates at the sample(s) z (a fresh draw when None): [..., L], layer
-        1 first. Free bits floors these layers (the default kl_groups)."""
+        """Per-layer KL estimates at z (a fresh draw when None): [..., L], z_1 first."""
         parts = self.latent.split(self.rsample() if z is None else z)
         p_layers = prior.layers(parts)
         L = len(parts)
         out = []
         for l in range(L):
             q_l = self._layer(l, parts)
-            same_conditioning = self.latent.path == "top-down" or l == L - 1
-            if same_conditioning:
+            if self.latent.path == "top-down" or l == L - 1:    # q and p condition alike
                 term = kl_divergence(q_l, p_layers[l])
             elif l == 0:     # q(z_1|x) does not depend on the sample: its entropy is exact
                 term = -q_l.entropy() - p_layers[l].log_prob(parts[l])
@@ -173,8 +156,7 @@ class HierarchicalPosterior(Posterior):
 
     @property
     def mean(self) -> torch.Tensor:
-        """E_q[z]: exact for the first sampled layer (z_1 bottom-up, z_L top-down), Monte Carlo
-        over MEAN_SAMPLES ancestral samples for the layers that depend on it."""
+        """E_q[z]: exact for the first sampled layer, Monte Carlo (MEAN_SAMPLES) for the rest."""
         with torch.no_grad():
             total = sum(self.rsample((64,)).sum(0) for _ in range(MEAN_SAMPLES // 64))
             parts = self.latent.split(total / MEAN_SAMPLES)
@@ -206,8 +188,7 @@ class Hierarchical(Spec):
 
     @classmethod
     def from_options(cls, given: dict, base: "Hierarchical | None" = None) -> "Hierarchical":
-        """--latent-dims D1,..,DL (or --latent-dim D1 over the default z_2), and one
-        --q-upper-hidden / --p-upper-hidden for every upper layer."""
+        """--latent-dims (or --latent-dim D1), one --q/p-upper-hidden for every layer."""
         spec = super().from_options(given, base)
         if not any(given.get(k) for k in ("latent_dim", "latent_dims", "q_upper_hidden",
                                           "p_upper_hidden")):

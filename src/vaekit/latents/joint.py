@@ -3,18 +3,10 @@ and p(x | y, z) (Kingma et al. 2014's M2 model; JointVAE, Dupont 2018, without l
 
     p(y) = 1/K,  p(z) = N(0, I),  q(y, z | x) = q(y | x) q(z | x, y).
 
-q(z | x, y) has its own (mu, sigma) for each class, read from one encoder output per class
-(the encoder gives K logits and K heads of 2D: any network will do). Why y enters q(z | ...):
-a style z means something different for each class (a slanted 1 is not a slanted 8), so M2
-conditions it, and with K heads the condition costs no change to the networks. A value of
-(y, z) is [y one-hot (K), z (D)], which is what the decoder reads.
-
-The KL is exact: KL(q(y|x) || p(y)) + sum_y q(y|x) KL(q(z|x,y) || p(z)), reported per part
-(y first). The reconstruction term E_q[log p(x | y, z)] is summed over the K classes exactly
-(`discrete = "exact"`: K decoder passes per example) or taken at one Gumbel-softmax sample of y
-(`"relaxed"`, whose heads are mixed by the relaxed y). Evaluation enumerates y either way: the
-ELBO's sum (`enumeration`) and importance-sampled log p(x) = log sum_y p(y) p(x | y), each
-p(x | y) estimated with z ~ q(z | x, y) (`importance_draws`, stratified by class).
+q(z | x, y) has its own (mu, sigma) per class, from K heads of the encoder output; a value of
+(y, z) is [y one-hot (K), z (D)]. The KL is exact, per part (y first). E_q[log p(x | y, z)]
+is summed over the K classes (`discrete = "exact"`) or taken at one Gumbel-softmax sample of y
+(`"relaxed"`); evaluation enumerates y either way (`importance_draws` stratifies by class).
 """
 
 from __future__ import annotations
@@ -25,19 +17,16 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch.distributions import (Categorical, Distribution, Independent, Normal,
-                                 RelaxedOneHotCategorical, constraints, kl_divergence,
-                                 register_kl)
+                                 RelaxedOneHotCategorical, kl_divergence, register_kl)
 
 from ..registry import Spec, check
 from ..settings import setting
-from .base import Enumeration, LatentFamily, Labelled, Posterior
+from .base import Enumeration, LatentFamily, Labelled, OverVectors, Posterior
 from .gaussian import MIN_SCALE, standard_normal
 
 
-class JointPosterior(Posterior):
+class JointPosterior(OverVectors, Posterior):
     """q(y, z | x): batch_shape [B], event_shape [K + D]."""
-    arg_constraints: dict = {}
-    support = constraints.real_vector
     has_rsample = True
 
     def __init__(self, logits, loc, scale, tau, exact: bool):
@@ -61,7 +50,6 @@ class JointPosterior(Posterior):
                            validate_args=False)
 
     def class_log_prob(self, y: torch.Tensor) -> torch.Tensor:
-        """log q(y | x) for y [..., B] (long)."""
         return self.logits.expand(*y.shape, self.classes).gather(-1, y.unsqueeze(-1)).squeeze(-1)
 
     def _with_class(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -94,24 +82,20 @@ class JointPosterior(Posterior):
         return self._with_class(y, q.rsample() if reparameterized else q.sample())
 
     def enumeration(self, n: int, reparameterized: bool) -> Enumeration | None:
-        """y summed out of the ELBO: always in evaluation, in training when `exact` (the
-        relaxed variant trains at one Gumbel-softmax draw of y instead)."""
-        if not (self.exact or not reparameterized):
-            return None
-        return Enumeration(self.per_class((n,), reparameterized), self.probs.T)
+        """y summed out: always in evaluation, in training when `exact`."""
+        if self.exact or not reparameterized:
+            return Enumeration(self.per_class((n,), reparameterized), self.probs.T)
+        return None
 
     def importance_draws(self, k: int, reparameterized: bool = True):
-        """k' = K ceil(k / K) draws, an equal number per class, and the log-density of that
-        proposal, (1/K) q(z | x, y): importance weights over them estimate
-        p(x) = sum_y p(y) p(x | y) with y summed exactly. ([k', B, K + D], [k', B])"""
+        """K ceil(k / K) draws stratified by class, and their log-density (1/K) q(z | x, y)."""
         m = -(-k // self.classes)
         v = self.per_class((m,), reparameterized).flatten(0, 1)
         y = v[..., :self.classes].argmax(-1)
         return v, self.given(y).log_prob(v[..., self.classes:]) - math.log(self.classes)
 
     def labelled_terms(self, prior: "JointPrior", y: torch.Tensor) -> Labelled:
-        """For known classes y [B]: a draw of (y, z ~ q(z|x,y)), log p(y) and
-        KL(q(z|x,y) || p(z)) in closed form."""
+        """For known classes y [B]: (y, z ~ q(z|x,y)), log p(y), KL(q(z|x,y) || p(z)) exactly."""
         qz = self.given(y)
         return Labelled(self._with_class(y, qz.rsample()), prior.class_log_prob(y),
                         kl_divergence(qz, prior.z_part))
@@ -120,8 +104,7 @@ class JointPosterior(Posterior):
         return self.logits.argmax(-1)
 
     def kl_layers(self, prior, z=None) -> torch.Tensor:
-        """[B, 2]: KL(q(y|x) || p(y)) and sum_y q(y|x) KL(q(z|x,y) || p(z)), exactly (z, a
-        draw, is not needed)."""
+        """[B, 2]: KL(q(y|x) || p(y)) and sum_y q(y|x) KL(q(z|x,y) || p(z)), exactly."""
         kl_y = (self.probs * (self.logits + math.log(self.classes))).sum(-1)
         kl_z = kl_divergence(Normal(self.loc, self.scale, validate_args=False),
                              prior.z_part.base_dist).sum(-1)                   # [B, K]
@@ -132,10 +115,8 @@ class JointPosterior(Posterior):
         return torch.cat([self.probs, (self.probs.unsqueeze(-1) * self.loc).sum(-2)], -1)
 
 
-class JointPrior(Distribution):
+class JointPrior(OverVectors, Distribution):
     """p(y) p(z): y uniform over K classes, z ~ N(0, I); event_shape [K + D]."""
-    arg_constraints: dict = {}
-    support = constraints.real_vector
 
     def __init__(self, classes: int, zero: torch.Tensor, one: torch.Tensor):
         self.classes, self.z_part = classes, standard_normal(zero, one)

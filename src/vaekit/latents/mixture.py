@@ -1,9 +1,6 @@
-"""An equal-weight mixture of distributions over the same z: a defensive importance-sampling
-proposal (Hesterberg 1995) that is never much worse than its best component.
-
-    r(z) = (1/M) sum_m q_m(z)
-Each draw picks a component uniformly at random, independently for every sample and example.
-As a `Posterior` (latents/base.py) its importance draws are the mixture's own (the default).
+"""An equal-weight mixture of distributions over the same z, r(z) = (1/M) sum_m q_m(z): a
+defensive importance-sampling proposal (Hesterberg 1995), never much worse than its best
+component. Each draw picks a component uniformly, independently for every sample and example.
 """
 
 from __future__ import annotations
@@ -11,14 +8,12 @@ from __future__ import annotations
 import math
 
 import torch
-from torch.distributions import Distribution, constraints
+from torch.distributions import Distribution
 
-from .base import Posterior
+from .base import OverVectors, Posterior
 
 
-class EqualMixture(Posterior):
-    arg_constraints: dict = {}
-    support = constraints.real_vector
+class EqualMixture(OverVectors, Posterior):
 
     def __init__(self, components: list[Distribution]):
         if not components:

@@ -1,9 +1,6 @@
 """Likelihoods p(x|z): the decoder's outputs are the parameters of a distribution over x.
-
 A likelihood is a registered spec (`LIKELIHOODS`) that declares the data it needs and builds a
-`Likelihood` module for an example shape (base.py): its parameter shape, the distribution,
-what a picture shows, a per-pixel baseline, and the data it refuses. Adding one is a module
-here and its line below.
+`Likelihood` module for an example shape (base.py).
 """
 
 from ..registry import Registry
@@ -19,8 +16,7 @@ for _spec in (Bernoulli, Gaussian, DLogisticMix, DGaussian):
 
 
 def default_for(event_shape: tuple[int, ...]) -> str:
-    """The likelihood of a run that names none: Bernoulli for grey or vector data (binarized,
-    as in the lecture), Gaussian for colour images."""
+    """Bernoulli for grey or vector data (binarized), Gaussian for colour images."""
     return "gaussian" if len(event_shape) == 3 and event_shape[0] == 3 else "bernoulli"
 
 

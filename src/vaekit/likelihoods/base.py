@@ -1,10 +1,8 @@
 """What every likelihood p(x|z) provides; the spec that builds it declares the data it needs.
 
-A likelihood's spec (a registered `Spec`) has a class attribute `data`, the preprocessing the
-likelihood needs (data/splits.py): "binary" (Bernoulli draws of the grey levels),
-"continuous" (dequantized values in [0, 1]) or "levels" (the integer levels themselves, as
-k / (L - 1): levels.py); and
-`build(event_shape)`, which gives the `Likelihood` module below.
+A likelihood's spec has a class attribute `data` (data/splits.py): "binary", "continuous"
+(dequantized values in [0, 1]) or "levels" (the integer levels as k / (L - 1): levels.py);
+and `build(event_shape)`, which gives the `Likelihood` module below.
 """
 
 from __future__ import annotations
@@ -38,8 +36,7 @@ class Likelihood(nn.Module):
         raise NotImplementedError
 
     def forward(self, params: torch.Tensor) -> Distribution:
-        """[..., *param_shape] -> a distribution with batch_shape [...], event_shape the
-        example's."""
+        """[..., *param_shape] -> batch_shape [...], event_shape the example's."""
         raise NotImplementedError
 
     def mean_image(self, dist: Distribution) -> torch.Tensor:

@@ -15,12 +15,8 @@ from .base import Likelihood
 
 
 class IndependentBernoulli(Independent):
-    """Independent(Bernoulli(logits=...), event_dims) whose log_prob sums before it negates:
-    the same value as torch's, with one pass fewer over the pixels forward and backward.
-
-    When the logits carry sample dimensions that x lacks ([K, B, *event] against [B, *event],
-    as in importance sampling), log p(x|z) = sum_d x_d l_d - softplus(l_d) is computed without
-    first copying x out to the logits' shape."""
+    """Independent(Bernoulli(logits=...), event_dims) whose log_prob sums before it negates (one
+    pass fewer), and scores x [B, *event] against logits [K, B, *event] without copying x."""
 
     def __init__(self, logits: torch.Tensor, event_dims: int = 1):
         super().__init__(TorchBernoulli(logits=logits, validate_args=False), event_dims,

@@ -1,7 +1,6 @@
-"""The discretized Gaussian likelihood: each value an integer level 0..L-1 from a Gaussian's
-bin [k - 1/2, k + 1/2] (the edge bins reach to -inf and +inf; vaekit/distributions.py). The
-decoder gives a location and a raw scale per value ([2C, H, W]): loc = (u + 1) (L - 1) / 2,
-scale = min_scale + softplus(raw) (L - 1) / 2 levels.
+"""The discretized Gaussian likelihood: each value an integer level 0..L-1 (distributions.py).
+The decoder gives [2C, H, W]: loc = (u + 1) (L - 1) / 2, scale = min_scale + softplus(raw)
+(L - 1) / 2 levels.
 """
 
 from __future__ import annotations

@@ -1,11 +1,7 @@
 """The PixelCNN++ likelihood (Salimans et al. 2017): each pixel from a mixture of M discretized
-logistics over the levels 0..L-1, colour channels coupled within a component
-(vaekit/distributions.py). The decoder gives, per pixel, M mixture logits, M locations and M
-scales per channel and, for colour, M x 3 coupling coefficients: [M (1 + 2C + 3), H, W] for
-colour, [3M, H, W] for grey.
-
-A location is decoded on PixelCNN++'s scale [-1, 1] (unconstrained) and mapped to levels:
-loc = (u + 1) (L - 1) / 2; a scale is min_scale + softplus(raw) (L - 1) / 2 levels; a coupling
+logistics over the levels 0..L-1, colour channels coupled within a component. The decoder
+gives [M (1 + 2C + 3), H, W] for colour, [3M, H, W] for grey. loc = (u + 1) (L - 1) / 2 from
+u on PixelCNN++'s scale [-1, 1]; scale = min_scale + softplus(raw) (L - 1) / 2; a coupling
 coefficient is tanh(raw).
 """
 

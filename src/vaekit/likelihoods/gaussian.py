@@ -1,13 +1,7 @@
 """Gaussian likelihood whose mean AND variance are decoder outputs (the lecture's f_c and f_v).
-
-sigma = min_std + softplus(raw): the floor keeps log p(x|z) bounded (at most
--log(min_std * sqrt(2 pi)) nats per pixel), so the likelihood cannot run off to infinity on
-pixels that are constant across the data set.
-
-`variance` chooses where raw comes from: "decoder" (default: a function of z, f_v; the decoder
-gives [2C, H, W], means first), "pixel" (one learned parameter per pixel, not a function of z)
-or "shared" (one learned parameter for every pixel: with a linear decoder this is exactly
-probabilistic PCA).
+sigma = min_std + softplus(raw): the floor keeps log p(x|z) bounded on pixels that are constant
+across the data set. `variance`: "decoder" (f_v(z); [2C, H, W], means first), "pixel" (one
+parameter per pixel) or "shared" (one for every pixel: with a linear decoder, probabilistic PCA).
 """
 
 from __future__ import annotations

@@ -1,12 +1,7 @@
-"""What the likelihoods of integer levels share (dlogistic_mix.py, dgaussian.py).
-
-Their data are the levels themselves, fed to the networks as k / (L - 1) in [0, 1] (no
-binarization, no dequantization); a likelihood turns them back into k and scores them with a
-distribution over 0..L-1 (vaekit/distributions.py), so log p(x) is a probability of the 8-bit
-(or --bits B) image and bits/dim need no change of scale. L comes from the data unless the
-spec names it (`levels`), and data that are not k / (L - 1) for integers k are refused.
-
-Images are [C, H, W]; other data [D] count as one channel of D values.
+"""What the likelihoods of integer levels share (dlogistic_mix.py, dgaussian.py): the networks
+see k / (L - 1) in [0, 1], and a distribution over 0..L-1 (distributions.py) scores k, so log
+p(x) is a probability and bits/dim need no change of scale. L comes from the data unless the
+spec names it; data that are not k / (L - 1) are refused. Data [D] count as one channel.
 """
 
 from __future__ import annotations
@@ -26,12 +21,9 @@ from .base import Likelihood
 
 
 class OnUnitScale(Distribution):
-    """A distribution over levels 0..L-1 seen on the data's scale x = k / (L - 1): log_prob
-    rounds x back to k (a probability, no Jacobian: the data are discrete), sample and mean
-    divide by L - 1. `pixel_last`: the base distribution's event is a pixel's channels (the
-    mixture: batch [..., H, W] or [..., D], event [C]), else it is elementwise over the data's
-    shape. `sum_dims`: the trailing data dimensions log_prob sums over (0: per element; a
-    pixel's joint log-probability then sits on its first channel)."""
+    """Levels 0..L-1 seen on the data's scale x = k / (L - 1): log_prob rounds x back to k (no
+    Jacobian), sample and mean divide by L - 1. `pixel_last`: the base's event is a pixel's
+    channels; `sum_dims`: the trailing data dims log_prob sums over (0: per element)."""
     arg_constraints: dict = {}
 
     def __init__(self, base: Distribution, levels: int, event_shape: tuple[int, ...],
@@ -112,8 +104,7 @@ class LevelsLikelihood(Likelihood):
 
 @dataclass
 class LevelsSpec(Spec):
-    """The options every likelihood of levels has: a scale floor (in levels) and the number of
-    levels (None: the data's, set by `for_levels` when training starts)."""
+    """A scale floor (in levels) and the number of levels (None: the data's)."""
     data = "levels"
     min_scale: float = setting(0.05, "scale floor in levels")
     levels: int | None = setting(None, "levels scored (set from the data when training "

@@ -14,8 +14,7 @@ from .custom import Networks
 def build_networks(spec, event_shape: tuple[int, ...], code_size: int, in_features: int,
                    out_shape: tuple[int, ...], given: Networks | None = None,
                    encoder: bool = True) -> Networks:
-    """(encoder x [B, *event_shape] -> [B, code_size] or None, decoder z [B, in_features] ->
-    [B, *out_shape]) from `spec`, or `given` (the user's modules), checked."""
+    """(encoder or None, decoder) from `spec`, or `given` (the user's modules), checked."""
     if given is None:
         nets = Networks(spec.encoder(event_shape, code_size) if encoder else None,
                         spec.decoder(in_features, out_shape))
@@ -33,8 +32,7 @@ def build_networks(spec, event_shape: tuple[int, ...], code_size: int, in_featur
 
 
 def _check(module: nn.Module, role: str, in_shape: tuple, out_shape: tuple) -> None:
-    """Run `module` on zeros [in_shape] in eval mode (no batch-norm statistics change) and
-    compare its output shape with `out_shape`."""
+    """Run `module` on zeros [in_shape] in eval mode and compare its output with `out_shape`."""
     if not isinstance(module, nn.Module):
         raise VaekitError(f"the {role} must be a torch.nn.Module, got {type(module).__name__}")
     param = next(module.parameters(), None)

@@ -4,11 +4,8 @@ With channels (c_1, ..., c_n) and images [C, H, W] (h, w: H, W halved n times, r
     encoder  [B, C, H, W] -conv-> [B, c_1, H/2, W/2] -> ... -conv-> [B, c_n, h, w]
              -flatten-> [B, c_n h w] -linear-> [B, out_features]
     decoder  [B, in] -linear-> [B, c_n h w] -> [B, c_n, h, w] -convT-> ... -convT-> [B, P, H, W]
-each conv Conv2d(4, stride 2, padding 1) and each convT its transpose, an activation after
-every layer but the last of each network. Strided convolutions learn their own down- and
-up-sampling (no pooling), and the linear ends let the latent size and the image size be
-chosen freely. The transposed convolutions' output_padding retraces the encoder's sizes, so
-odd sizes work (28 -> 14 -> 7 -> 14 -> 28, 7 -> 3 -> 7); see shapes.py.
+each conv Conv2d(4, stride 2, padding 1) and each convT its transpose (output_padding: odd
+sizes work, shapes.py), an activation after every layer but the last.
 """
 
 from __future__ import annotations

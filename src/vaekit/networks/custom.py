@@ -1,13 +1,9 @@
 """Your own encoder and decoder modules.
 
-    networks = vaekit.Networks(encoder, decoder)
-    vaekit.train(config, run_dir, networks=networks)
-    model, ckpt = vaekit.load_model(run_dir, networks=vaekit.Networks(MyEncoder(), MyDecoder()))
+    vaekit.train(config, run_dir, networks=vaekit.Networks(encoder, decoder))
 
-The encoder maps x [B, *event_shape] to [B, P], P the latent family's parameter count (2 x the
-latent size for Gaussian latents: means, then pre-softplus scales); the decoder maps z [B, Z]
-(Z the latent size) to [B, *param_shape], the likelihood's parameter shape (for images
-[C, H, W] for a Bernoulli, [2C, H, W] for a Gaussian with mean and variance). Both are checked
+The encoder maps x [B, *event_shape] to [B, P], the latent family's parameter count; the
+decoder maps z [B, Z] to [B, *param_shape], the likelihood's parameter shape. Both are checked
 on a small batch when the model is built. A run records the class names in a `Custom` spec.
 """
 

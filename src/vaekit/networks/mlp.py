@@ -1,8 +1,6 @@
 """Multi-layer perceptrons (the lecture's networks): flatten the example, linear layers, reshape.
-
-The default sizes are Burda, Grosse and Salakhutdinov (2015), one stochastic layer:
-encoder 784-200-200-(2 x 50), decoder 50-200-200-784, tanh. An MLP takes any example shape
-(images are flattened here, and only here) and any image size.
+The default sizes are Burda, Grosse and Salakhutdinov's (2015), one stochastic layer:
+encoder 784-200-200-(2 x 50), decoder 50-200-200-784, tanh.
 """
 
 from __future__ import annotations
@@ -19,9 +17,7 @@ from .activations import ACTIVATIONS
 
 
 class MLPNet(nn.Sequential):
-    """Linear layers with an activation between them; [..., *in_shape] -> [..., *out_shape].
-    The trailing `in_shape` dims are flattened before the first layer and the output is
-    reshaped to `out_shape`, so the layers' parameter names are those of a plain Sequential."""
+    """Linear layers with an activation between; [..., *in_shape] -> [..., *out_shape]."""
 
     def __init__(self, in_shape: tuple[int, ...], hidden: tuple[int, ...],
                  out_shape: tuple[int, ...], activation: str = "tanh"):
@@ -51,7 +47,6 @@ def mlp(in_features: int, hidden: tuple[int, ...], out_features: int,
 
 @dataclass
 class MLP(Spec):
-    """Fully connected encoder and decoder."""
     name = "mlp"
     encoder_hidden: tuple[int, ...] = setting((200, 200), "encoder hidden sizes",
                                               metavar="H1,H2,...")

@@ -1,20 +1,13 @@
 """Residual encoder and decoder: the conv family's stages with residual blocks between them.
 
-A residual block at width c keeps the shape [N, c, s, s']:
-    x -> x + conv3x3(act(conv3x3(act(x))))          (pre-activation, He et al. 2016)
-With channels (c_1, ..., c_n), `blocks` blocks per stage and images [C, H, W] (h, w: H, W
-halved n times, rounding down):
-    encoder  [B, C, H, W] -stem conv3x3-> [B, c_1, H, W]
-             stage i: blocks at c_i, act, Conv2d(4, 2, 1) -> [B, c_{i+1} (c_n last), ., .]
-             -> [B, c_n, h, w] -act, flatten, linear-> [B, out_features]
-    decoder  [B, in] -linear-> [B, c_n, h, w]
-             stage i, from n down to 1: act, ConvTranspose2d(4, 2, 1) -> [B, c_i, ., .], blocks
-             (the encoder's stage i backwards: its blocks at its width and resolution)
-             -> [B, c_1, H, W] -act, conv3x3-> [B, P, H, W]
-Every convolution after the stem sees an activated input, so even with blocks = 0 the
-sampling convolutions do not collapse into one linear map. The skip connections let deeper
-stacks train (each block only learns a correction to its input); the output_padding of the
-transposed convolutions retraces the encoder's sizes, as in conv.py (see shapes.py).
+A block keeps the shape: x -> x + conv3x3(act(conv3x3(act(x)))) (pre-activation, He et al.
+2016). With channels (c_1, ..., c_n) and `blocks` blocks per stage:
+    encoder  [B, C, H, W] -stem conv3x3-> [B, c_1, H, W], each stage: blocks, act,
+             Conv2d(4, 2, 1) -> ... [B, c_n, h, w] -act, flatten, linear-> [B, out_features]
+    decoder  [B, in] -linear-> [B, c_n, h, w], each stage from n down: act,
+             ConvTranspose2d(4, 2, 1), blocks -> [B, c_1, H, W] -act, conv3x3-> [B, P, H, W]
+Every convolution after the stem sees an activated input, so with blocks = 0 the sampling
+convolutions do not collapse into one linear map.
 """
 
 from __future__ import annotations

@@ -1,14 +1,7 @@
 """Shape arithmetic and layers shared by the convolutional families (conv.py, resnet.py).
-
-Both families halve the image with stride-2 convolutions, Conv2d(kernel 4, stride 2,
-padding 1), which maps a side s to floor(s / 2), and grow it back with
-ConvTranspose2d(kernel 4, stride 2, padding 1, output_padding o), which maps s to 2s + o.
-Choosing o = (the encoder's size at that step) - 2s, 0 or 1, makes the decoder retrace the
-encoder's sizes exactly (28 -> 14 -> 7 -> 14 -> 28; 7 -> 3 -> 7), so the decoder gives
-[B, P, H, W] for any H, W that survive the halvings (n halvings need a side >= 2^n).
-
-Convolutions take [N, C, H, W]; a `ShapedNet` folds any leading dims (importance samples,
-[S, B, ...]) into N and back, as MLPNet takes [..., *in_shape].
+Conv2d(4, 2, 1) maps a side s to floor(s / 2); ConvTranspose2d(4, 2, 1, output_padding o)
+maps s to 2s + o, and o = (the encoder's size) - 2s retraces the encoder's sizes exactly
+(28 -> 14 -> 7 -> 14 -> 28; 7 -> 3 -> 7). A `ShapedNet` folds leading dims into N and back.
 """
 
 from __future__ import annotations
@@ -41,8 +34,7 @@ def down_sizes(size: int, layers: int) -> list[int]:
 
 
 def plan(event_shape, layers: int, network: str) -> tuple[int, list[int], list[int]]:
-    """C and the heights and widths, input first, through `layers` halvings; refuses images
-    too small for them (a side would reach 0)."""
+    """C and the sides through `layers` halvings; refuses images too small for them."""
     c, h, w = image_shape(event_shape, network)
     hs, ws = down_sizes(h, layers), down_sizes(w, layers)
     smallest = 2 ** layers
@@ -79,7 +71,6 @@ def from_image(c: int, h: int, w: int, out_features: int) -> list[nn.Module]:
 
 
 def check_widths(channels, activation: str) -> None:
-    """The validation the convolutional specs share."""
     check(activation in ACTIVATIONS,
           f"unknown activation {activation!r}; choose from {sorted(ACTIVATIONS)}")
     check(len(channels) >= 1 and all(isinstance(c, int) and c >= 1 for c in channels),
@@ -87,8 +78,7 @@ def check_widths(channels, activation: str) -> None:
 
 
 class ShapedNet(nn.Sequential):
-    """Layers over [N, *in_shape] -> [N, *out_shape], called on [..., *in_shape]: the leading
-    dims are folded into N and restored. Parameter names are those of a plain Sequential."""
+    """Layers over [N, *in_shape] -> [N, *out_shape], with leading dims folded into N."""
 
     def __init__(self, in_shape: tuple[int, ...], out_shape: tuple[int, ...], *layers: nn.Module):
         super().__init__(*layers)

@@ -11,23 +11,14 @@ class Diverged(Exception):
 
 
 class Guard:
-    """Skips optimizer steps whose gradient (and so loss) is not finite, and calls for a
-    rollback after `patience` in a row. With DistributedDataParallel the gradients are already
-    averaged over processes, so every process takes the same decision.
-
-    `check` returns whether the step may be taken as a 0-dim bool tensor on the model's device,
-    on every device: one type, and no host synchronisation to make it (a Python bool would
-    cost one on a GPU). With `every` > 1 (on a GPU, which must not wait for the host every
-    step) the decision stays on the device: the optimizer skips the step there (see step.py),
-    the guard counts on the device, and the counts are read every `every` steps. With
-    `every` = 1 (`on_host`: on a CPU, where reading a tensor costs nothing and a dozen small
-    tensor operations per step would cost 2-3% of an MLP's step) the guard reads the verdict
-    and counts on the host, the step reads it too (step.py), and each skipped step is reported
-    with its loss.
-    With float16, a step whose gradient overflows is the GradScaler's to skip (it halves the
-    scale): only an overflow that `overflow_limit` halvings in a row have not cured (the scale
-    is then far below 1, so no scale makes that gradient finite) counts as a non-finite step.
-    `log(record, message)` reports skipped steps; `at(epoch, step)` says where training is."""
+    """Skips optimizer steps whose gradient is not finite, and calls for a rollback after
+    `patience` in a row (under DDP the gradients are averaged, so every process agrees).
+    `check` returns its verdict as a 0-dim bool tensor on the model's device (a Python bool
+    would cost a host synchronisation on a GPU). With `every` > 1 (a GPU) skipped steps are
+    counted on the device and read every `every` steps; with `every` = 1 (`on_host`: a CPU,
+    where a dozen small tensor operations would cost 2-3% of an MLP's step) on the host, each
+    reported with its loss. With float16, an overflow is the GradScaler's to skip unless
+    `overflow_limit` halvings in a row have not cured it."""
 
     def __init__(self, patience: int, log=None, every: int = 1):
         self.patience, self.log, self.every = patience, log, every
@@ -61,9 +52,7 @@ class Guard:
               allow: torch.Tensor | None = None) -> torch.Tensor:
         """Record a step's gradient; returns whether the step may be taken (its gradient is
         finite, and `allow`: False for a step that an earlier skipped one of the same batch
-        rules out, which then neither counts nor ends a run of skipped steps): a 0-dim bool
-        tensor on the model's device.
-        `overflow_limit`: float16's halvings of the loss scale that may cure an overflow."""
+        rules out, which then neither counts nor ends a run of skipped steps)."""
         ok = self.finite(model)
         if self.on_host:
             return self._on_host(ok, loss, overflow_limit, allow)

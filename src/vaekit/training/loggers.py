@@ -1,9 +1,7 @@
 """Where each epoch's record goes besides metrics.jsonl (which every run writes).
 
-`--logger tensorboard` writes TensorBoard event files into the run folder
-(torch.utils.tensorboard; `pip install 'vaekit[tensorboard]'`), so that `tensorboard --logdir
-runs` shows every run: per epoch the record's numbers (the ELBO and its terms, KL per layer,
-learning rate, examples/s, skipped steps, active units) and, every `image_every` epochs,
+`--logger tensorboard` writes TensorBoard event files into the run folder (`pip install
+'vaekit[tensorboard]'`): per epoch the record's numbers and, every `image_every` epochs,
 samples and reconstructions.
 """
 

@@ -1,11 +1,6 @@
-"""Training: one loop for every model kind, validation every epoch, checkpoints.
-
-What a run folder holds is runs.py's: resumable checkpoints each epoch, the best weights, a
-line of metrics per epoch, events (skipped steps and rollbacks, see runstate.py and guard.py),
-and after training the test evaluation of the best weights and the kind's pictures. Under
-torchrun, data-parallel (distributed.py).
-
-What differs between the VAE, the autoencoder and the GAN is their step (step.py).
+"""Training: one loop for every model kind (what differs is their step, step.py), validation
+every epoch, checkpoints, and after training the test evaluation of the best weights and the
+kind's pictures (the run folder: runs.py). Under torchrun, data-parallel (distributed.py).
 """
 
 from __future__ import annotations
@@ -34,14 +29,13 @@ from ..runs import BEST_EPOCH, EPOCH, SECONDS, TEST, Run
 from .guard import Diverged, Guard, weights_finite
 from .runstate import RunState
 
-
 # each model kind's training step (the kinds' facts: kinds.py)
 STEPS = {"vae": VAEStep, "ae": AutoencoderStep, "gan": GANStep}
+GUARD_EVERY = 50        # steps between the NaN guard's host reads on an accelerator
 
 
 class Throughput:
-    """Examples per second over the training steps this call ran (validation, checkpoints and
-    evaluation left out), and over the last epoch."""
+    """Examples per second over this call's training steps, and over the last epoch."""
 
     def __init__(self):
         self.steps, self.examples, self.seconds, self.start = 0, 0, 0.0, None
@@ -82,15 +76,8 @@ class TrainResult:
     steps_run: int = 0
 
 
-def _new_run(run_dir: Path) -> None:
-    if Run(run_dir).exists():
-        raise VaekitError(f"{run_dir} already holds a run; use --resume to continue it or "
-                          "choose another --name")
-
-
 def _setup(config, run_dir, resume, epochs, splits, networks, device):
-    """(config resolved for the data, checkpoint to resume or None, splits, the settings a
-    resumed run changes {name: (old, new)})."""
+    """(config resolved for the data, checkpoint or None, splits, the resumed changes)."""
     ckpt = checkpoint.latest(run_dir) if resume else None
     config = copy.deepcopy(config if config is not None else ckpt.config).validate()
     if epochs is not None:
@@ -118,11 +105,9 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
           splits: Splits | None = None, final_eval: bool = True,
           networks: Networks | tuple | None = None,
           device: str | torch.device | None = None) -> TrainResult:
-    """Train (or with `resume`, continue from its newest complete checkpoint) the run in
-    `run_dir`; returns the best model. `networks`: your own (encoder, decoder) modules (see
-    networks/custom.py), again on resume. `device` overrides config.device (auto | cpu | cuda |
-    cuda:N | mps). On resume, `config` (None: the run's own) may change only what
-    TrainConfig.changes_on_resume allows. Under torchrun, data-parallel (distributed.py)."""
+    """Train (or `resume` from its newest complete checkpoint) the run in `run_dir`; returns the
+    best model. `networks`: your own modules (networks/custom.py), again on resume. On resume,
+    `config` (None: the run's own) may change what TrainConfig.changes_on_resume allows."""
     run_dir = Path(run_dir)
     config, ckpt, splits, changes = _setup(config, run_dir, resume, epochs, splits, networks,
                                            device)
@@ -130,8 +115,9 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
     parallel = distributed.init(device)
     if config.threads:
         torch.set_num_threads(config.threads)
-    if not resume and distributed.is_main():
-        _new_run(run_dir)
+    if not resume and distributed.is_main() and Run(run_dir).exists():
+        raise VaekitError(f"{run_dir} already holds a run; use --resume to continue it or "
+                          "choose another --name")
     model, batches, step = _build(config, splits, networks, device, parallel)
     if not resume and distributed.is_main():   # only once the model is built: a run that
         run_dir.mkdir(parents=True, exist_ok=True)   # cannot start leaves no empty folder
@@ -159,8 +145,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
 
 
 def _build(config, splits, networks, device, parallel):
-    """The model on its device (the same initial weights in every process), the training
-    batches drawn there and the kind's step."""
+    """The model on its device, the training batches drawn there and the kind's step."""
     devices.seed(device, config.seed)
     model = build_model(config.model, splits.event_shape, networks).to(device)
     if config.compile:
@@ -179,12 +164,8 @@ def _build(config, splits, networks, device, parallel):
     return model, batches, step
 
 
-GUARD_EVERY = 50        # steps between the NaN guard's host reads on an accelerator
-
-
 def _epoch(run, step, bar, timer) -> tuple[torch.Tensor, torch.Tensor]:
-    """One pass over the training data: (sums of the logged values [V], examples counted),
-    on the device."""
+    """One pass over the training data: (sums of the logged values [V], examples)."""
     sums, n = 0.0, 0
     dtype = torch.float32 if step.device.type == "mps" else torch.float64   # MPS: no float64
     for rows, xb in bar:

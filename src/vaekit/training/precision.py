@@ -6,20 +6,16 @@ import torch
 
 
 def autocast(config, device: torch.device = torch.device("cpu")):
-    """The training step's precision on the device's type. "bfloat16" and "float16": matrix
-    products (and the elementwise work between them) in that type under torch.autocast, with
-    float32 weights, gradients, optimizer state and network outputs (model.py casts them
-    back), and evaluation always in float32. On CPUs with AVX512-BF16 bfloat16 matrix products
-    run about 1.6x faster, a whole step 1.1-1.3x after the casts (bench/paired_step.py); on
-    CPUs without it, several times slower. float16 needs a loss scale (`grad_scaler`)."""
+    """The training step's precision: "bfloat16" and "float16" run matrix products (and the work
+    between them) under torch.autocast, with float32 weights, optimizer state and outputs, and
+    evaluation in float32. On CPUs with AVX512-BF16, bfloat16 steps run 1.1-1.3x faster
+    (bench/paired_step.py); without it several times slower. float16 needs `grad_scaler`."""
     dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16}.get(config.precision)
     return torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None)
 
 
 def grad_scaler(config, device: torch.device) -> torch.amp.GradScaler:
-    """float16's dynamic loss scale (disabled, a no-op, for the other precisions): the loss
-    is multiplied by a scale before backward so that small gradients do not flush to zero,
-    and a step whose gradient overflows is skipped and the scale halved."""
+    """float16's dynamic loss scale (a no-op for the other precisions)."""
     return torch.amp.GradScaler(device.type, enabled=config.precision == "float16")
 
 

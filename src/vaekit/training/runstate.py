@@ -16,14 +16,8 @@ from ..runs import Run
 
 
 class RunState:
-    """What a training run must keep to survive a crash or a divergence: its position (epoch,
-    step), best validation score, RNG states and optimizers (by name, "" for a kind's only
-    one), saved as one checkpoint per epoch, and restored from the newest complete one (on
-    --resume, or to roll back).
-
-    The best score is the kind's validation score (higher is better): the VAE's validation
-    ELBO, the GAN's closeness of its discriminator to chance. Checkpoints store it as
-    `best_valid_score`; those of vaekit 0.3.0 and before as `best_valid_elbo`, read alike."""
+    """A run's position (epoch, step), best validation score (higher is better), RNG states and
+    optimizers (by name, "" for a kind's only one)."""
 
     def __init__(self, run_dir, config, model, optimizers: dict, scheduler, data_rng, local,
                  scaler=None):
@@ -36,8 +30,7 @@ class RunState:
         self.main = distributed.is_main()
 
     def start(self, ckpt) -> None:
-        """Continue from `ckpt` (its metrics.jsonl trimmed back to it), or, for a new run, save
-        epoch 0, so that a crash or rollback in epoch 1 has a place to go."""
+        """Continue from `ckpt`, or save epoch 0 so a crash in epoch 1 has a place to go."""
         if ckpt is not None:
             self.restore(ckpt)
             if self.main:
@@ -88,9 +81,7 @@ class RunState:
         self.rollbacks = state.get("rollbacks", 0)
 
     def _restore_data_rng(self, state, device_type, ckpt) -> None:
-        """The batches' generator continues where it was, when the checkpoint holds its state
-        for this kind of device; otherwise (a run of vaekit before 0.3, which drew batches with
-        numpy, or a run moved to another kind of device) it starts afresh from a seed."""
+        """The batches' generator where it was, when saved for this device type; else seeded."""
         if state is not None and device_type == self.data_rng.device.type:
             self.data_rng.set_state(state)
             return
@@ -106,8 +97,7 @@ class RunState:
             self.run.log_event(record)
 
     def roll_back(self, why: str) -> None:
-        """Back to the newest complete checkpoint with half the learning rate; after
-        max_rollbacks of them, give up with an error (never go on with non-finite weights)."""
+        """Back to the newest checkpoint at half the learning rate; max_rollbacks, then fail."""
         rollbacks = self.rollbacks + 1
         if rollbacks > self.config.max_rollbacks:
             raise VaekitError(f"training diverged at epoch {self.epoch + 1} ({why}) after "
@@ -132,8 +122,7 @@ class RunState:
         return optimizers[0].param_groups[0]["lr"]
 
     def changed(self, changes: dict) -> None:
-        """A resumed run's changed settings {name: (old, new)}: a new learning rate scales the
-        one the run has reached (rollback halvings and schedule kept); all go to the log."""
+        """Log a resumed run's changes {name: (old, new)}; a new lr scales the one reached."""
         if not changes:
             return
         if "lr" in changes:
@@ -145,9 +134,8 @@ class RunState:
                                                changes.items()))
 
     def end_epoch(self, record: dict, score: float, always_best: bool = False) -> None:
-        """Log the epoch, then save best (if it is, by the validation score; or `always_best`)
-        before the epoch's checkpoint: a crash between the two repeats the epoch, which
-        rewrites the same best."""
+        """Log the epoch, then save best (if it is, or `always_best`) before the epoch's checkpoint:
+        a crash between the two repeats the epoch, which rewrites the same best."""
         if self.main:
             self.run.append_metrics(record)
         if score > self.best_score or always_best:

@@ -32,10 +32,8 @@ class Step:
 
     def descend(self, loss: torch.Tensor, module: torch.nn.Module, optimizer,
                 allow: torch.Tensor | None = None) -> torch.Tensor:
-        """One optimizer step on `module`, unless the NaN guard finds its gradient non-finite
-        (or `allow` is False): the step is skipped, on the device where the optimizer can (no
-        host synchronisation). Returns whether it was taken: a 0-dim bool tensor (guard.Guard).
-        Under float16 the loss scaler takes or skips the step by its own gradient alone."""
+        """One optimizer step on `module`, skipped on the device when the NaN guard finds its
+        gradient non-finite (or `allow` is False; float16: by the scaler); whether it was taken."""
         optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.unscale_(optimizer)
@@ -59,16 +57,13 @@ class Step:
         return ok
 
     def counted(self, ok: torch.Tensor, values: torch.Tensor, n: int):
-        """(sums of the logged values [V], examples) of a step, zero when it was skipped: on
-        the host where the guard reads its verdict anyway (fewer tensor operations), else on
-        the device (no synchronisation)."""
+        """(sums of the logged values [V], examples), zero when skipped, on host or device."""
         if self.guard.on_host:
             return (values.sum(0), n) if ok else (values.new_zeros(values.shape[1:]), 0)
         return torch.where(ok, values.sum(0), 0.0), ok.long() * n
 
     def __call__(self, rows, xb: torch.Tensor, step: int):
-        """Train on a batch; (sums over its examples of the logged values [V], examples), both
-        tensors on the device, zero for a skipped step (see `counted`)."""
+        """Train on a batch: (sums of the logged values [V], examples), zero when skipped."""
         raise NotImplementedError
 
     def record(self, means: list[float]) -> dict:

@@ -1,9 +1,7 @@
 """The VAE's training step: the inference scheme's loss for the objective, then Adam.
 
 A step goes down the layers once: Step -> inference scheme's `loss` -> `loss_and_terms` (the
-negative objective at q = latent.posterior(lambda)) -> objectives.elbo / iwae over the model's
-distributions. What a step needs of the latent family (its `anneal`, `temperature`, `classes`)
-is declared in latents/base.py.
+negative objective at q = latent.posterior(lambda)) -> objectives.elbo / iwae.
 """
 
 from __future__ import annotations
@@ -20,9 +18,8 @@ from .step import Step
 
 
 def loss_and_terms(model, x: torch.Tensor, params: torch.Tensor, config, beta: float):
-    """(the loss: the negative bound at q = latent.posterior(params) (beta-weighted KL, free
-    bits where set), per-example values to log: [B, 1 + L] (log p(x|z), then the KL of each
-    layer) for the ELBO, [B, 1] (the bound) for IWAE)."""
+    """(the loss: the negative bound at q = latent.posterior(params), values to log: [B, 1 + L]
+    (log p(x|z), then each layer's KL) for the ELBO, [B, 1] (the bound) for IWAE)."""
     q, prior = model.latent.posterior(params), model.prior()
     if config.objective == "iwae":
         value = iwae(x, q, prior, model.observation, config.k, beta)
@@ -70,8 +67,7 @@ class VAEStep(Step):
         self.labelled = None
 
     def supervise(self, x, y, batches: Batches) -> None:
-        """Semi-supervised (M2): each step also takes a batch of the labelled examples x, y
-        (drawn with `batches`' generator, so a resumed run draws the same ones)."""
+        """M2: each step also takes labelled examples x, y, drawn with `batches`' generator."""
         self.labelled = Batches(x, self.config.batch_size, batches.preprocess, batches.levels,
                                 batches.generator)
         self.labels = torch.as_tensor(y, device=self.device).long()
