@@ -1,4 +1,4 @@
-"""The bad-input campaign (tests/campaign.py) run through the command line, one process per
+"""The bad-input campaign (tests/campaign/campaign.py) run through the command line, one process per
 case: prints each input, the exit status and the one line vaekit answered with, then the count.
 
     python bench/bad_inputs.py
@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-import campaign  # noqa: E402
+from campaign import campaign  # noqa: E402  (tests/campaign/campaign.py)
 
 
 def vaekit(args, env=None):

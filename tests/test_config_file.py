@@ -12,7 +12,7 @@ from safetensors.numpy import load_file
 from vaekit import config_file
 from vaekit.cli import main
 
-from test_cli import answer
+from conftest import answer
 
 TINY = ["--epochs", "2", "--latent-dim", "4", "--encoder-hidden", "16",
         "--decoder-hidden", "16", "--eval-k", "20", "--eval-n", "10", "--no-progress"]

@@ -7,6 +7,8 @@ import torch
 from vaekit import active_units, bits_per_dim, elbo_report, evaluate, log_likelihood
 from vaekit.linear_gaussian import random_linear_gaussian
 
+from test_devices import load_model_for_estep
+
 
 def _model_and_data(n=6, seed=3):
     lg = random_linear_gaussian(D=6, Z=2, s=0.5, dtype=torch.float64)
@@ -62,3 +64,10 @@ def test_bits_per_dim():
     assert math.isclose(bits_per_dim(784 * math.log(2), 784), 1.0)
     # dequantized 8-bit data: density on [0, 1] -> bits of the discrete data
     assert math.isclose(bits_per_dim(0.0, 10, levels=256), 8.0)
+
+
+def test_evaluation_chunks_keep_the_cpu_cache_size():
+    from vaekit.evaluation import MAX_ROWS, rows_for
+    model = load_model_for_estep()
+    assert rows_for(model) == MAX_ROWS
+    assert rows_for(model, 100) == 100

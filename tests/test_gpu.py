@@ -23,7 +23,7 @@ from vaekit.checkpoint import load_model
 from vaekit.evaluation import log_likelihood
 from vaekit.training import loss_fn, make_optimizer
 
-from test_axes import INFERENCE, LATENTS, NETWORKS, batch, model_config
+from axes.test_grid import INFERENCE, LATENTS, NETWORKS, batch, model_config
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(),
                                 reason="no CUDA device on this machine: the GPU tests did not run")

@@ -1,6 +1,6 @@
 """Run folders written by vaekit 0.1 (checkpoint format 1: one flat ModelConfig over [N, D]
 data) still load, give the outputs they gave then, evaluate, and resume. The folders in
-tests/data/v1-runs were written by vaekit 0.1 itself (commit d6d2c13), with the encoder and
+tests/fixtures/v1-runs were written by vaekit 0.1 itself (commit d6d2c13), with the encoder and
 decoder outputs it computed on fixed inputs (expected.safetensors)."""
 
 import json
@@ -15,7 +15,7 @@ from safetensors.torch import load_file
 import vaekit
 from vaekit.cli import main
 
-RUNS = Path(__file__).parent / "data" / "v1-runs"
+RUNS = Path(__file__).parent / "fixtures" / "v1-runs"
 
 
 @pytest.mark.parametrize("name", ["bernoulli", "gaussian"])

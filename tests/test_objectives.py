@@ -1,4 +1,5 @@
-"""The objectives against closed forms: Gaussian KL, and the linear-Gaussian model."""
+"""The objectives against closed forms: Gaussian KL, and the linear-Gaussian model.;
+the free-bits floor and its gradient."""
 
 import math
 
@@ -8,8 +9,7 @@ from torch.distributions import Independent, MultivariateNormal, Normal
 
 from vaekit import elbo, iwae, kl_term, log_weights
 from vaekit.linear_gaussian import random_linear_gaussian
-
-
+from vaekit.objectives import free_bits_kl
 
 pytestmark = pytest.mark.usefixtures("float64")
 
@@ -122,3 +122,11 @@ def test_iwae_shapes_and_beta_annealing(k):
     torch.manual_seed(0)
     z = q.rsample((k,))
     assert torch.allclose(lw0, vae.observation(z).log_prob(x))
+
+
+def test_the_floor_stops_the_kl_gradient_below_it_and_only_there():
+    groups = torch.tensor([[0.1, 2.0], [0.3, 1.0]], requires_grad=True)   # batch means 0.2, 1.5
+    value = free_bits_kl(groups, floor=0.5)
+    assert value.item() == pytest.approx(0.5 + 1.5)
+    value.backward()
+    assert torch.equal(groups.grad, torch.tensor([[0.0, 0.5], [0.0, 0.5]]))

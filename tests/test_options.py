@@ -1,18 +1,15 @@
 """Each setting declared once (settings.py): `vaekit train`'s options, their help with the
-actual default, the resume rules and the model-kind refusals all come from the declaration."""
+actual default, the resume rules and the model-kind refusals (test_kinds.py) all come from the
+declaration."""
 
 import dataclasses
 import re
-import subprocess
-import sys
 
 import pytest
 
 from vaekit.cli import build_parser
-from vaekit.config import AXES, DataConfig, ModelConfig, TrainConfig
-from vaekit.errors import VaekitError
-from vaekit.kinds import KINDS
-from vaekit.settings import default_of, flag_of, settings, show
+from vaekit.config import AXES, DataConfig, TrainConfig
+from vaekit.settings import default_of, flag_of, show
 
 
 def declared():
@@ -70,51 +67,3 @@ def test_min_lr_is_an_option(capsys):
     assert "min_lr = 0.0002" in capsys.readouterr().out
     assert main(["train", "--min-lr", "0.0002", "--print-config"]) == 2
     assert "cosine schedule" in capsys.readouterr().err
-
-
-def other_value(f):
-    """A value of field f's type other than its default."""
-    default = default_of(f)
-    if isinstance(default, bool):
-        return not default
-    if isinstance(default, (int, float)):
-        return default + 1
-    if default is None:
-        return 0.5
-    return {"objective": "iwae", "lr_schedule": "cosine"}[f.name]
-
-
-KIND_FIELDS = [f for f in settings(TrainConfig) if f.metadata["kinds"]]
-
-
-@pytest.mark.parametrize("f", KIND_FIELDS, ids=lambda f: f.name)
-@pytest.mark.parametrize("kind", sorted(KINDS))
-def test_a_setting_for_other_kinds_is_refused_with_its_name(kind, f):
-    config = TrainConfig(model=ModelConfig(kind=kind).validate(), **{f.name: other_value(f)})
-    if kind in f.metadata["kinds"]:
-        KINDS[kind].check_training(config)
-        return
-    with pytest.raises(VaekitError, match=f"^{f.name} is for"):
-        KINDS[kind].check_training(config)
-
-
-def test_the_kinds_declarations_cover_the_vae_objective():
-    assert {f.name for f in KIND_FIELDS} >= {"objective", "k", "beta", "warmup_epochs",
-                                              "free_bits", "lr_schedule"}
-
-
-CHECK = """
-import sys
-import vaekit.config as c
-c.TrainConfig.from_dict({"model": {"latent": {"name": "hierarchical"}, "network": "conv"},
-                         "data": {"dataset": "fashion-mnist"}, "epochs": 3}).validate()
-print(" ".join(sorted(m for m in sys.modules if m.startswith("vaekit"))))
-"""
-
-
-def test_validating_a_config_loads_no_training_evaluation_or_model_code():
-    out = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True,
-                         check=True).stdout.split()
-    assert "vaekit.config" in out and "vaekit.latents.hierarchical" in out
-    loaded = [m for m in out if m.split(".")[1:2] in (["training"], ["evaluation"], ["model"])]
-    assert not loaded, loaded

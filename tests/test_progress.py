@@ -12,8 +12,11 @@ from vaekit import fid, progress
 from vaekit.cli import main
 from vaekit.data import load_dataset
 
+
 TINY = ["--epochs", "1", "--latent-dim", "4", "--encoder-hidden", "16",
         "--decoder-hidden", "16", "--eval-k", "10", "--eval-n", "10", "--no-progress"]
+
+
 # tqdm's rate and time left: "[00:00<00:00, 123.45ex/s]" (or "1.23s/ex" when slow)
 RATE = r"\[\d\d:\d\d<\d\d:\d\d, +[\d.]+({0}/s|s/{0})\]"
 
@@ -107,18 +110,3 @@ def test_announcement_shows_even_with_bars_off(tiny_classifier, capsys):
     seen = tiny_classifier
     fid.classifier_for(load_dataset("digits"))
     assert "once per dataset" in seen[0] and "step" not in capsys.readouterr().err
-
-
-def test_compare_writes_into_a_new_folder_under_runs(run, tiny_classifier, tmp_path,
-                                                     monkeypatch, capsys):
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    monkeypatch.setenv("VAEKIT_PROGRESS", "1")
-    assert main(["compare", str(run), "--n", "40"]) == 0
-    out = capsys.readouterr()
-    folders = list((work / "runs").glob("compare-*"))
-    assert [p.name for p in work.iterdir()] == ["runs"] and len(folders) == 1
-    assert re.fullmatch(r"compare-\d{8}-\d{6}", folders[0].name)
-    assert (folders[0] / "compare.json").is_file() and str(folders[0].relative_to(work)) in out.out
-    assert re.search(r"compare: 40 samples per run: .*/1 " + RATE.format("run"), out.err)

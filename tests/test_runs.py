@@ -1,6 +1,6 @@
 """The run folder (runs.py): its layout, its metrics written and read back byte for byte as
 vaekit always wrote them, and which paths are runs and which are checkpoints, on new folders
-and on the runs vaekit 0.1 wrote (tests/data/v1-runs)."""
+and on the runs vaekit 0.1 wrote (tests/fixtures/v1-runs)."""
 
 import json
 import shutil
@@ -12,7 +12,7 @@ import vaekit
 from vaekit import VaekitError, runs
 from vaekit.runs import Run, checkpoint_folder, is_checkpoint
 
-OLD = Path(__file__).parent / "data" / "v1-runs" / "gaussian"
+OLD = Path(__file__).parent / "fixtures" / "v1-runs" / "gaussian"
 
 
 def checkpoint_at(folder: Path) -> Path:

@@ -1,0 +1,38 @@
+"""Models side by side (compare.py): runs on different datasets are refused before a dataset is
+loaded or a sample drawn, and the table shows a missing number as a dash. (The command, with the FID
+classifier: cli/test_compare.py.)"""
+
+import pytest
+
+from vaekit import DataConfig, TrainConfig, VaekitError, build_model, checkpoint
+from vaekit.compare import LEGEND, compare_runs, format_rows
+
+from conftest import tiny
+
+
+def test_runs_on_different_datasets_are_refused(tmp_path):
+    folders = []
+    for dataset in ("digits", "fashion-mnist"):
+        config = TrainConfig(model=tiny(), data=DataConfig(dataset))
+        model = build_model(config.model, (1, 8, 8))
+        folders.append(checkpoint.save(tmp_path / dataset, model, config, epoch=1, step=1))
+    with pytest.raises(VaekitError, match="runs on different datasets cannot be compared: "
+                                          r"\['digits', 'fashion-mnist'\]"):
+        compare_runs(folders, out_dir=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_table_has_a_row_per_model_and_a_dash_where_there_is_no_likelihood():
+    rows = [{"model": "vae", "samples": "prior", "test_nll": 80.123, "test_elbo": -85.5,
+             "fid": 1.5, "class_entropy": 0.25, "marginal_class_entropy": 2.3,
+             "train_seconds": 12.0},
+            {"model": "gan", "samples": "prior", "test_nll": None, "test_elbo": None,
+             "fid": 9.0, "class_entropy": 0.5, "marginal_class_entropy": 1.0,
+             "train_seconds": 3.0}]
+    lines = format_rows(rows).splitlines()
+    assert lines[0].split() == ["model", "samples", "NLL", "ELBO", "FID", "H(y|x)", "H(y)",
+                                "train", "s"]
+    assert lines[1].split() == ["vae", "prior", "80.12", "-85.50", "1.50", "0.250", "2.300",
+                                "12.0"]
+    assert lines[2].split() == ["gan", "prior", "-", "-", "9.00", "0.500", "1.000", "3.0"]
+    assert lines[-1] == LEGEND and len(lines) == 4
