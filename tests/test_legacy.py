@@ -50,3 +50,40 @@ def test_a_version_1_run_resumes_and_writes_version_2(tmp_path):
     meta = json.loads((run / "checkpoints" / "epoch-000003" / "meta.json").read_text())
     assert meta["version"] == 2 and meta["event_shape"] == [1, 8, 8]
     assert meta["config"]["model"]["network"]["name"] == "mlp"
+
+
+# Run folders written by vaekit 0.3.0 itself (commit 68c6b1e): a Gaussian VAE and a GAN on the
+# digits, 2 epochs, tiny MLPs, with the outputs 0.3.0 computed on fixed inputs
+# (expected.safetensors). Their checkpoints store the best score as `best_valid_elbo`.
+V03 = Path(__file__).parent / "fixtures" / "v0.3-runs"
+
+
+def test_a_0_3_run_loads_with_the_outputs_it_had():
+    model, ckpt = vaekit.load_model(V03 / "gaussian-mlp")
+    expected = load_file(str(V03 / "gaussian-mlp" / "expected.safetensors"))
+    with torch.no_grad():
+        torch.testing.assert_close(model.encode(expected["x"]), expected["encoder"])
+        torch.testing.assert_close(model.decoder(expected["z"]), expected["decoder"])
+    gan, _ = vaekit.load_model(V03 / "gan-mlp")
+    expected = load_file(str(V03 / "gan-mlp" / "expected.safetensors"))
+    with torch.no_grad():
+        torch.testing.assert_close(gan.decoder(expected["z"]), expected["generator"])
+
+
+def test_a_0_3_run_evaluates_as_it_did(capsys):
+    before = json.loads((V03 / "gaussian-mlp" / "metrics.json").read_text())["test"]
+    assert main(["evaluate", str(V03 / "gaussian-mlp"), "--k", "200"]) == 0
+    out = dict(line.split()[:2] for line in capsys.readouterr().out.splitlines())
+    assert abs(float(out["elbo"]) - before["elbo"]) < 4 * before["elbo_se"]
+
+
+@pytest.mark.parametrize("name, kind", [("gaussian-mlp", "vae"), ("gan-mlp", "gan")])
+def test_a_0_3_run_resumes_with_its_best_score(tmp_path, name, kind):
+    run = tmp_path / name
+    shutil.copytree(V03 / name, run)
+    old = json.loads((run / "checkpoints" / "epoch-000002" / "meta.json").read_text())
+    result = vaekit.train(None, run, resume=True, epochs=3, progress=False, final_eval=False)
+    assert result.config.model.kind == kind and [r["epoch"] for r in result.history] == [3]
+    meta = json.loads((run / "checkpoints" / "epoch-000003" / "meta.json").read_text())
+    # the score 0.3.0 stored as best_valid_elbo is the run's best so far: kept, or bettered
+    assert meta["trainer"]["best_valid_score"] >= old["trainer"]["best_valid_elbo"]
