@@ -36,7 +36,7 @@ def compare_runs(runs: list[str | Path], n: int = 2000, seed: int = 0, per_row: 
     if len(datasets) != 1:
         raise VaekitError(f"runs on different datasets cannot be compared: {sorted(datasets)}")
     data = loaded[0][2].config.data
-    dataset = load_dataset(data.dataset, data.image_size)
+    dataset = load_dataset(data.dataset, data.image_size, data.background)
     classifier = classifier_for(dataset, device)
     real = torch.from_numpy(dataset.unit(dataset.test[:n]))
     rows, pictures = [], []

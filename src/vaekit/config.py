@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field, fields
 
+from .data.folder import background_rgb
 from .errors import VaekitError
 from .inference import INFERENCE
 from .kinds import KINDS
@@ -54,11 +55,13 @@ class ModelConfig:
         KINDS[self.kind].check_model(self)
         return self
 
-    def resolved(self, event_shape: tuple[int, ...], levels: int | None = None) -> "ModelConfig":
-        """A validated copy with its likelihood set for the data's shape and `levels`."""
+    def resolved(self, event_shape: tuple[int, ...], levels: int | None = None,
+                 train=None) -> "ModelConfig":
+        """A validated copy with its likelihood set for the data's shape and `levels` (and, for
+        grey images with levels, the `train` examples: likelihoods.default_for)."""
         config = dataclasses.replace(self).validate()
         if config.likelihood is None and KINDS[config.kind].uses_likelihood:
-            config.likelihood = default_for(tuple(event_shape))
+            config.likelihood = default_for(tuple(event_shape), levels, train)
         if hasattr(config.likelihood, "for_levels"):
             config.likelihood = config.likelihood.for_levels(levels)
         return config.validate()
@@ -84,6 +87,11 @@ class DataConfig:
     image_size: int | None = setting(
         None, "image folders: centre-crop and resize every image to S x S", group=DATA,
         none="the images' own size, which must agree")
+    background: str = setting(
+        "white", "image folders: what transparent pixels (RGBA, grey + alpha, palette "
+        "transparency) are composited onto: white | black | R,G,B (0..255). White: icons and "
+        "sprites are drawn for light backgrounds, and the colour under a transparent pixel is "
+        "never data", metavar="COLOUR", group=DATA)
     bits: int | None = setting(None, "8-bit data: keep the top B bits (2^B levels), e.g. 5 "
                                "for 32 levels", none="8: all", group=DATA)
     labels: int | None = setting(
@@ -99,6 +107,9 @@ class DataConfig:
               f"valid_fraction must be in [0, 1), got {self.valid_fraction}")
         check(self.image_size is None or self.image_size >= 1,
               f"image_size must be >= 1, got {self.image_size}")
+        check(background_rgb(self.background) is not None,
+              f"background must be white, black or R,G,B with R, G, B in 0..255, got "
+              f"{self.background!r}")
         check(self.bits is None or 1 <= self.bits <= 8, f"bits must be in 1..8, got {self.bits}")
         check(self.labels is None or self.labels >= 1, f"labels must be >= 1, got {self.labels}")
         return self

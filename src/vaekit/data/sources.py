@@ -35,8 +35,9 @@ DATASETS = {"digits": load_digits, "photo-patches": load_photo_patches,
             "mnist": lambda: load_idx_dataset(MNIST), "cifar10": load_cifar10}
 
 
-def load_dataset(name: str, image_size: int | None = None) -> Dataset:
-    """A named dataset, a .npy/.npz file, or an image folder (resized to `image_size`)."""
+def load_dataset(name: str, image_size: int | None = None, background: str = "white") -> Dataset:
+    """A named dataset, a .npy/.npz file, or an image folder (resized to `image_size`,
+    transparency composited onto `background`)."""
     path = Path(name)
     if image_size is not None and not path.is_dir():
         raise VaekitError(f"--image-size is for image folders; {name!r} is not a folder")
@@ -45,6 +46,6 @@ def load_dataset(name: str, image_size: int | None = None) -> Dataset:
     if name.endswith((".npy", ".npz")):
         return load_array_file(path)
     if path.is_dir():
-        return load_image_folder(path, image_size)
+        return load_image_folder(path, image_size, background)
     raise VaekitError(f"unknown dataset {name!r}; choose from {sorted(DATASETS)}, or give a "
                       ".npy/.npz file or a folder of images")

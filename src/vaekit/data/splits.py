@@ -67,7 +67,8 @@ def _need(need) -> str:
 
 def prepare(config, need="binary", dataset: Dataset | None = None) -> Splits:
     """`need`: binary | continuous | levels | raw, or a likelihood (name or spec)."""
-    dataset = reduce_bits(dataset or load_dataset(config.dataset, config.image_size), config.bits)
+    dataset = dataset or load_dataset(config.dataset, config.image_size, config.background)
+    dataset = reduce_bits(dataset, config.bits)
     preprocess = resolve_preprocess(config.preprocess, _need(need), dataset)
     rng = np.random.default_rng(config.seed)
     perm = rng.permutation(len(dataset.train))

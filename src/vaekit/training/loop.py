@@ -87,9 +87,10 @@ def _setup(config, run_dir, resume, epochs, splits, networks, device):
     if networks is not None:
         config.model.network = Custom.of(Networks(*networks))
     data = ckpt.config.data if ckpt else config.data
-    dataset = splits.dataset if splits else load_dataset(data.dataset, data.image_size)
+    dataset = splits.dataset if splits else load_dataset(data.dataset, data.image_size,
+                                                         data.background)
     dataset = reduce_bits(dataset, data.bits)
-    config.model = config.model.resolved(dataset.event_shape, dataset.levels)
+    config.model = config.model.resolved(dataset.event_shape, dataset.levels, dataset.train)
     changes = ckpt.config.changes_on_resume(config, run_dir) if ckpt else {}
     kind = kinds.KINDS[config.model.kind]
     splits = splits or prepare(config.data, kind.data(config.model), dataset)
