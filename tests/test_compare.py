@@ -36,3 +36,29 @@ def test_the_table_has_a_row_per_model_and_a_dash_where_there_is_no_likelihood()
                                 "12.0"]
     assert lines[2].split() == ["gan", "prior", "-", "-", "9.00", "0.500", "1.000", "3.0"]
     assert lines[-1] == LEGEND and len(lines) == 4
+
+
+def test_without_fid_the_table_shows_dashes_and_says_why():
+    from vaekit.compare import NO_FID
+    rows = [{"model": "vae", "samples": "prior", "test_nll": 80.0, "test_elbo": -85.0,
+             "train_seconds": 12.0, **NO_FID}]
+    lines = format_rows(rows).splitlines()
+    assert lines[1].split() == ["vae", "prior", "80.00", "-85.00", "-", "-", "-", "12.0"]
+    assert lines[2].startswith("FID skipped (--no-fid)") and lines[-1] == LEGEND
+
+
+def test_each_row_of_the_figure_is_named_at_its_left(tmp_path):
+    import numpy as np
+    import torch
+    from PIL import Image
+    from vaekit.compare import labelled_grid
+    from vaekit.plots import grid_pixels
+    rows = [torch.rand(12, 1, 8, 8), torch.rand(12, 1, 8, 8), torch.rand(5, 1, 8, 8)]
+    bare = grid_pixels(torch.cat(rows).numpy(), 12)
+    labelled_grid(rows, ["vae-run", "gan-run", "real (test)"], tmp_path / "c.png")
+    picture = np.asarray(Image.open(tmp_path / "c.png").convert("L"))
+    margin = picture.shape[1] - bare.shape[2]
+    assert picture.shape[0] == bare.shape[1] and margin > 30
+    step = picture.shape[0] // 3
+    for i in range(3):                 # dark text in the margin beside each row
+        assert (picture[i * step:(i + 1) * step, :margin] < 128).any(), i

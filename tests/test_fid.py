@@ -44,3 +44,15 @@ def test_fid_of_real_halves_is_near_zero_and_of_noise_large(digits_classifier):
     again = classifier_for(dataset)
     x = real[:10]
     torch.testing.assert_close(again(x), classifier(x))
+
+
+def test_the_announced_time_is_a_measured_rate_times_the_examples():
+    from vaekit.fid import estimate, train_classifier
+    d = load_dataset("digits")
+    rates = []
+    train_classifier(d.unit(d.train[:64]), d.train_labels[:64], epochs=6, min_steps=1,
+                     batch_size=16, announce=rates.append)      # 24 steps: 3 warm, 20 timed
+    assert len(rates) == 1 and rates[0] > 0
+    assert estimate(1000.0, 1437, 357, torch.device("cpu")) == (
+        "1,000 examples/s measured over its first steps x 513,009 examples (357 epochs of "
+        "1,437) = about 9 minutes on cpu")

@@ -100,7 +100,7 @@ def test_fid_training_is_announced_once_before_it_starts(tiny_classifier, monkey
     assert len(seen) == 1 and capsys.readouterr().err == ""
     lines = seen[0].splitlines()
     assert len(lines) == 1, seen[0]
-    assert "once per dataset" in lines[0] and "minute" in lines[0]
+    assert "once per dataset" in lines[0] and "--no-fid skips it" in lines[0]
     assert str(tmp_path / "cache") in lines[0]
     assert re.search(r"FID classifier, 1 epoch: .*/4 " + RATE.format("step"), after), after
 

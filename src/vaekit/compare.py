@@ -16,7 +16,7 @@ from .data import load_dataset
 from .errors import VaekitError
 from .fid import classifier_for, sample_quality
 from .model import VAE
-from .plots import save_grid
+from .plots import grid_pixels
 from .runs import SECONDS, TEST, TEST_ELBO, TEST_NLL, Run
 
 
@@ -27,9 +27,13 @@ def _label(run: Run, config, model) -> str:
     return f"{run.name}: {m.kind} ({', '.join(parts)})"
 
 
+NO_FID = {"fid": None, "class_entropy": None, "marginal_class_entropy": None}
+
+
 def compare_runs(runs: list[str | Path], n: int = 2000, seed: int = 0, per_row: int = 12,
-                 out_dir: str | Path | None = None,
-                 device: str | torch.device = "auto") -> tuple[list[dict], Path]:
+                 out_dir: str | Path | None = None, device: str | torch.device = "auto",
+                 fid: bool = True) -> tuple[list[dict], Path]:
+    """`fid` False: no feature classifier (none is trained): FID and entropies are None."""
     device = devices.resolve(device)
     loaded = [(Run.of(r), *load_model(r, device=device)) for r in runs]
     datasets = {ckpt.config.data.dataset for _, _, ckpt in loaded}
@@ -37,9 +41,9 @@ def compare_runs(runs: list[str | Path], n: int = 2000, seed: int = 0, per_row: 
         raise VaekitError(f"runs on different datasets cannot be compared: {sorted(datasets)}")
     data = loaded[0][2].config.data
     dataset = load_dataset(data.dataset, data.image_size, data.background)
-    classifier = classifier_for(dataset, device)
+    classifier = classifier_for(dataset, device) if fid else None
     real = torch.from_numpy(dataset.unit(dataset.test[:n]))
-    rows, pictures = [], []
+    rows, pictures, names = [], [], []
     for run, model, ckpt in progress.bar(loaded, desc=f"compare: {n} samples per run",
                                          unit="run"):
         config, history = ckpt.config, run.metrics()
@@ -54,28 +58,57 @@ def compare_runs(runs: list[str | Path], n: int = 2000, seed: int = 0, per_row: 
             rows.append({"run": str(run.path), "model": _label(run, config, model),
                          "samples": how, "test_nll": test.get(TEST_NLL),
                          "test_elbo": test.get(TEST_ELBO), "train_seconds": round(seconds, 1),
-                         "epochs": len(history), **sample_quality(classifier, samples, real)})
+                         "epochs": len(history),
+                         **(sample_quality(classifier, samples, real) if fid else NO_FID)})
             pictures.append(samples[:per_row])
+            names.append(run.name + (f" ({how})" if len(draws) > 1 else ""))
     pictures.append(real[:per_row])     # the real images as the last row, for reference
+    names.append("real (test)")
     out_dir = Path(out_dir or ".")
     out_dir.mkdir(parents=True, exist_ok=True)
     figure = out_dir / "compare.png"
     if dataset.is_image:
-        save_grid(torch.cat(pictures), figure, ncol=per_row)
+        labelled_grid(pictures, names, figure)
     (out_dir / "compare.json").write_text(json.dumps(rows, indent=1))
     return rows, figure
 
 
+def labelled_grid(rows: list[torch.Tensor], names: list[str], path: Path) -> Path:
+    """A grid with one row per tensor of images [n, C, H, W], each row's name at its left."""
+    from PIL import Image, ImageDraw, ImageFont
+    ncol = max(len(r) for r in rows)
+    blank = torch.full_like(rows[0][:1], 0.5)
+    full = [torch.cat([r, blank.expand(ncol - len(r), *r.shape[1:])]) for r in rows]
+    pixels = grid_pixels(torch.cat(full).float().numpy(), ncol).transpose(1, 2, 0)
+    grid = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).convert("RGB")
+    font = ImageFont.load_default()
+    draw = ImageDraw.Draw(grid)
+    margin = 8 + int(max(draw.textlength(name, font=font) for name in names))
+    out = Image.new("RGB", (grid.width + margin, grid.height), (255, 255, 255))
+    out.paste(grid, (margin, 0))
+    draw, step = ImageDraw.Draw(out), grid.height / len(rows)
+    for i, name in enumerate(names):
+        top, bottom = draw.textbbox((0, 0), name, font=font)[1::2]
+        draw.text((4, int((i + 0.5) * step - (top + bottom) / 2)), name, fill=(0, 0, 0),
+                  font=font)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out.save(path)
+    return path
+
+
 def format_rows(rows: list[dict]) -> str:
     def num(v, fmt):
-        return format("-", ">9s") if v is None else format(v, fmt)
+        return format("-", f">{fmt.split('.')[0]}s") if v is None else format(v, fmt)
     lines = [f"{'model':44s} {'samples':16s} {'NLL':>9s} {'ELBO':>9s} {'FID':>9s} "
              f"{'H(y|x)':>7s} {'H(y)':>6s} {'train s':>8s}"]
     for r in rows:
         lines.append(f"{r['model'][:44]:44s} {r['samples']:16s} {num(r['test_nll'], '9.2f')} "
-                     f"{num(r['test_elbo'], '9.2f')} {r['fid']:9.2f} {r['class_entropy']:7.3f} "
-                     f"{r['marginal_class_entropy']:6.3f} {r['train_seconds']:8.1f}")
-    return "\n".join(lines + [LEGEND])
+                     f"{num(r['test_elbo'], '9.2f')} {num(r['fid'], '9.2f')} "
+                     f"{num(r['class_entropy'], '7.3f')} "
+                     f"{num(r['marginal_class_entropy'], '6.3f')} {r['train_seconds']:8.1f}")
+    skipped = ["FID skipped (--no-fid): no feature classifier, so no FID or entropies"] \
+        if rows and all(r["fid"] is None for r in rows) else []
+    return "\n".join(lines + skipped + [LEGEND])
 
 
 LEGEND = ("NLL: -log p(x), nats per test image (importance sampled; lower is better); ELBO: its "

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +28,7 @@ from .errors import VaekitError
 from .networks import MLP
 
 VERSION = 2
-# The classifier's training on MNIST (2350 steps of 256 images of 28x28) on a CPU, in minutes:
-# other data sets are scaled from it by steps x values per example, for the announcement.
-MNIST_CPU_MINUTES, MNIST_WORK = (7, 15), 2350 * 784
+PROBE_STEPS = 3, 20     # untimed warm-up steps, then timed steps for the announced estimate
 
 
 class FeatureClassifier(nn.Module):
@@ -60,11 +59,34 @@ def _fingerprint(x: np.ndarray, y: np.ndarray) -> str:
     return h.hexdigest()[:16]
 
 
+def classifier_epochs(n: int, epochs: int = 10, batch_size: int = 256,
+                      min_steps: int = 2000) -> int:
+    """`epochs`, or more on small data sets: at least `min_steps` steps."""
+    return max(epochs, -(-min_steps * batch_size // n))
+
+
+def duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} seconds"
+    return f"{seconds / 60:.0f} minutes" if seconds < 5400 else f"{seconds / 3600:.1f} hours"
+
+
+def estimate(rate: float, n: int, epochs: int, device: torch.device) -> str:
+    """The training time from a measured rate (examples/s) times the examples of its epochs."""
+    total = epochs * n
+    return (f"{rate:,.0f} examples/s measured over its first steps x {total:,} examples "
+            f"({epochs} epochs of {n:,}) = about {duration(total / rate)} on {device.type}")
+
+
 def train_classifier(x: np.ndarray, y: np.ndarray, epochs: int = 10, seed: int = 0,
                      batch_size: int = 256, min_steps: int = 2000,
-                     device: torch.device = torch.device("cpu")) -> FeatureClassifier:
-    """Adam on cross-entropy for `epochs`, or more on small data sets: >= `min_steps` steps."""
-    epochs = max(epochs, -(-min_steps * batch_size // len(x)))
+                     device: torch.device = torch.device("cpu"),
+                     announce=None) -> FeatureClassifier:
+    """Adam on cross-entropy for `epochs`, or more on small data sets: >= `min_steps` steps.
+    `announce(rate)`: called once with the examples/s measured over the first steps."""
+    epochs = classifier_epochs(len(x), epochs, batch_size, min_steps)
+    warm, timed = PROBE_STEPS
+    step, examples, t0 = 0, 0, None
     bar = progress.bar(total=epochs * -(-len(x) // batch_size),
                        desc=f"FID classifier, {epochs} epoch{'s' * (epochs > 1)}", unit="step")
     g = torch.Generator(device).manual_seed(seed)
@@ -82,18 +104,22 @@ def train_classifier(x: np.ndarray, y: np.ndarray, epochs: int = 10, seed: int =
             loss.backward()
             opt.step()
             bar.update()
+            step += 1
+            if announce is not None and step == warm:
+                _sync(device)
+                t0 = time.perf_counter()
+            elif announce is not None and step > warm:
+                examples += len(rows)
+                if step == warm + timed:
+                    _sync(device)
+                    announce(examples / (time.perf_counter() - t0))
     bar.close()
     return model.eval()
 
 
-def _how_long(x: np.ndarray, device: torch.device, epochs: int = 10, batch_size: int = 256,
-              min_steps: int = 2000) -> str:
-    """Roughly how long train_classifier (with these defaults) takes on x, in words."""
-    steps = max(epochs * -(-len(x) // batch_size), min_steps)
-    low, high = (m * steps * x[0].size / MNIST_WORK for m in MNIST_CPU_MINUTES)
-    on_cpu = ("under a minute" if high < 1 else "a minute or two" if low < 1 else
-              f"roughly {low:.0f}-{high:.0f} minutes")
-    return on_cpu + " on a CPU" + ("" if device.type == "cpu" else f", less on {device.type}")
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def classifier_for(dataset, device: torch.device = torch.device("cpu")) -> FeatureClassifier:
@@ -111,10 +137,13 @@ def classifier_for(dataset, device: torch.device = torch.device("cpu")) -> Featu
             model = FeatureClassifier(dataset.event_shape, n_classes)
             model.load_state_dict(load_file(str(weights)))
             return model.to(device).eval()
-    progress.announce(f"vaekit: training a feature classifier for FID on "
-                      f"{Path(dataset.name).stem}: once per dataset, {_how_long(train, device)}, "
-                      f"then cached in {folder}")
-    model = train_classifier(train, dataset.train_labels, device=device)
+    name, epochs = Path(dataset.name).stem, classifier_epochs(len(train))
+    progress.announce(f"vaekit: training a feature classifier for FID on {name} ({epochs} "
+                      f"epochs of {len(train):,} examples), once per dataset, then cached in "
+                      f"{folder}; timing its first steps (vaekit compare --no-fid skips it)")
+    model = train_classifier(train, dataset.train_labels, device=device, announce=lambda rate:
+                             progress.announce(f"vaekit: FID classifier on {name}: "
+                                               f"{estimate(rate, len(train), epochs, device)}"))
     with torch.no_grad():
         test = torch.from_numpy(dataset.unit(dataset.test)).to(device)
         accuracy = (model(test).argmax(-1).cpu().numpy()

@@ -32,6 +32,7 @@ def cases(tmp_path, run):
     np.savez(tmp_path / "notrain.npz", images=np.zeros((20, 4), dtype=np.float32))
     np.savez(tmp_path / "labels.npz", train=np.zeros((20, 4), dtype=np.float32),
              train_labels=np.zeros(7, dtype=np.int64))
+    np.savez(tmp_path / "nolabels.npz", train=np.zeros((20, 4), dtype=np.float32))
     (tmp_path / "garbage.npy").write_bytes(b"\x93NUMPY garbage")
 
     trunc = write_fake_mnist(tmp_path / "trunc")
@@ -64,7 +65,7 @@ def cases(tmp_path, run):
 
     good = [(f"{i:02d}.png", (8, 8)) for i in range(11)]
     folders = {"corrupt": good + [("a.png", b"\x89PNG not really")],
-               "mixed": good + [("b.png", (12, 10))]}
+               "mixed": good + [("b.png", (12, 10))], "flat": good}
     from PIL import Image
     for name, files in folders.items():
         (tmp_path / name).mkdir()
@@ -149,4 +150,13 @@ def cases(tmp_path, run):
         (["train", "--latent", "hierarchical", "--latent-dim", "4", "--latent-dims", "4,2"], None,
          "not both"),
         (["train", "--dataset", f"{p}/labels.npz"], None, "train_labels has shape [7]"),
+        (["train", "--latent", "joint", "--labels", "100", "--dataset", f"{p}/nolabels.npz"],
+         None, "--labels needs labelled data; "),
+        (["train", "--latent", "joint", "--labels", "100", "--dataset", f"{p}/flat"], None,
+         "has no labels (an image folder's labels are its class sub-folders"),
+        (["train", "--latent", "joint", "--labels", "100", "--classes", "5"], None,
+         "the data have 10 classes (labels 0..9); --classes 5 is fewer (give --classes 10)"),
+        (["train", "--latent", "joint", "--labels", "5"], None, "fewer than the 10 classes"),
+        (["train", "--latent", "joint", "--labels", "100000"], None,
+         "more than the 1293 training examples"),
     ]

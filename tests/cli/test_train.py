@@ -43,3 +43,26 @@ def test_posterior_collapse_is_named(tmp_path, capsys):
     assert collapse_note(healthy) is None
     assert "posterior collapse" in collapse_note({**healthy, "kl": 0.01})
     assert "0/10 active" in collapse_note({**healthy, "active_units": 0})
+
+
+@pytest.mark.parametrize("labels", [
+    ["--labels", "100", "--classes", "5"],       # labels 0..9 of digits do not fit 5 classes
+    ["--labels", "5"],                           # fewer labelled examples than classes
+    ["--labels", "100000"],                      # more than the training examples
+])
+def test_a_label_problem_leaves_no_run_folder(tmp_path, capsys, labels):
+    code = main(["train", "--runs", str(tmp_path), "--name", "m2", "--latent", "joint",
+                 *labels, *TINY])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert not (tmp_path / "m2").exists() and not any(tmp_path.iterdir())
+
+
+def test_labels_on_unlabelled_data_is_one_line(tmp_path, capsys):
+    import numpy as np
+    np.savez(tmp_path / "x.npz", train=np.zeros((30, 4), dtype=np.float32))
+    code = main(["train", "--dataset", str(tmp_path / "x.npz"), "--runs", str(tmp_path / "r"),
+                 "--latent", "joint", "--labels", "10", *TINY])
+    err = capsys.readouterr().err
+    assert code == 2 and "a .npz needs a 'train_labels' array" in err, err
+    assert not (tmp_path / "r").exists()

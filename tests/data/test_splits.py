@@ -49,3 +49,21 @@ def test_no_dequantization_for_a_discrete_likelihood(capsys):
     assert main(["train", "--dataset", "photo-patches", "--likelihood", "dlogistic-mix",
                  "--preprocess", "dequantize", "--epochs", "1"]) == 2
     assert "drop --preprocess dequantize" in capsys.readouterr().err
+
+
+def test_label_problems_are_named_before_any_training():
+    import pytest
+    from vaekit.data import Dataset
+    from vaekit.data.splits import check_classes
+    from vaekit.errors import VaekitError
+    x = np.zeros((40, 4), dtype=np.float32)
+    unlabelled = Dataset("mine", x, x[:5], None, None, None)
+    with pytest.raises(VaekitError, match="a .npz needs a 'train_labels' array"):
+        prepare(DataConfig(dataset="mine.npz", labels=10), "continuous", unlabelled)
+    with pytest.raises(VaekitError, match=r"--classes 5 is fewer \(give --classes 10\)"):
+        check_classes(np.arange(10), 5)
+    check_classes(np.arange(10), 10)
+    with pytest.raises(VaekitError, match="fewer than the 10 classes"):
+        prepare(DataConfig(labels=5))
+    with pytest.raises(VaekitError, match="more than the 1293 training examples"):
+        prepare(DataConfig(labels=2000))

@@ -21,6 +21,9 @@ def add(sub) -> None:
                    help="samples and real images for FID (default 2000)")
     c.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     c.add_argument("--threads", type=positive, help="torch threads (default: torch's choice)")
+    c.add_argument("--no-fid", action="store_true",
+                   help="no FID or class entropies: skips training the feature classifier a "
+                   "dataset needs on first use (its time is announced, measured, as it starts)")
     c.add_argument("--out", help="folder for compare.png and compare.json (default: a new "
                    "runs/compare-YYYYmmdd-HHMMSS/)")
     c.set_defaults(handler=compare)
@@ -31,10 +34,10 @@ def compare(args) -> int:
         torch.set_num_threads(args.threads)
     out = Path(args.out) if args.out else new_folder(Path("runs"), "compare")
     rows, figure = compare_runs(args.runs, n=args.n, seed=args.seed, out_dir=out,
-                                device=args.device)
+                                device=args.device, fid=not args.no_fid)
     print(format_rows(rows))
     print(f"wrote compare.json{' and compare.png' if figure.is_file() else ''} in {out}")
     if figure.is_file():
-        print(f"{figure}: a row of samples per model (the autoencoder: prior, then fitted "
-              "Gaussian), real test images last")
+        print(f"{figure}: a row of samples per model, named at its left (the autoencoder: "
+              "prior, then fitted Gaussian), real test images last")
     return 0

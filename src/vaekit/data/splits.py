@@ -88,16 +88,38 @@ def prepare(config, need="binary", dataset: Dataset | None = None) -> Splits:
     splits = Splits(dataset, preprocess, train, seeded(valid_raw, 1), seeded(dataset.test, 2),
                     dataset.test_labels, valid_labels)
     if config.labels:
-        _label_some(splits, np.asarray(labels)[perm[n_valid:]], config.labels, config.seed)
+        _label_some(splits, None if labels is None else np.asarray(labels)[perm[n_valid:]],
+                    config.labels, config.seed, config.dataset)
     return splits
 
 
-def _label_some(splits: Splits, labels: np.ndarray | None, n: int, seed: int) -> None:
+NO_LABELS = ("--labels needs labelled data; {} has no labels (an image folder's labels are its "
+             "class sub-folders; a .npz needs a 'train_labels' array)")
+
+
+def check_classes(labels: np.ndarray, classes: int) -> None:
+    """Refuse labels outside 0..classes-1 (M2's class variable y has `classes` values)."""
+    n = int(labels.max()) + 1
+    if n > classes:
+        raise VaekitError(f"the data have {n} classes (labels 0..{n - 1}); --classes "
+                          f"{classes} is fewer (give --classes {n})")
+
+
+def _label_some(splits: Splits, labels: np.ndarray | None, n: int, seed: int,
+                name: str | None = None) -> None:
     """Keep the labels of n training examples, balanced over the classes (M2's labelled set)."""
-    name = splits.dataset.name
+    name = name or splits.dataset.name
     if labels is None:
-        raise VaekitError(f"{name} has no labels: --labels needs a labelled dataset")
+        raise VaekitError(NO_LABELS.format(name))
+    if labels.min() < 0:
+        raise VaekitError(f"{name}: labels must be 0, 1, 2, ... (found {labels.min()})")
     classes = np.unique(labels)
+    if n > len(labels):
+        raise VaekitError(f"--labels {n}: more than the {len(labels)} training examples (after "
+                          f"the validation split); at most {len(labels)}")
+    if n < len(classes):
+        raise VaekitError(f"--labels {n}: fewer than the {len(classes)} classes (each class "
+                          f"needs a labelled example); give a multiple of {len(classes)}")
     if n % len(classes) or n // len(classes) > np.bincount(labels).min():
         raise VaekitError(f"--labels {n}: need a multiple of the {len(classes)} classes, at "
                           f"most {len(classes) * np.bincount(labels)[classes].min()} here")

@@ -6,11 +6,13 @@ negative objective at q = latent.posterior(lambda)) -> objectives.elbo / iwae.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from .. import distributed, runs
 from ..evaluation import accuracy, active_units, elbo_report, evaluate
 from ..data.batching import Batches, draw_rows
+from ..data.splits import check_classes
 from ..objectives import elbo, free_bits_kl, iwae, kl_groups, labelled_elbo
 from ..plots import class_samples, reconstructions
 from .precision import make_optimizer
@@ -68,6 +70,7 @@ class VAEStep(Step):
 
     def supervise(self, x, y, batches: Batches) -> None:
         """M2: each step also takes labelled examples x, y, drawn with `batches`' generator."""
+        check_classes(np.asarray(y), self.model.latent.classes)
         self.labelled = Batches(x, self.config.batch_size, batches.preprocess, batches.levels,
                                 batches.generator)
         self.labels = torch.as_tensor(y, device=self.device).long()
