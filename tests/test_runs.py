@@ -3,7 +3,10 @@ vaekit always wrote them, and which paths are runs and which are checkpoints, on
 and on the runs vaekit 0.1 wrote (tests/fixtures/v1-runs)."""
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -125,3 +128,58 @@ def test_an_old_runs_best_score_carries_on(tmp_path):
     meta = json.loads((Run(tmp_path / "old").checkpoint(3) / "meta.json").read_text())
     assert meta["trainer"]["best_valid_score"] == max(before, result.history[-1]["valid_elbo"])
     assert "best_valid_elbo" not in meta["trainer"]
+
+
+HOLD = ("import sys, time; from vaekit.runs import Run\n"
+        "with Run(sys.argv[1]).hold(resume=sys.argv[2] == 'resume'):\n"
+        "    print('held', flush=True); time.sleep(float(sys.argv[3]))\n")
+
+
+def hold_elsewhere(folder, resume=False, seconds=60):
+    """Another process holding `folder` (once it has said so)."""
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(folder),
+                             "resume" if resume else "new", str(seconds)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline() == "held\n", proc.stderr.read()
+    return proc
+
+
+def test_a_run_folder_is_held_by_one_process(tmp_path):
+    folder = tmp_path / "runs" / "r"
+    other = hold_elsewhere(folder)
+    try:
+        assert (folder / runs.LOCK).read_text() == f"{other.pid}\n"
+        for resume, advice in [(False, "give another --name"), (True, "before resuming")]:
+            with pytest.raises(VaekitError) as e, Run(folder).hold(resume):
+                pass
+            message = str(e.value)
+            assert message.startswith(f"{folder} is in use by another vaekit process (pid "
+                                      f"{other.pid}); wait for it") and advice in message
+        assert (folder / runs.LOCK).exists()          # the refused one took nothing away
+    finally:
+        other.kill()
+        other.wait()
+    # killed while holding it: the file stays, the lock died with the process
+    assert (folder / runs.LOCK).exists()
+    with Run(folder).hold(resume=True):
+        assert (folder / runs.LOCK).read_text() == f"{os.getpid()}\n"
+        with Run(folder).hold(resume=True):           # this process's already: held on
+            pass
+        assert (folder / runs.LOCK).exists()
+        (folder / "metrics.jsonl").write_text("")
+    assert sorted(p.name for p in folder.iterdir()) == ["metrics.jsonl"]   # no lock left
+
+
+def test_holding_a_new_folder_that_gets_nothing_leaves_no_folder(tmp_path):
+    with Run(tmp_path / "runs" / "r").hold():
+        assert (tmp_path / "runs" / "r" / runs.LOCK).is_file()
+    assert list(tmp_path.iterdir()) == []             # nor the runs/ folder it made
+    (tmp_path / "kept").mkdir()
+    with Run(tmp_path / "kept").hold():
+        pass
+    assert (tmp_path / "kept").is_dir()               # a folder it did not make stays
+    with Run(tmp_path / "missing").hold(resume=True):  # nothing to resume: not made
+        assert not (tmp_path / "missing").exists()
+    (tmp_path / "file").write_text("")
+    with pytest.raises(VaekitError, match="not a folder"), Run(tmp_path / "file").hold():
+        pass

@@ -30,6 +30,11 @@ def is_main() -> bool:
     return rank() == 0
 
 
+def will_be_main() -> bool:
+    """`is_main`, also before `init`: then whether torchrun named this process rank 0."""
+    return is_main() if dist.is_initialized() else int(os.environ.get("RANK", "0")) == 0
+
+
 _device = torch.device("cpu")      # where the collectives' tensors go (nccl: the GPU)
 
 

@@ -6,8 +6,9 @@ a checkpoint folder (one with a meta.json). No other module spells a run folder'
     best/                   the weights with the best validation score (a checkpoint folder)
     metrics.jsonl, events.jsonl   one JSON line per epoch; skipped steps, rollbacks, changes
     metrics.json            after training: the test evaluation of the best weights
+    .lock                   while a process trains the run: its lock (`Run.hold`), its pid
     samples.png, ... figures/, report.html, gaps.json, ...   pictures, and the commands' files
-Names and JSON only (no torch), so that every module can import it.
+Names, JSON and the lock only (no torch), so that every module can import it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:                 # Windows: msvcrt's byte-range lock instead (see _lock)
+    fcntl = None
+    import msvcrt
 
 from .errors import VaekitError
 
@@ -27,6 +35,7 @@ METRICS_LOG = "metrics.jsonl"
 EVENTS = "events.jsonl"
 METRICS = "metrics.json"
 CHECKPOINT_META = "meta.json"       # what makes a folder a checkpoint (checkpoint.py writes it)
+LOCK = ".lock"                      # locked by the process training the run; holds its pid
 
 # pictures a finished training run draws into its folder (a kind's Step.pictures)
 SAMPLES = "samples.png"
@@ -126,6 +135,35 @@ class Run:
         """Whether the folder already holds a run (anything training writes first)."""
         return bool(self.checkpoints()) or (self.path / METRICS_LOG).exists() or self.best.exists()
 
+    @contextmanager
+    def hold(self, resume: bool = False):
+        """Lock the run folder for this process (a new run: making the folder first), or
+        refuse with VaekitError while another process holds it. Released on leaving, or by the
+        OS when the process dies (no stale lock); the lock file goes then, and so do the
+        folders made here if nothing else was written in them. A folder to resume that does
+        not exist is not locked (whoever reads it says that it is missing)."""
+        key = self.path.resolve()
+        if key in _HELD:                        # already this process's (the CLI's, then train's)
+            yield self
+            return
+        made = [p for p in (self.path, *self.path.parents) if not p.exists()]
+        advice = ("wait for it to finish before resuming" if resume
+                  else "wait for it or give another --name")
+        fd = _acquire(self.path, not resume, advice)
+        if fd is not None:
+            _HELD.add(key)
+        try:
+            yield self
+        finally:
+            if fd is not None:
+                _HELD.discard(key)
+                _release(self.path / LOCK, fd)
+                for folder in made:             # the deepest first
+                    try:
+                        folder.rmdir()
+                    except OSError:             # not empty: a run, or someone else's
+                        break
+
     def metrics(self) -> list[dict]:
         """metrics.jsonl's records, one per epoch ([] before the first)."""
         log = self.path / METRICS_LOG
@@ -183,6 +221,80 @@ def checkpoint_folder(path: str | Path) -> Path:
     if not path.exists():
         raise VaekitError(f"{path}: no such run or checkpoint")
     raise VaekitError(f"{path}: not a vaekit run or checkpoint (no {CHECKPOINT_META})")
+
+
+def _lock(fd: int) -> bool:
+    """Take the lock on the open lock file without waiting; False if another process holds it.
+    POSIX: flock on the whole file. Windows: msvcrt's lock of one byte past the pid (the pid
+    stays readable); a lock file is only removed there after it is closed, so another
+    process may briefly find it gone and try again (_acquire does)."""
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        else:
+            os.lseek(fd, _WINDOWS_LOCK_BYTE, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    except OSError:
+        return False
+    return True
+
+
+_WINDOWS_LOCK_BYTE = 1 << 20
+_HELD: set[Path] = set()            # the run folders this process holds
+
+
+def _acquire(path: Path, create: bool, advice: str) -> int | None:
+    """The open, locked lock file of `path` (None: no such folder and not `create`)."""
+    file = path / LOCK
+    for _ in range(100):            # each retry: a holder removed the file as we opened it
+        try:
+            if create:
+                path.mkdir(parents=True, exist_ok=True)
+            elif not path.is_dir():
+                return None
+            fd = os.open(file, os.O_RDWR | os.O_CREAT, 0o644)
+        except FileNotFoundError:   # a parent removed by a train that could not start
+            continue
+        except (FileExistsError, NotADirectoryError):
+            raise VaekitError(f"{path}: not a folder (a run folder is one)") from None
+        if not _lock(fd):
+            pid = _pid(fd)
+            os.close(fd)
+            holder = f" (pid {pid})" if pid else ""
+            raise VaekitError(f"{path} is in use by another vaekit process{holder}; {advice}")
+        try:
+            current = os.path.samestat(os.fstat(fd), os.stat(file))
+        except FileNotFoundError:
+            current = False
+        if current:                 # not a file its last holder removed after we opened it
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            return fd
+        os.close(fd)
+    raise VaekitError(f"{path}: could not lock {file}; try again")
+
+
+def _pid(fd: int) -> int | None:
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        return int(os.read(fd, 32).decode().strip())
+    except (OSError, ValueError):   # not written yet
+        return None
+
+
+def _release(file: Path, fd: int) -> None:
+    """Remove the lock file, then unlock it (POSIX: removed while still held, so no process
+    can take a lock on it that another then misses)."""
+    if fcntl is not None:
+        file.unlink(missing_ok=True)
+        os.close(fd)
+        return
+    os.close(fd)
+    try:
+        file.unlink(missing_ok=True)
+    except OSError:                 # Windows: another process has it open
+        pass
 
 
 def _append(file: Path, record: dict) -> None:

@@ -1,14 +1,23 @@
 """`vaekit train` (cli/train.py): a short run, resuming a finished run, and posterior collapse
-named."""
+named; a run folder held by one process; a resume that would not train refused."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
+from vaekit import config_file
 from vaekit.cli import main
 from vaekit.cli.train import collapse_note
+from vaekit.runs import LOCK
 
 from test_config_file import TINY, train
+from training.test_runstate import epochs_logged
+
+if sys.platform != "win32":
+    import fcntl
 
 
 TINY = ["--epochs", "2", "--latent-dim", "4", "--encoder-hidden", "16",
@@ -66,3 +75,50 @@ def test_labels_on_unlabelled_data_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "a .npz needs a 'train_labels' array" in err, err
     assert not (tmp_path / "r").exists()
+
+
+def test_two_trains_started_together_give_one_run(tmp_path):
+    cmd = [sys.executable, "-m", "vaekit", "train", "--name", "same", "--runs", str(tmp_path),
+           "--epochs", "3", "--eval-k", "20", "--eval-n", "50", "--no-progress"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    ends = [(p.pid, *p.communicate(timeout=300), p.returncode) for p in procs]
+    assert sorted(code for *_, code in ends) == [0, 2], ends
+    (winner, *_), (_, _, err, _) = sorted(ends, key=lambda e: e[-1])
+    folder = tmp_path / "same"
+    assert err == (f"vaekit: error: {folder} is in use by another vaekit process (pid {winner}); "
+                   "wait for it or give another --name\n")
+    assert epochs_logged(folder) == [1, 2, 3]
+    config = config_file.read(folder / "config.toml")
+    best = json.loads((folder / "best" / "meta.json").read_text())["config"]
+    assert config["seed"] == best["seed"] and config["epochs"] == best["epochs"] == 3
+    assert not (folder / LOCK).exists()
+
+
+def test_resume_refuses_fewer_epochs_than_the_run_has_trained(run, capsys):
+    reached = epochs_logged(run)[-1]
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    args = ["train", "--resume", str(run), "--epochs", str(reached - 1), "--no-progress"]
+    assert main(args) == 2
+    assert capsys.readouterr().err == (
+        f"vaekit: error: {run} has trained {reached} epochs; --epochs {reached - 1} would not "
+        f"train; give --epochs {reached + 1} or more to continue\n")
+    assert before == {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="fcntl's lock")
+def test_resume_refuses_a_run_another_process_holds(run, capsys):
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    with open(run / LOCK, "w") as held:      # as a training process holds it
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.write("12345\n")
+        held.flush()
+        capsys.readouterr()
+        assert main(["train", "--resume", str(run), "--epochs", "9", "--no-progress"]) == 2
+    assert capsys.readouterr().err == (
+        f"vaekit: error: {run} is in use by another vaekit process (pid 12345); wait for it "
+        "to finish before resuming\n")
+    (run / LOCK).unlink()
+    assert before == {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}

@@ -1,5 +1,5 @@
 """A training process killed with SIGKILL, then resumed from the command line, ends with the
-weights of the uninterrupted run."""
+weights of the uninterrupted run (and the run folder's lock died with the process)."""
 
 import os
 import signal
@@ -10,7 +10,7 @@ import time
 import torch
 
 from vaekit import checkpoint
-from vaekit.runs import Run
+from vaekit.runs import LOCK, Run
 
 from training.test_runstate import epochs_logged
 
@@ -35,10 +35,12 @@ def test_kill_minus_nine_then_resume_matches_the_uninterrupted_run(tmp_path):
     proc.wait()
     done = epochs_logged(killed)[-1]
     assert done < 12                                              # it really was cut short
+    assert (killed / LOCK).read_text() == f"{proc.pid}\n"          # its lock file, not its lock
     r = subprocess.run([sys.executable, "-m", "vaekit", "train", "--resume", str(killed),
                         "--no-progress"], env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert epochs_logged(killed) == list(range(1, 13))
+    assert not (killed / LOCK).exists()
     a = checkpoint.read(Run(tmp_path / "straight").checkpoint(12)).tensors("model.safetensors")
     b = checkpoint.read(Run(killed).checkpoint(12)).tensors("model.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

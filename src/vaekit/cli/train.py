@@ -17,6 +17,7 @@ from ..errors import VaekitError
 from ..kinds import KINDS
 from ..latents import LATENTS
 from ..options import AXIS_GROUPS
+from ..runs import Run
 from ..training import train
 
 
@@ -155,6 +156,13 @@ def _resumed_config(args):
 
 
 def cmd_train(args) -> int:
+    if not args.resume or args.print_config or not distributed.will_be_main():
+        return _train(args)
+    with Run(args.resume).hold(resume=True):    # before the run is read (train holds it on)
+        return _train(args)
+
+
+def _train(args) -> int:
     config = _resumed_config(args) if args.resume else train_config(args)
     if args.print_config:
         print(config_file.dumps(config), end="")

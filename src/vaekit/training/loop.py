@@ -92,6 +92,10 @@ def _setup(config, run_dir, resume, epochs, splits, networks, device):
     dataset = reduce_bits(dataset, data.bits)
     config.model = config.model.resolved(dataset.event_shape, dataset.levels, dataset.train)
     changes = ckpt.config.changes_on_resume(config, run_dir) if ckpt else {}
+    reached = ckpt.meta["epoch"] if ckpt else 0
+    if config.epochs < reached:
+        raise VaekitError(f"{run_dir} has trained {reached} epochs; --epochs {config.epochs} "
+                          f"would not train; give --epochs {reached + 1} or more to continue")
     kind = kinds.KINDS[config.model.kind]
     splits = splits or prepare(config.data, kind.data(config.model), dataset)
     if distributed.requested() and not (kind.distributed and config.model.inference.distributed
@@ -110,6 +114,14 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
     best model. `networks`: your own modules (networks/custom.py), again on resume. On resume,
     `config` (None: the run's own) may change what TrainConfig.changes_on_resume allows."""
     run_dir = Path(run_dir)
+    args = config, run_dir, resume, epochs, progress, splits, final_eval, networks, device
+    if not distributed.will_be_main():          # process 0 alone holds the run folder
+        return _train(*args)
+    with Run(run_dir).hold(resume):   # before anything is read
+        return _train(*args)
+
+
+def _train(config, run_dir, resume, epochs, progress, splits, final_eval, networks, device):
     config, ckpt, splits, changes = _setup(config, run_dir, resume, epochs, splits, networks,
                                            device)
     device = devices.resolve(config.device)
@@ -120,9 +132,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
         raise VaekitError(f"{run_dir} already holds a run; use --resume to continue it or "
                           "choose another --name")
     model, batches, step = _build(config, splits, networks, device, parallel)
-    if not resume and distributed.is_main():   # only once the model is built: a run that
-        run_dir.mkdir(parents=True, exist_ok=True)   # cannot start leaves no empty folder
-    distributed.barrier()
+    distributed.barrier()                       # process 0 has made the folder (Run.hold)
     run = RunState(run_dir, config, model, step.optimizers, step.scheduler, batches.generator,
                    step.local, step.scaler)
     step.guard.log = run.event
