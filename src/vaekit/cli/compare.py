@@ -23,7 +23,8 @@ def add(sub) -> None:
     c.add_argument("--threads", type=positive, help="torch threads (default: torch's choice)")
     c.add_argument("--no-fid", action="store_true",
                    help="no FID or class entropies: skips training the feature classifier a "
-                   "dataset needs on first use (its time is announced, measured, as it starts)")
+                   "dataset needs on first use (its time is announced, measured, as it starts) "
+                   "(default: off, FID computed)")
     c.add_argument("--out", help="folder for compare.png and compare.json (default: a new "
                    "runs/compare-YYYYmmdd-HHMMSS/)")
     c.set_defaults(handler=compare)
