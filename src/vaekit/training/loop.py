@@ -111,8 +111,9 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
           networks: Networks | tuple | None = None,
           device: str | torch.device | None = None) -> TrainResult:
     """Train (or `resume` from its newest complete checkpoint) the run in `run_dir`; returns the
-    best model. `networks`: your own modules (networks/custom.py), again on resume. On resume,
-    `config` (None: the run's own) may change what TrainConfig.changes_on_resume allows."""
+    best model. `networks`: your own modules (networks/custom.py), again on resume. `device`
+    overrides config.device. On resume, `config` (None: the run's own) may change what
+    TrainConfig.changes_on_resume allows."""
     run_dir = Path(run_dir)
     args = config, run_dir, resume, epochs, progress, splits, final_eval, networks, device
     if not distributed.will_be_main():          # process 0 alone holds the run folder
