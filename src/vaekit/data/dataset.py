@@ -3,11 +3,15 @@
 Images are [N, C, H, W]; other data [N, D]. Quantized sources (8-bit images and uint8 arrays:
 256 levels, or 2^B after `reduce_bits`; digits: 17; bool arrays: 2) hold the levels 0..L-1 as
 uint8 with `levels` L; continuous data are float32 in [0, 1] with `levels` None.
+`fingerprint` names the examples, labels and levels (not the name): what a model saw.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -48,6 +52,20 @@ class Dataset:
     @property
     def is_image(self) -> bool:
         return len(self.event_shape) == 3
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """SHA-256 over the levels and each array's dtype, shape and bytes (train, test, their
+        labels): equal for the same data however they were given. About 0.05 s for
+        Fashion-MNIST's 55 MB; computed once per Dataset."""
+        parts = [None if a is None else np.ascontiguousarray(a) for a in
+                 (self.train, self.test, self.train_labels, self.test_labels)]
+        h = hashlib.sha256(json.dumps([self.levels] + [
+            None if a is None else [a.dtype.str, list(a.shape)] for a in parts]).encode())
+        for a in parts:
+            if a is not None:
+                h.update(a)
+        return h.hexdigest()
 
     def unit(self, a: np.ndarray) -> np.ndarray:
         """Values in [0, 1] as float32: k / (L - 1) for levels, the data themselves otherwise."""

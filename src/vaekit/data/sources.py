@@ -39,7 +39,7 @@ def load_dataset(name: str, image_size: int | None = None, background: str = "wh
     """A named dataset, a .npy/.npz file, or an image folder (resized to `image_size`,
     transparency composited onto `background`)."""
     path = Path(name)
-    if image_size is not None and not path.is_dir():
+    if image_size is not None and not path.is_dir() and (name in DATASETS or path.exists()):
         raise VaekitError(f"--image-size is for image folders; {name!r} is not a folder")
     if name in DATASETS:
         return DATASETS[name]()
@@ -47,5 +47,7 @@ def load_dataset(name: str, image_size: int | None = None, background: str = "wh
         return load_array_file(path)
     if path.is_dir():
         return load_image_folder(path, image_size, background)
+    if not path.exists() and len(path.parts) > 1:
+        raise VaekitError(f"{name}: no such file or folder")
     raise VaekitError(f"unknown dataset {name!r}; choose from {sorted(DATASETS)}, or give a "
                       ".npy/.npz file or a folder of images")
