@@ -4,6 +4,7 @@ A checkpoint is a folder:
     model.safetensors       the model's state_dict
     optimizer.safetensors   optimizer moments, RNG states, per-example state (training only)
     meta.json               config, example shape, epoch, step, metrics, optimizer settings,
+                            the data's fingerprint (data/provenance.py; since vaekit 0.4),
                             the SHA-256 of each .safetensors file, and its own SHA-256
 It is written into a hidden sibling folder, flushed and renamed into place, so it appears whole
 or not at all. Files that do not match their checksums, and weights that do not fit the model,
@@ -33,6 +34,7 @@ from .model import build_model
 FORMAT = "vaekit-checkpoint"
 VERSION = 2
 READABLE = (1, 2)
+DATA_FINGERPRINT = "data_fingerprint"      # meta.json: Dataset.fingerprint of the data trained on
 
 
 def _sha256(path: Path) -> str:
@@ -92,8 +94,9 @@ def save(directory: str | Path, model: torch.nn.Module, config: TrainConfig, *, 
          step: int, metrics: dict | None = None,
          optimizers: dict[str, torch.optim.Optimizer] | None = None,
          trainer_state: dict | None = None, trainer_tensors: dict | None = None,
-         rng_states: list | None = None) -> Path:
-    """Write a checkpoint folder atomically; `optimizers` by name, `rng_states` of every process."""
+         rng_states: list | None = None, data_fingerprint: str | None = None) -> Path:
+    """Write a checkpoint folder atomically; `optimizers` by name, `rng_states` of every process,
+    `data_fingerprint` the trained-on data's (Dataset.fingerprint)."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
@@ -104,6 +107,8 @@ def save(directory: str | Path, model: torch.nn.Module, config: TrainConfig, *, 
     meta = {"format": FORMAT, "version": VERSION, "config": config.to_dict(),
             "event_shape": list(model.event_shape), "epoch": epoch, "step": step,
             "metrics": metrics or {}}
+    if data_fingerprint is not None:
+        meta[DATA_FINGERPRINT] = data_fingerprint
     if optimizers is not None:
         tensors, infos = {}, {}
         for name, opt in optimizers.items():
@@ -164,6 +169,11 @@ class Checkpoint:
                               "checkpoint is corrupt or was edited")
         self.verified.add(name)
         return file
+
+    @property
+    def data_fingerprint(self) -> str | None:
+        """The fingerprint of the data it was trained on (None: a checkpoint before 0.4)."""
+        return self.meta.get(DATA_FINGERPRINT)
 
     def verify(self) -> None:
         for name in self.meta["sha256"]:

@@ -19,7 +19,7 @@ from . import loggers
 from .baseline_steps import AutoencoderStep, GANStep
 from .vae_step import VAEStep
 from ..config import TrainConfig
-from ..data import Batches, Splits, load_dataset, prepare, reduce_bits
+from ..data import Batches, Splits, load_dataset, prepare, provenance, reduce_bits
 from ..denormals import flushed
 from ..errors import VaekitError
 from ..model import build_model
@@ -86,6 +86,8 @@ def _setup(config, run_dir, resume, epochs, splits, networks, device):
         config.device = str(device)
     if networks is not None:
         config.model.network = Custom.of(Networks(*networks))
+    if not ckpt:                        # its commands find the data from any folder
+        config.data.dataset = provenance.absolute(config.data.dataset)
     data = ckpt.config.data if ckpt else config.data
     dataset = splits.dataset if splits else load_dataset(data.dataset, data.image_size,
                                                          data.background)
@@ -98,6 +100,9 @@ def _setup(config, run_dir, resume, epochs, splits, networks, device):
                           f"would not train; give --epochs {reached + 1} or more to continue")
     kind = kinds.KINDS[config.model.kind]
     splits = splits or prepare(config.data, kind.data(config.model), dataset)
+    if ckpt and distributed.will_be_main():
+        provenance.check(ckpt.data_fingerprint, splits.dataset, data.dataset,
+                         after="training goes on with the data as they are now")
     if distributed.requested() and not (kind.distributed and config.model.inference.distributed
                                         and not config.data.labels):
         raise VaekitError("distributed training is available for VAEs with amortized inference "
@@ -135,7 +140,7 @@ def _train(config, run_dir, resume, epochs, progress, splits, final_eval, networ
     model, batches, step = _build(config, splits, networks, device, parallel)
     distributed.barrier()                       # process 0 has made the folder (Run.hold)
     run = RunState(run_dir, config, model, step.optimizers, step.scheduler, batches.generator,
-                   step.local, step.scaler)
+                   step.local, step.scaler, splits.dataset.fingerprint)
     step.guard.log = run.event
     run.start(ckpt)
     run.changed(changes)

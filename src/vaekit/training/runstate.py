@@ -20,8 +20,9 @@ class RunState:
     optimizers (by name, "" for a kind's only one)."""
 
     def __init__(self, run_dir, config, model, optimizers: dict, scheduler, data_rng, local,
-                 scaler=None):
+                 scaler=None, data_fingerprint: str | None = None):
         self.run, self.config, self.model = Run(run_dir), config, model
+        self.data_fingerprint = data_fingerprint     # recorded in every checkpoint
         self.optimizers, self.scheduler, self.data_rng, self.local = (optimizers, scheduler,
                                                                       data_rng, local)
         self.scaler = scaler if scaler is not None and scaler.is_enabled() else None
@@ -53,7 +54,7 @@ class RunState:
                             "best_valid_score": self.best_score, "rollbacks": self.rollbacks,
                             "scheduler": self.scheduler.state_dict() if self.scheduler else None,
                             "scaler": self.scaler.state_dict() if self.scaler else None},
-                        trainer_tensors=tensors)
+                        trainer_tensors=tensors, data_fingerprint=self.data_fingerprint)
         self.run.prune(self.config.keep_checkpoints)
 
     def restore(self, ckpt) -> None:
@@ -142,6 +143,7 @@ class RunState:
             self.best_score = score
             if self.main:
                 checkpoint.save(self.run.best, self.model, self.config, epoch=self.epoch,
-                                step=self.step, metrics=record)
+                                step=self.step, metrics=record,
+                                data_fingerprint=self.data_fingerprint)
         self.save(record)
         distributed.barrier()
