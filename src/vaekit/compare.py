@@ -12,7 +12,7 @@ import torch
 
 from . import devices, progress
 from .checkpoint import load_model
-from .data import load_dataset
+from .data import load_dataset, provenance, reduce_bits
 from .errors import VaekitError
 from .fid import classifier_for, sample_quality
 from .model import VAE
@@ -32,15 +32,12 @@ NO_FID = {"fid": None, "class_entropy": None, "marginal_class_entropy": None}
 
 def compare_runs(runs: list[str | Path], n: int = 2000, seed: int = 0, per_row: int = 12,
                  out_dir: str | Path | None = None, device: str | torch.device = "auto",
-                 fid: bool = True) -> tuple[list[dict], Path]:
-    """`fid` False: no feature classifier (none is trained): FID and entropies are None."""
+                 fid: bool = True, dataset: str | None = None) -> tuple[list[dict], Path]:
+    """`fid` False: no feature classifier (none is trained): FID and entropies are None.
+    `dataset`: these data instead of the runs' own (provenance.locate)."""
     device = devices.resolve(device)
     loaded = [(Run.of(r), *load_model(r, device=device)) for r in runs]
-    datasets = {ckpt.config.data.dataset for _, _, ckpt in loaded}
-    if len(datasets) != 1:
-        raise VaekitError(f"runs on different datasets cannot be compared: {sorted(datasets)}")
-    data = loaded[0][2].config.data
-    dataset = load_dataset(data.dataset, data.image_size, data.background)
+    dataset = _one_dataset([ckpt for _, _, ckpt in loaded], dataset)
     classifier = classifier_for(dataset, device) if fid else None
     real = torch.from_numpy(dataset.unit(dataset.test[:n]))
     rows, pictures, names = [], [], []
@@ -71,6 +68,19 @@ def compare_runs(runs: list[str | Path], n: int = 2000, seed: int = 0, per_row: 
         labelled_grid(pictures, names, figure)
     (out_dir / "compare.json").write_text(json.dumps(rows, indent=1))
     return rows, figure
+
+
+def _one_dataset(checkpoints: list, chosen: str | None = None):
+    """The runs' one dataset, or `chosen` instead; each run's fingerprint checked against it."""
+    datasets = {ckpt.config.data.dataset for ckpt in checkpoints}
+    if len(datasets) != 1:
+        raise VaekitError(f"runs on different datasets cannot be compared: {sorted(datasets)}")
+    data = provenance.locate(checkpoints[0].config.data, chosen)
+    dataset = load_dataset(data.dataset, data.image_size, data.background)
+    for ckpt in checkpoints:
+        provenance.check(ckpt.data_fingerprint, reduce_bits(dataset, ckpt.config.data.bits),
+                         data.dataset, chosen is not None)
+    return dataset
 
 
 def labelled_grid(rows: list[torch.Tensor], names: list[str], path: Path) -> Path:

@@ -1,10 +1,10 @@
-"""What the commands share: the parser, the argument that names a run and the options of the
-commands that estimate log p(x), loading a run's model and data, and where pictures go."""
+"""What the commands share: the parser, the argument that names a run (and other data for it)
+and the options of the commands that estimate log p(x), loading a run's model and data, and
+where pictures go."""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import difflib
 import itertools
 import time
@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from ..checkpoint import load_model
-from ..data import prepare
+from ..data import prepare, provenance
 from ..errors import VaekitError
 from ..evaluation import MAX_ROWS
 from ..kinds import KINDS
@@ -21,6 +21,9 @@ from ..plots import first_free
 from ..runs import Run
 
 RUN_HELP = "run folder, or one of its checkpoint folders (best/, checkpoints/epoch-N/)"
+DATASET_HELP = ("these data instead of the run's own (e.g. where they have moved to): a named "
+                "dataset, a .npy/.npz file or an image folder, of the run's example shape; "
+                "same preprocessing, an image folder at the run's image size")
 
 
 class Parser(argparse.ArgumentParser):
@@ -58,6 +61,11 @@ def add_run(p) -> None:
     p.add_argument("run", help=RUN_HELP)
 
 
+def add_dataset(p, help: str = DATASET_HELP) -> None:
+    """--dataset: a command that loads a run's data may be given other data (loaded)."""
+    p.add_argument("--dataset", metavar="DATA", help=help)
+
+
 def add_estimation(p, out_help: str) -> None:
     """Options of the commands that estimate log p(x): memory bound, seed, threads, output."""
     p.add_argument("--max-rows", type=positive,
@@ -87,19 +95,19 @@ def run_of(args) -> Run:
     return Run.of(args.run)
 
 
-def loaded(args, dataset: str | None = None):
-    """(model, checkpoint, splits) for args.run, on its data or `dataset`'s (same shape)."""
+def loaded(args):
+    """(model, checkpoint, splits) for args.run, on its data or args.dataset's (same shape);
+    data that are gone are refused, data that changed since training are named on stderr."""
     model, ckpt = load_model(args.run, device=args.device)
     if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
-    cfg = ckpt.config
-    data = cfg.data if dataset is None else dataclasses.replace(
-        cfg.data, dataset=dataset, image_size=cfg.data.image_size if Path(dataset).is_dir()
-        else None)
+    cfg, chosen = ckpt.config, getattr(args, "dataset", None)
+    data = provenance.locate(cfg.data, chosen)
     splits = prepare(data.validate(), KINDS[cfg.model.kind].data(cfg.model))
     if splits.event_shape != tuple(ckpt.event_shape):
         raise VaekitError(f"data has examples of shape {list(splits.event_shape)}, the model "
                           f"expects {list(ckpt.event_shape)}")
+    provenance.check(ckpt.data_fingerprint, splits.dataset, data.dataset, chosen is not None)
     return model, ckpt, splits
 
 

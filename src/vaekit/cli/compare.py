@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from ..compare import compare_runs, format_rows
-from .common import RUN_HELP, new_folder, positive
+from .common import RUN_HELP, add_dataset, new_folder, positive
 
 
 def add(sub) -> None:
@@ -27,6 +27,8 @@ def add(sub) -> None:
                    "(default: off, FID computed)")
     c.add_argument("--out", help="folder for compare.png and compare.json (default: a new "
                    "runs/compare-YYYYmmdd-HHMMSS/)")
+    add_dataset(c, "these data instead of the runs' own (e.g. where they have moved to): a "
+                "named dataset, a .npy/.npz file or an image folder")
     c.set_defaults(handler=compare)
 
 
@@ -35,7 +37,7 @@ def compare(args) -> int:
         torch.set_num_threads(args.threads)
     out = Path(args.out) if args.out else new_folder(Path("runs"), "compare")
     rows, figure = compare_runs(args.runs, n=args.n, seed=args.seed, out_dir=out,
-                                device=args.device, fid=not args.no_fid)
+                                device=args.device, fid=not args.no_fid, dataset=args.dataset)
     print(format_rows(rows))
     print(f"wrote compare.json{' and compare.png' if figure.is_file() else ''} in {out}")
     if figure.is_file():

@@ -9,7 +9,7 @@ import torch
 
 from ..evaluation import evaluate as estimate
 from ..evaluation import format_result
-from .common import add_estimation, add_run, loaded, positive, require_vae
+from .common import add_dataset, add_estimation, add_run, loaded, positive, require_vae
 
 
 def add(sub) -> None:
@@ -19,14 +19,15 @@ def add(sub) -> None:
     e.add_argument("--k", type=positive, default=5000, help="importance samples (default 5000)")
     e.add_argument("--n", type=positive, help="first N examples only")
     e.add_argument("--split", choices=("test", "valid"), default="test")
-    e.add_argument("--dataset", help="evaluate on this dataset's split instead of the run's own "
-                   "(same preprocessing; the image size must match)")
+    add_dataset(e, "evaluate on these data's split instead of the run's own (a named dataset, "
+                "a .npy/.npz file or an image folder, e.g. where the run's data have moved to; "
+                "same preprocessing; the example shape must match)")
     add_estimation(e, "also write the results as JSON here")
     e.set_defaults(handler=evaluate)
 
 
 def evaluate(args) -> int:
-    model, ckpt, splits = loaded(args, args.dataset)
+    model, ckpt, splits = loaded(args)
     require_vae(ckpt)
     x = splits.test if args.split == "test" else splits.valid
     labels = splits.test_labels if args.split == "test" else splits.valid_labels

@@ -6,7 +6,7 @@ import torch
 
 from .. import runs
 from ..figures import run_figures
-from .common import add_run, load_vae, positive, run_of
+from .common import add_dataset, add_run, load_vae, positive, run_of
 
 
 def add(sub) -> None:
@@ -15,6 +15,7 @@ def add(sub) -> None:
                        "latent manifold (2-D Gaussian latents), a scatter of test codes by "
                        "label, training curves.")
     add_run(f)
+    add_dataset(f)
     f.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     f.add_argument("--threads", type=positive, help="torch threads (default: torch's choice)")
     f.set_defaults(handler=figures, n=None)

@@ -10,7 +10,7 @@ import torch
 from .. import runs
 from ..gaps import format_table, gap_report
 from ..inference import LocalOptimizer
-from .common import add_estimation, add_run, load_vae, positive, run_of
+from .common import add_dataset, add_estimation, add_run, load_vae, positive, run_of
 
 
 def add(sub) -> None:
@@ -18,6 +18,7 @@ def add(sub) -> None:
                        description="log p(x), L[q*], L[semi], L[q_phi] and the gaps between "
                        "them on the first --n test examples; prints the table and writes JSON.")
     add_run(g)
+    add_dataset(g)
     g.add_argument("--n", type=positive, default=500, help="test examples (default 500)")
     g.add_argument("--k", type=positive, default=5000, help="importance samples (default 5000)")
     g.add_argument("--elbo-samples", type=positive, default=100, help="samples per ELBO (default 100)")

@@ -13,7 +13,7 @@ from ..errors import VaekitError
 from ..imputation import impute as run_chain
 from ..imputation import make_mask
 from ..plots import mark_missing, rgb, save_grid, spread
-from .common import add_picture, load_vae, picture_path, positive, run_of
+from .common import add_dataset, add_picture, load_vae, picture_path, positive, run_of
 
 
 def add(sub) -> None:
@@ -29,6 +29,7 @@ def add(sub) -> None:
                     help="steps left out of the predictive (default 10)")
     im.add_argument("--json", help=f"summary path (default RUN/{runs.IMPUTATION})")
     im.add_argument("--threads", type=positive, help="torch threads (default: torch's choice)")
+    add_dataset(im)
 
 
 def impute(args) -> int:

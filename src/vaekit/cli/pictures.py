@@ -10,20 +10,21 @@ from ..checkpoint import load_model
 from ..errors import VaekitError
 from ..latents import CategoricalLatent
 from ..plots import reconstructions, save_grid, traversal_images
-from .common import add_picture, loaded, picture_path, require_images, run_of
+from .common import add_dataset, add_picture, loaded, picture_path, require_images, run_of
 
 
 def add(sub) -> None:
     add_picture(sub, "sample", sample, 64, None, "decode draws from the prior into a PNG grid",
                 "Draw z ~ p(z) and save the mean of p(x|z) as a PNG grid.")
-    add_picture(sub, "reconstruct", reconstruct, 32, None,
-                "test images over their reconstructions (PNG)",
-                "Rows of test images, each over its reconstruction.")
+    add_dataset(add_picture(sub, "reconstruct", reconstruct, 32, None,
+                            "test images over their reconstructions (PNG)",
+                            "Rows of test images, each over its reconstruction."))
     t = add_picture(sub, "traverse", traverse, 10, runs.TRAVERSAL,
                     "categorical latents: change one variable's class at a time (PNG)",
                     "For one test image, a row per categorical variable (the first --n): the "
                     "decoded image with that variable set to each class, the rest at q's mode.")
     t.add_argument("--index", type=int, default=0, help="which test image (default 0)")
+    add_dataset(t)
 
 
 def sample(args) -> int:

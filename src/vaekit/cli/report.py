@@ -6,7 +6,7 @@ import torch
 
 from .. import runs
 from ..report import write_report
-from .common import add_run, load_vae, positive, run_of
+from .common import add_dataset, add_run, load_vae, positive, run_of
 
 
 def add(sub) -> None:
@@ -15,6 +15,7 @@ def add(sub) -> None:
                        "configuration in one HTML file that opens in a browser without a "
                        "server.")
     add_run(r)
+    add_dataset(r)
     r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     r.add_argument("--threads", type=positive, help="torch threads (default: torch's choice)")
     r.add_argument("--out", help=f"HTML path (default RUN/{runs.REPORT})")
