@@ -159,4 +159,7 @@ def cases(tmp_path, run):
         (["train", "--latent", "joint", "--labels", "5"], None, "fewer than the 10 classes"),
         (["train", "--latent", "joint", "--labels", "100000"], None,
          "more than the 1293 training examples"),
+        (["evaluate", str(run), "--dataset", f"{p}/gone/"], None, "gone/: no such file or folder"),
+        (["train", "--dataset", f"{p}/gone", "--image-size", "8"], None,
+         "gone: no such file or folder"),
     ]
