@@ -187,3 +187,39 @@ def test_the_mean_is_the_sum_over_levels(name):
     d = SINGLES[name](loc, scale, 256)
     k = torch.arange(256, dtype=torch.float64).view(-1, 1)
     assert torch.allclose(d.mean, (d.log_prob(k).exp() * k).sum(0), atol=1e-8)
+
+
+@pytest.mark.parametrize("levels", [2, 32, 256])
+@pytest.mark.parametrize("name", SINGLES)
+def test_the_mode_is_the_likeliest_level(name, levels):
+    """Against the argmax over every level, on the grid of locations and scales (wide scales
+    put the mode in an edge bin, which holds a whole tail)."""
+    loc, scale = grid()
+    d = SINGLES[name](loc, scale, levels)
+    k = torch.arange(levels, dtype=torch.float64).view(-1, 1)
+    lp = d.log_prob(k)
+    assert (d.log_prob(d.mode) >= lp.max(0).values - 1e-9).all()
+    assert ((d.mode == 0) | (d.mode == levels - 1)).any() and d.mode.dtype == loc.dtype
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_the_mixture_mode_is_its_likeliest_components_channel_by_channel(channels):
+    """The likeliest component, each channel at its mode given the ones before: with one
+    component and one channel, the mixture's own mode."""
+    torch.manual_seed(0)
+    m, pixels = 4, 50
+    logits = torch.randn(pixels, m).double()
+    loc, scale = torch.rand(pixels, m, channels).double() * 255, torch.rand(
+        pixels, m, channels).double() * 20 + 0.1
+    coeffs = torch.rand(pixels, m, 3).double() * 2 - 1
+    d = DiscretizedLogisticMixture(logits, loc, scale, coeffs if channels == 3 else None)
+    mode = d.mode                                                       # [pixels, C]
+    best = logits.argmax(-1)
+    picked = loc[torch.arange(pixels), best]                            # [pixels, C]
+    single = DiscretizedLogistic(picked[:, 0], scale[torch.arange(pixels), best, 0])
+    assert torch.equal(mode[:, 0], single.mode)                         # red: no coupling
+    assert torch.equal(mode, d.mode) and mode.shape == (pixels, channels)   # no randomness
+    assert torch.equal(mode, mode.round()) and mode.min() >= 0 and mode.max() <= 255
+    one = DiscretizedLogisticMixture(logits[:, :1], loc[:, :1, :1], scale[:, :1, :1])
+    k = torch.arange(256, dtype=torch.float64).view(-1, 1, 1)
+    assert torch.equal(one.mode[:, 0], one.log_prob(k).argmax(0).double())

@@ -23,9 +23,10 @@ def test_interpolation_ends_at_the_two_codes_and_manifold_is_a_grid(run):
 def test_every_figure_is_written(run):
     model, ckpt = load_model(run.run_dir)
     figures = run_figures(model, ckpt.config, run.splits, run.run_dir)
-    assert set(figures) == {"Training curves", "Samples from the prior",
-                            "Test images over their reconstructions",
-                            "Latent interpolation between test images", "2-D latent manifold",
-                            "Latent codes of test data"}
+    assert set(figures) == {"Training curves", "Samples from the prior: mean of p(x|z)",
+                            "Test images over their reconstructions: mean of p(x|z)",
+                            "Latent interpolation between test images: mean of p(x|z)",
+                            "2-D latent manifold: mean of p(x|z)",
+                            "Latent codes of test data by class"}
     for path in figures.values():
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

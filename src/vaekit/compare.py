@@ -16,7 +16,7 @@ from .data import load_dataset, provenance, reduce_bits
 from .errors import VaekitError
 from .fid import classifier_for, sample_quality
 from .model import VAE
-from .plots import grid_pixels
+from .plots import save_grid
 from .runs import SECONDS, TEST, TEST_ELBO, TEST_NLL, Run
 
 
@@ -53,12 +53,14 @@ def compare_runs(runs: list[str | Path], n: int = 2000, seed: int = 0, per_row: 
             torch.manual_seed(seed)
             samples = sample(n).cpu()
             rows.append({"run": str(run.path), "model": _label(run, config, model),
-                         "samples": how, "test_nll": test.get(TEST_NLL),
+                         "samples": how, "shows": model.shown(),
+                         "test_nll": test.get(TEST_NLL),
                          "test_elbo": test.get(TEST_ELBO), "train_seconds": round(seconds, 1),
                          "epochs": len(history),
                          **(sample_quality(classifier, samples, real) if fid else NO_FID)})
             pictures.append(samples[:per_row])
-            names.append(run.name + (f" ({how})" if len(draws) > 1 else ""))
+            names.append(run.name + (f" ({how})" if len(draws) > 1 else "")
+                         + f": {model.shown()}")
     pictures.append(real[:per_row])     # the real images as the last row, for reference
     names.append("real (test)")
     out_dir = Path(out_dir or ".")
@@ -83,27 +85,13 @@ def _one_dataset(checkpoints: list, chosen: str | None = None):
     return dataset
 
 
-def labelled_grid(rows: list[torch.Tensor], names: list[str], path: Path) -> Path:
+def labelled_grid(rows: list[torch.Tensor], names: list[str], path: Path,
+                  legend: str | None = None) -> Path:
     """A grid with one row per tensor of images [n, C, H, W], each row's name at its left."""
-    from PIL import Image, ImageDraw, ImageFont
     ncol = max(len(r) for r in rows)
     blank = torch.full_like(rows[0][:1], 0.5)
     full = [torch.cat([r, blank.expand(ncol - len(r), *r.shape[1:])]) for r in rows]
-    pixels = grid_pixels(torch.cat(full).float().numpy(), ncol).transpose(1, 2, 0)
-    grid = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).convert("RGB")
-    font = ImageFont.load_default()
-    draw = ImageDraw.Draw(grid)
-    margin = 8 + int(max(draw.textlength(name, font=font) for name in names))
-    out = Image.new("RGB", (grid.width + margin, grid.height), (255, 255, 255))
-    out.paste(grid, (margin, 0))
-    draw, step = ImageDraw.Draw(out), grid.height / len(rows)
-    for i, name in enumerate(names):
-        top, bottom = draw.textbbox((0, 0), name, font=font)[1::2]
-        draw.text((4, int((i + 0.5) * step - (top + bottom) / 2)), name, fill=(0, 0, 0),
-                  font=font)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    out.save(path)
-    return path
+    return save_grid(torch.cat(full).float(), path, ncol, legend=legend, rows=names)
 
 
 def format_rows(rows: list[dict]) -> str:

@@ -93,6 +93,15 @@ class _Discretized(Distribution):
             return y.round().clamp(0, self.levels - 1)
 
     @property
+    def mode(self):
+        """The likeliest level: of the unit bins, the one nearest loc (the density is symmetric
+        and unimodal), unless an edge bin, which holds a whole tail, is likelier."""
+        inner = self.loc.round().clamp(0, self.levels - 1)
+        k = torch.stack([inner, torch.zeros_like(inner), torch.full_like(inner, self.levels - 1)])
+        best = self._log_prob(k, self.loc, self.scale, self.levels).argmax(0, keepdim=True)
+        return k.gather(0, best).squeeze(0)
+
+    @property
     def mean(self):
         """E[k] = sum over k = 1..L-1 of P(K >= k), by chunks of levels."""
         total = torch.zeros_like(self.loc)
@@ -174,27 +183,39 @@ class DiscretizedLogisticMixture(Distribution):
     def sample(self, sample_shape=torch.Size()):
         """A component per pixel, then its channels in order, each given the ones before."""
         with torch.no_grad():
-            shape = torch.Size(sample_shape) + self.batch_shape
             pick = torch.distributions.Categorical(logits=self.logits).sample(sample_shape)
-            index = pick[..., None, None]
+            return self._channels(pick, lambda level: level.sample())
 
-            def chosen(t):                                  # [..., M, n] -> [..., n]
-                t = t.expand(*shape, *t.shape[-2:])
-                return t.gather(-2, index.expand(*shape, 1, t.shape[-1])).squeeze(-2)
+    @property
+    def mode(self):
+        """Not the mixture's mode (with coupled channels, a search over L^3 colours): the
+        likeliest component's, channel by channel, each channel at its discretized logistic's
+        mode given the levels chosen before it (as `sample` draws them)."""
+        with torch.no_grad():
+            return self._channels(self.logits.argmax(-1), lambda level: level.mode)
 
-            loc, scale, coeffs = chosen(self.loc), chosen(self.scale), chosen(self.coeffs)
-            out = torch.zeros(*shape, self.channels, dtype=loc.dtype, device=loc.device)
-            for c in range(self.channels):
-                location = self._locations(out.unsqueeze(-2), loc.unsqueeze(-2),
-                                           coeffs.unsqueeze(-2))[..., 0, c]
-                out[..., c] = DiscretizedLogistic(location, scale[..., c], self.levels,
-                                                 validate_args=False).sample()
-            return out
+    def _channels(self, pick: torch.Tensor, level) -> torch.Tensor:
+        """The channels of component `pick` [*S, ...] in order, each `level(d)` of its own
+        discretized logistic d given the channels before: [*S, ..., C]."""
+        shape, index = pick.shape, pick[..., None, None]
+
+        def chosen(t):                                      # [..., M, n] -> [..., n]
+            t = t.expand(*shape, *t.shape[-2:])
+            return t.gather(-2, index.expand(*shape, 1, t.shape[-1])).squeeze(-2)
+
+        loc, scale, coeffs = chosen(self.loc), chosen(self.scale), chosen(self.coeffs)
+        out = torch.zeros(*shape, self.channels, dtype=loc.dtype, device=loc.device)
+        for c in range(self.channels):
+            location = self._locations(out.unsqueeze(-2), loc.unsqueeze(-2),
+                                       coeffs.unsqueeze(-2))[..., 0, c]
+            out[..., c] = level(DiscretizedLogistic(location, scale[..., c], self.levels,
+                                                    validate_args=False))
+        return out
 
     @property
     def mean(self):
         """Exact for the first channel: the mixture of the components' means. Green and blue:
-        each component's coupling at its own mean of the channels before (what pictures show)."""
+        each component's coupling at its own mean of the channels before (a picture's mean)."""
         weights = self.logits.softmax(-1).unsqueeze(-1)                     # [..., M, 1]
         first = DiscretizedLogistic(self.loc[..., :1], self.scale[..., :1], self.levels,
                                     validate_args=False).mean

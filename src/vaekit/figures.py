@@ -1,6 +1,7 @@
 """The figures of a run: samples, reconstructions, latent interpolation, the 2-D latent manifold
-(Kingma & Welling 2014, fig. 4), a scatter of test codes by label, and training curves.
-`run_figures` writes those that apply into RUN/figures/ and returns {title: path}.
+(Kingma & Welling 2014, fig. 4), M2's classes, a scatter of test codes by class, and training
+curves. `run_figures` writes those that apply into RUN/figures/ and returns {title: path};
+each picture's legend and title say what it shows of p(x|z) (`show`: likelihoods/base.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import torch
 
 from . import devices, runs
 from .latents import GaussianLatent
-from .plots import reconstructions, save_grid
+from .plots import class_samples, reconstruction_picture, samples, save_grid, save_picture
+
+SCATTER_NAMED = 20      # up to this many classes: a legend of their names, else a colour bar
 
 
 def _pyplot():
@@ -23,27 +26,36 @@ def _pyplot():
 
 
 @torch.no_grad()
-def interpolation(model, x_a: torch.Tensor, x_b: torch.Tensor, steps: int = 10) -> torch.Tensor:
+def interpolation(model, x_a: torch.Tensor, x_b: torch.Tensor, steps: int = 10,
+                  show: str | None = None) -> torch.Tensor:
     """Decodings along the line from E_q[z|x_a] to E_q[z|x_b]: [pairs * steps, *event]."""
     device = devices.of(model)
     z_a, z_b = model.posterior(x_a.to(device)).mean, model.posterior(x_b.to(device)).mean
     t = torch.linspace(0, 1, steps, device=device).view(1, steps, 1)
     z = (1 - t) * z_a.unsqueeze(1) + t * z_b.unsqueeze(1)            # [pairs, steps, Z]
-    return model.likelihood.mean_image(model.observation(z.flatten(0, 1)))
+    return model.likelihood.picture(model.observation(z.flatten(0, 1)), show)
 
 
 @torch.no_grad()
-def manifold(model, n: int = 15) -> torch.Tensor:
+def manifold(model, n: int = 15, show: str | None = None) -> torch.Tensor:
     """2-D Gaussian latents: means at an n x n grid of N(0, I) quantiles: [n * n, *event]."""
     q = torch.linspace(0.5 / n, 1 - 0.5 / n, n)
     v = torch.distributions.Normal(0.0, 1.0).icdf(q)
     z = torch.stack(torch.meshgrid(v.flip(0), v, indexing="ij"), -1).reshape(-1, 2)
-    return model.likelihood.mean_image(model.observation(z[:, [1, 0]].to(devices.of(model))))
+    return model.likelihood.picture(model.observation(z[:, [1, 0]].to(devices.of(model))), show)
+
+
+def class_names(run: runs.Run, splits) -> list[str] | None:
+    """The names of the labels: those the run stored when it trained, else its data's."""
+    names = run.summary().get(runs.CLASS_NAMES) or splits.dataset.class_names
+    return list(names) if names else None
 
 
 @torch.no_grad()
-def latent_scatter(model, x: torch.Tensor, labels: np.ndarray | None, path: Path) -> Path:
-    """E_q[z|x] of test examples in 2-D (PCA beyond 2 dimensions), coloured by label."""
+def latent_scatter(model, x: torch.Tensor, labels: np.ndarray | None, path: Path,
+                   names: list[str] | None = None) -> Path:
+    """E_q[z|x] of test examples in 2-D (PCA beyond 2 dimensions), coloured by class: a legend
+    of the class names (`names`, by label; else the labels) up to SCATTER_NAMED classes."""
     from sklearn.decomposition import PCA
     plt = _pyplot()
     codes = model.posterior(x.to(devices.of(model))).mean.double().cpu().numpy()
@@ -54,17 +66,30 @@ def latent_scatter(model, x: torch.Tensor, labels: np.ndarray | None, path: Path
         title += f" (PCA: {100 * pca.explained_variance_ratio_.sum():.0f}% of variance)"
     elif codes.shape[1] == 1:
         codes = np.column_stack([codes[:, 0], np.zeros(len(codes))])
-    fig, ax = plt.subplots(figsize=(5.5, 4.5))
-    points = ax.scatter(codes[:, 0], codes[:, 1], s=4, alpha=0.7,
-                        c=labels if labels is not None else "tab:blue",
-                        cmap="tab10" if labels is not None else None)
-    if labels is not None:
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    if labels is None:
+        ax.scatter(codes[:, 0], codes[:, 1], s=4, alpha=0.7, c="tab:blue")
+    elif len(np.unique(labels)) <= SCATTER_NAMED:
+        _named_classes(ax, codes, np.asarray(labels), names, plt)
+    else:
+        points = ax.scatter(codes[:, 0], codes[:, 1], s=4, alpha=0.7, c=labels, cmap="tab20")
         fig.colorbar(points, ax=ax, label="label")
     ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def _named_classes(ax, codes: np.ndarray, labels: np.ndarray, names, plt) -> None:
+    """One colour per class, named in a legend beside the axes."""
+    colours = plt.get_cmap("tab10" if labels.max() < 10 else "tab20")
+    for k in np.unique(labels):
+        name = names[k] if names and k < len(names) else str(k)
+        ax.scatter(*codes[labels == k].T, s=4, alpha=0.7, color=colours(int(k) % colours.N),
+                   label=name)
+    ax.legend(title="class", markerscale=3, fontsize="small", loc="upper left",
+              bbox_to_anchor=(1.01, 1.0))
 
 
 def training_curves(history: list[dict], path: Path) -> Path | None:
@@ -92,30 +117,52 @@ def training_curves(history: list[dict], path: Path) -> Path | None:
     return path
 
 
-def run_figures(model, config, splits, run_dir: Path, seed: int = 0) -> dict[str, Path]:
-    """Every figure that applies to this VAE run, written to RUN/figures/: {title: path}."""
+def run_figures(model, config, splits, run_dir: Path, seed: int = 0,
+                show: str | None = None) -> dict[str, Path]:
+    """Every figure that applies to this VAE run, written to RUN/figures/: {title: path};
+    `show`: what pictures show of p(x|z) (None: the likelihood's default)."""
     run = runs.Run(run_dir)
     out_dir = run.figures
     out_dir.mkdir(parents=True, exist_ok=True)
-    x = splits.test
     figures: dict[str, Path] = {}
     curves = training_curves(run.metrics(), out_dir / runs.TRAINING_CURVES)
     if curves:
         figures["Training curves"] = curves
-    torch.manual_seed(seed)
+    names = class_names(run, splits)
     if splits.dataset.is_image:
-        figures["Samples from the prior"] = save_grid(model.sample(64), out_dir / runs.SAMPLES)
-        figures["Test images over their reconstructions"] = save_grid(
-            reconstructions(model, splits), out_dir / runs.RECONSTRUCTIONS)
-        pairs = min(6, len(x) // 2)
-        figures["Latent interpolation between test images"] = save_grid(
-            interpolation(model, x[:pairs], x[pairs:2 * pairs]), out_dir / runs.INTERPOLATION,
-            ncol=10)
-        if isinstance(model.latent, GaussianLatent) and model.latent.z_size == 2:
-            figures["2-D latent manifold"] = save_grid(manifold(model), out_dir / runs.MANIFOLD,
-                                                       ncol=15)
+        figures.update(_pictures(model, splits, out_dir, seed, show, names))
+    x = splits.test
     n = min(len(x), 2000)
     labels = splits.test_labels[:n] if splits.test_labels is not None else None
-    figures["Latent codes of test data"] = latent_scatter(model, x[:n], labels,
-                                                         out_dir / runs.LATENT_SCATTER)
+    figures["Latent codes of test data" + (" by class" if labels is not None else "")] = \
+        latent_scatter(model, x[:n], labels, out_dir / runs.LATENT_SCATTER, names)
     return figures
+
+
+def _pictures(model, splits, out_dir: Path, seed: int, show: str | None,
+              names: list[str] | None) -> dict[str, Path]:
+    """The image grids, each titled with what it shows; the samples' means beside them where
+    the pictures are not the mean (the same z: the same seed)."""
+    shown, x, out = model.shown(show), splits.test, {}
+    torch.manual_seed(seed)
+    out[f"Samples from the prior: {shown}"] = save_picture(samples(model, 64, show),
+                                                           out_dir / runs.SAMPLES)
+    if model.likelihood.shows(show) != "mean":
+        torch.manual_seed(seed)
+        out[f"The same z: {model.shown('mean')}"] = save_picture(
+            samples(model, 64, "mean"), out_dir / runs.SAMPLES_MEAN)
+    out[f"Test images over their reconstructions: {shown}"] = save_picture(
+        reconstruction_picture(model, splits, show=show), out_dir / runs.RECONSTRUCTIONS)
+    pairs = min(6, len(x) // 2)
+    out[f"Latent interpolation between test images: {shown}"] = save_grid(
+        interpolation(model, x[:pairs], x[pairs:2 * pairs], show=show),
+        out_dir / runs.INTERPOLATION, ncol=10, legend="a row per pair of test images: "
+        f"{shown} along z from E_q[z|x_a] to E_q[z|x_b]")
+    if isinstance(model.latent, GaussianLatent) and model.latent.z_size == 2:
+        out[f"2-D latent manifold: {shown}"] = save_grid(
+            manifold(model, show=show), out_dir / runs.MANIFOLD, ncol=15,
+            legend=f"{shown} at z on a 15 x 15 grid of N(0, I) quantiles")
+    if model.latent.classes:
+        out[f"Classes: p(x|y,z), {shown}"] = save_picture(
+            class_samples(model, names, show=show), out_dir / runs.CLASSES)
+    return out

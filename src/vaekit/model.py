@@ -55,16 +55,21 @@ class VAE(nn.Module):
         params = _as(self.decoder(h.reshape(-1, h.shape[-1])), h)          # [S*B, ...]
         return self.likelihood(params.reshape(*h.shape[:-1], *params.shape[1:]))
 
-    @torch.no_grad()
-    def sample(self, n: int) -> torch.Tensor:
-        """Pictures of p(x|z) for n draws z ~ p(z): [n, *event_shape] in [0, 1]."""
-        z = self.prior().sample((n,))
-        return self.likelihood.mean_image(self.observation(z))
+    def shown(self, show: str | None = None) -> str:
+        """What its pictures with `show` show, for a legend (e.g. "x ~ p(x|z)")."""
+        return self.likelihood.shown(show)
 
     @torch.no_grad()
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+    def sample(self, n: int, show: str | None = None) -> torch.Tensor:
+        """Pictures of p(x|z) for n draws z ~ p(z): [n, *event_shape] in [0, 1]; `show`:
+        mean, draw or mode of p(x|z) (likelihoods/base.py; None: the likelihood's default)."""
+        z = self.prior().sample((n,))
+        return self.likelihood.picture(self.observation(z), show)
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor, show: str | None = None) -> torch.Tensor:
         """Picture of p(x|z) at z = E_q[z|x]: [B, *event_shape] in [0, 1]."""
-        return self.likelihood.mean_image(self.observation(self.posterior(x).mean))
+        return self.likelihood.picture(self.observation(self.posterior(x).mean), show)
 
 
 def _as(out: torch.Tensor, like: torch.Tensor) -> torch.Tensor:

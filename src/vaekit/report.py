@@ -1,7 +1,8 @@
 """A run's HTML report: one self-contained file (figures embedded as data URIs, no server, no
-network) with the test metrics, the per-epoch log, every figure and the configuration. A small
-script in the page writes how many images loaded and failed, and any script error, into
-<body data-images-loaded data-images-failed data-errors>, and shows the count at the foot.
+network) with the test metrics, the per-epoch log, the classes by name (where the data name
+them), every figure and the configuration. A small script in the page writes how many images
+loaded and failed, and any script error, into <body data-images-loaded data-images-failed
+data-errors>, and shows the count at the foot.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 from pathlib import Path
 
 from . import runs
-from .figures import run_figures
+from .figures import class_names, run_figures
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
@@ -56,13 +57,23 @@ def _cell(value) -> str:
     return f"{value:.4f}" if isinstance(value, float) else html.escape(str(value))
 
 
+def _classes(names: list[str] | None) -> str:
+    """The classes by label, where the data name them."""
+    if not names:
+        return ""
+    items = "".join(f"<tr><td class='num'>{k}</td><td>{html.escape(n)}</td></tr>"
+                    for k, n in enumerate(names))
+    return f"<h2>Classes</h2><table><tr><th>label</th><th>class</th></tr>{items}</table>"
+
+
 def render(title: str, summary: dict, history: list[dict], figures: dict[str, Path],
-           config: dict) -> str:
+           config: dict, class_names: list[str] | None = None) -> str:
     test = summary.get(runs.TEST, {})
     rows = "".join(f"<tr><td>{html.escape(label)}</td><td class='num'>{_cell(test[key])}</td></tr>"
                    for key, label in METRICS if key in test)
     extra = "".join(f"<tr><td>{html.escape(k)}</td><td class='num'>{_cell(v)}</td></tr>"
-                    for k, v in summary.items() if k != runs.TEST and not isinstance(v, dict))
+                    for k, v in summary.items()
+                    if k not in (runs.TEST, runs.CLASS_NAMES) and not isinstance(v, dict))
     epochs = ""
     if history:
         keys = [k for k in (runs.EPOCH, "train_elbo", "valid_elbo", "valid_rec_log_lik",
@@ -81,6 +92,7 @@ def render(title: str, summary: dict, history: list[dict], figures: dict[str, Pa
 <body><h1>{html.escape(title)}</h1>
 <h2>Test metrics</h2><table>{rows}{extra}</table>
 {epochs}
+{_classes(class_names)}
 <h2>Figures</h2>{figs}
 <h2>Configuration</h2><pre>{html.escape(json.dumps(config, indent=1))}</pre>
 <footer>vaekit report &middot; <span id="status">figures loading</span></footer>
@@ -88,12 +100,14 @@ def render(title: str, summary: dict, history: list[dict], figures: dict[str, Pa
 """
 
 
-def write_report(model, ckpt, splits, run_dir: Path, out: Path | None = None) -> Path:
-    """Figures (figures.run_figures) and metrics of the run in `run_dir` -> report.html."""
+def write_report(model, ckpt, splits, run_dir: Path, out: Path | None = None,
+                 show: str | None = None) -> Path:
+    """Figures (figures.run_figures; `show`: what they show of p(x|z)) and metrics of the run
+    in `run_dir` -> report.html."""
     run = runs.Run(run_dir)
-    figures = run_figures(model, ckpt.config, splits, run.path)
+    figures = run_figures(model, ckpt.config, splits, run.path, show=show)
     page = render(f"vaekit run {run.name}", run.summary(), run.metrics(), figures,
-                  ckpt.config.to_dict())
+                  ckpt.config.to_dict(), class_names(run, splits))
     out = Path(out or run.file(runs.REPORT))
     out.write_text(page, encoding="utf-8")
     return out

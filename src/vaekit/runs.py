@@ -51,6 +51,7 @@ GAPS = "gaps.json"
 REPORT = "report.html"
 FIGURES = "figures"                 # figures.py's pictures, by these names
 TRAINING_CURVES = "training_curves.png"
+SAMPLES_MEAN = "samples_mean.png"   # the samples' z, the mean of p(x|z) (where they show more)
 INTERPOLATION = "interpolation.png"
 MANIFOLD = "manifold.png"
 LATENT_SCATTER = "latent_scatter.png"
@@ -62,6 +63,7 @@ SECONDS = "seconds"                 # a record's wall-clock seconds
 BEST_EPOCH = "best_epoch"           # metrics.json: the epoch of best/
 TEST = "test"                       # metrics.json: the test evaluation {metric: value}
 TEST_KL, TEST_NLL, TEST_ELBO = "kl", "nll", "elbo"   # in TEST, nats per example
+CLASS_NAMES = "class_names"         # metrics.json: the training data's name of each label
 
 
 def epoch_name(epoch: int) -> str:

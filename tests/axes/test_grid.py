@@ -160,7 +160,8 @@ def test_whole_runs_on_colour_images_draw_colour_pictures(tmp_path, network):
     # reconstructions: rows of originals over rows of reconstructions, the originals exact
     grid = np.asarray(Image.open(tmp_path / "r" / "reconstructions.png"))
     scale = 4                 # 16-pixel images enlarged to 64; a 1-pixel border, also scaled
-    first = grid[scale:scale * 17:scale, scale:scale * 17:scale]        # top-left tile
+    left = grid.shape[1] - (8 * 17 + 1) * scale       # the rows' names in a margin at the left
+    first = grid[scale:scale * 17:scale, left + scale:left + scale * 17:scale]   # top-left tile
     expected = result.splits.dataset.test[0].transpose(1, 2, 0)
     assert np.abs(first.astype(int) - expected.astype(int)).max() <= 1
 

@@ -1,6 +1,10 @@
 """Pictures from the command line (cli/pictures.py) that cannot mislead: default names never
-overwrite a picture, and a traversal whose cells are all the same image says why."""
+overwrite a picture, a traversal whose cells are all the same image says why, a picture's
+legend says what it shows of p(x|z) (a mixture's: draws), and classes carry their names."""
 
+import json
+
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -99,3 +103,74 @@ def test_cli_trains_a_gumbel_softmax_vae_and_draws_a_traversal(tmp_path):
     assert main(["traverse", str(tmp_path / "g"), "--n", "3"]) == 0
     assert (tmp_path / "g/traversal.png").stat().st_size > 0
     assert main(["traverse", str(tmp_path / "g"), "--index", "100000"]) == 2
+
+
+def icon_folder(root, n_train: int = 12, n_test: int = 4):
+    """Colour 8x8 icons in class sub-folders (train/, test/): a red top half for `cats`, a
+    blue left half for `dogs`, on white, with a little noise."""
+    rng = np.random.default_rng(0)
+    for part, n in (("train", n_train), ("test", n_test)):
+        for name, paint in (("cats", (slice(0, 4), slice(None), (220, 30, 30))),
+                            ("dogs", (slice(None), slice(0, 4), (30, 30, 220)))):
+            for i in range(n):
+                a = np.full((8, 8, 3), 250, np.int64)
+                a[paint[0], paint[1]] = paint[2]
+                a = np.clip(a + rng.integers(-5, 6, a.shape), 0, 255).astype(np.uint8)
+                (root / part / name).mkdir(parents=True, exist_ok=True)
+                Image.fromarray(a).save(root / part / name / f"{i}.png")
+    return root
+
+
+@pytest.fixture(scope="module")
+def icons(tmp_path_factory):
+    """M2 with the discretized logistic mixture on named classes of colour icons: 1 epoch."""
+    root = tmp_path_factory.mktemp("icons")
+    data = icon_folder(root / "icons")
+    assert main(["train", "--runs", str(root), "--name", "m2", "--dataset", str(data),
+                 "--likelihood", "dlogistic-mix", "--mixtures", "2", "--latent", "joint",
+                 "--classes", "2", "--labels", "8", "--latent-dim", "2", "--encoder-hidden",
+                 "16", "--decoder-hidden", "16", "--epochs", "1", "--eval-k", "4",
+                 "--eval-n", "4", "--no-progress"]) == 0
+    return root / "m2"
+
+
+def legend(png) -> str:
+    return Image.open(png).text.get("Description", "")
+
+
+def test_pictures_of_a_mixture_are_draws_and_say_so(icons, capsys):
+    assert legend(icons / "samples.png") == "samples: x ~ p(x|z), z ~ p(z)"
+    assert legend(icons / "reconstructions.png").endswith("x ~ p(x|z), z = E_q[z|x]")
+    assert Image.open(icons / "reconstructions.png").text["Rows"].split("\n")[:2] == \
+        ["test", "reconstructed"]
+    model, _ = load_model(icons)
+    torch.manual_seed(0)
+    a, b = model.sample(6), model.sample(6)
+    assert not torch.equal(a, b) and torch.allclose(a * 255, (a * 255).round(), atol=1e-4)
+    for show, says in (("mean", "samples: mean of p(x|z), z ~ p(z)"),
+                       ("mode", "samples: mode of p(x|z)'s likeliest component, z ~ p(z)")):
+        out = icons / f"{show}.png"
+        assert main(["sample", str(icons), "--n", "4", "--show", show, "--out", str(out)]) == 0
+        assert legend(out) == says
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["sample", str(icons), "--show", "median"])
+    assert "invalid choice: 'median'" in capsys.readouterr().err
+
+
+def test_the_class_grid_names_its_rows_and_measures_them(icons):
+    picture = Image.open(icons / "classes.png")
+    assert picture.text["Rows"].split("\n") == ["cats", "dogs"]
+    says = picture.text["Description"]
+    assert says.startswith("p(x|y,z), a row per class y, one z ~ p(z) per column: x ~ p(x|z)")
+    assert "between classes (same z)" in says and "between columns (same y)" in says
+    summary = json.loads((icons / "metrics.json").read_text())
+    assert summary["class_names"] == ["cats", "dogs"]
+
+
+def test_the_report_names_the_folders_classes(icons, capsys):
+    assert main(["report", str(icons), "--no-progress"]) == 0
+    page = (icons / "report.html").read_text()
+    assert "<td>cats</td>" in page and "<td>dogs</td>" in page
+    assert "Samples from the prior: x ~ p(x|z)" in page and "The same z: mean of p(x|z)" in page
+    assert legend(icons / "figures" / "classes.png").startswith("p(x|y,z)")

@@ -49,3 +49,36 @@ def test_levels_the_likelihood_cannot_hold_are_refused(tmp_path):
         vaekit.evaluate(model, torch.full((2, 3, 4, 4), 0.5), k=5)      # 15.5: not a level
     with pytest.raises(VaekitError, match="integer levels 0..31"):
         vaekit.evaluate(model, torch.full((2, 3, 4, 4), 2.0), k=5)      # level 62 > 31
+
+
+def test_pictures_of_a_discrete_likelihood_are_draws_in_its_levels_by_default():
+    """A mixture's mean hides what it draws (issue 24): its pictures are draws (they differ
+    from one call to the next, every value a level k / (L - 1)), or its mode or mean when
+    asked, and each says which it is."""
+    torch.manual_seed(0)
+    lik = LIKELIHOODS.spec({"name": "dlogistic-mix", "mixtures": 3, "levels": 256}).build(
+        (3, 4, 4))
+    dist = lik(torch.randn(5, *lik.param_shape) * 3)
+    a, b = lik.picture(dist), lik.picture(dist)
+    assert lik.show == "draw" and not torch.equal(a, b)
+    for x in (a, lik.picture(dist, "mode")):
+        assert x.shape == (5, 3, 4, 4) and torch.allclose(x * 255, (x * 255).round(), atol=1e-4)
+    assert torch.equal(lik.picture(dist, "mode"), lik.picture(dist, "mode"))
+    assert torch.equal(lik.picture(dist, "mean"), lik.mean_image(dist))
+    assert not torch.allclose(lik.picture(dist, "mean"), a, atol=1e-3)
+    assert lik.shown() == "x ~ p(x|z)" and lik.shown("mean") == "mean of p(x|z)"
+    assert lik.shown("mode") == "mode of p(x|z)'s likeliest component"
+    dg = LIKELIHOODS.spec("dgaussian").build((1, 4, 4))
+    assert dg.show == "draw" and dg.shown("mode") == "mode of p(x|z)"
+    with pytest.raises(VaekitError, match="mean, draw, mode"):
+        lik.picture(dist, "median")
+
+
+@pytest.mark.parametrize("name", ["bernoulli", "gaussian"])
+def test_pictures_of_bernoulli_and_gaussian_likelihoods_are_their_means(name):
+    lik = LIKELIHOODS.spec(name).build((1, 3, 3))
+    dist = lik(torch.zeros(2, *lik.param_shape))            # Bernoulli p = 1/2: mode 0
+    assert lik.show == "mean" and lik.shown() == "mean of p(x|z)"
+    torch.testing.assert_close(lik.picture(dist), lik.mean_image(dist))
+    mode = lik.picture(dist, "mode")
+    assert torch.isfinite(mode).all() and mode.min() >= 0 and mode.max() <= 1

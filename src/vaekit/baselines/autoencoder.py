@@ -49,16 +49,20 @@ class Autoencoder(nn.Module):
         self.code_mean.copy_(z.mean(0))
         self.code_chol.copy_(torch.linalg.cholesky(cov))
 
+    def shown(self, show: str | None = None) -> str:
+        """What its pictures with `show` show, for a legend (e.g. "x ~ p(x|z)")."""
+        return self.likelihood.shown(show)
+
     @torch.no_grad()
-    def sample(self, n: int) -> torch.Tensor:
+    def sample(self, n: int, show: str | None = None) -> torch.Tensor:
         z = torch.randn(n, self.code_size, device=self.code_mean.device)
-        return self.likelihood.mean_image(self.observation(z))
+        return self.likelihood.picture(self.observation(z), show)
 
     @torch.no_grad()
-    def sample_fitted(self, n: int) -> torch.Tensor:
+    def sample_fitted(self, n: int, show: str | None = None) -> torch.Tensor:
         z = self.code_mean + torch.randn(n, self.code_size, device=self.code_mean.device) @ self.code_chol.T
-        return self.likelihood.mean_image(self.observation(z))
+        return self.likelihood.picture(self.observation(z), show)
 
     @torch.no_grad()
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        return self.likelihood.mean_image(self.observation(self.codes(x)))
+    def reconstruct(self, x: torch.Tensor, show: str | None = None) -> torch.Tensor:
+        return self.likelihood.picture(self.observation(self.codes(x)), show)

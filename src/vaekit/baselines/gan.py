@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import devices
+from ..errors import VaekitError
 from ..networks import Networks, build_networks
 
 
@@ -47,5 +48,14 @@ class GAN(nn.Module):
         return (real.double().mean() + (~fake).double().mean()).item() / 2
 
     @torch.no_grad()
-    def sample(self, n: int) -> torch.Tensor:
+    def sample(self, n: int, show: str | None = None) -> torch.Tensor:
+        self.shown(show)
         return self.generate(n)
+
+    @staticmethod
+    def shown(show: str | None = None) -> str:
+        """What its pictures show (a GAN's generator gives images, not a p(x|z))."""
+        if show is not None:
+            raise VaekitError("a GAN's generator gives images, not a distribution p(x|z): "
+                              "there is no mean, draw or mode to choose (leave out --show)")
+        return "x = sigmoid(G(z))"

@@ -17,6 +17,7 @@ from ..data import prepare, provenance
 from ..errors import VaekitError
 from ..evaluation import MAX_ROWS
 from ..kinds import KINDS
+from ..likelihoods.base import SHOWS
 from ..plots import first_free
 from ..runs import Run
 
@@ -76,6 +77,13 @@ def add_estimation(p, out_help: str) -> None:
     p.add_argument("--out", help=out_help)
 
 
+def add_show(p) -> None:
+    """--show: what pictures show of p(x|z) (likelihoods/base.py's SHOWS)."""
+    p.add_argument("--show", choices=tuple(SHOWS), help="what pictures show of p(x|z): its "
+                   "mean, a draw x ~ p(x|z) or its mode (default: the likelihood's: a draw "
+                   "for the discrete ones, dlogistic-mix and dgaussian; the mean otherwise)")
+
+
 def add_picture(sub, name: str, handler, n: int, png: str | None, help: str,
                 description: str):
     """A picture command's parser; png None: by default a new numbered file (picture_path)."""
@@ -84,6 +92,7 @@ def add_picture(sub, name: str, handler, n: int, png: str | None, help: str,
     p.add_argument("--n", type=positive, default=n, help=f"images (default {n})")
     p.add_argument("--ncol", type=positive, default=8, help="images per row (default 8)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    add_show(p)
     p.add_argument("--out", help=f"PNG path (default RUN/{png})" if png else
                    f"PNG path (default: a new RUN/{name}-001.png, -002, ..., the first free "
                    "number; never overwrites a file)")

@@ -6,7 +6,7 @@ import torch
 
 from .. import runs
 from ..figures import run_figures
-from .common import add_dataset, add_run, load_vae, positive, run_of
+from .common import add_dataset, add_run, add_show, load_vae, positive, run_of
 
 
 def add(sub) -> None:
@@ -18,12 +18,14 @@ def add(sub) -> None:
     add_dataset(f)
     f.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     f.add_argument("--threads", type=positive, help="torch threads (default: torch's choice)")
+    add_show(f)
     f.set_defaults(handler=figures, n=None)
 
 
 def figures(args) -> int:
     model, ckpt, splits, _ = load_vae(args)
     torch.manual_seed(args.seed)
-    for title, path in run_figures(model, ckpt.config, splits, run_of(args).path).items():
+    figures = run_figures(model, ckpt.config, splits, run_of(args).path, args.seed, args.show)
+    for title, path in figures.items():
         print(f"{path}  ({title})")
     return 0

@@ -9,16 +9,17 @@ from .. import runs
 from ..checkpoint import load_model
 from ..errors import VaekitError
 from ..latents import CategoricalLatent
-from ..plots import reconstructions, save_grid, traversal_images
+from ..plots import reconstruction_picture, samples, save_grid, save_picture, traversal_images
 from .common import add_dataset, add_picture, loaded, picture_path, require_images, run_of
 
 
 def add(sub) -> None:
     add_picture(sub, "sample", sample, 64, None, "decode draws from the prior into a PNG grid",
-                "Draw z ~ p(z) and save the mean of p(x|z) as a PNG grid.")
+                "Draw z ~ p(z) and save p(x|z) as a PNG grid: its mean, a draw from it or "
+                "its mode (--show), as the legend under the grid says.")
     add_dataset(add_picture(sub, "reconstruct", reconstruct, 32, None,
-                            "test images over their reconstructions (PNG)",
-                            "Rows of test images, each over its reconstruction."))
+                "test images over their reconstructions (PNG)",
+                "Rows of test images, each over its reconstruction."))
     t = add_picture(sub, "traverse", traverse, 10, runs.TRAVERSAL,
                     "categorical latents: change one variable's class at a time (PNG)",
                     "For one test image, a row per categorical variable (the first --n): the "
@@ -31,7 +32,8 @@ def sample(args) -> int:
     model, ckpt = load_model(args.run, device=args.device)
     require_images(ckpt)
     torch.manual_seed(args.seed)
-    print(save_grid(model.sample(args.n), picture_path(args), ncol=args.ncol))
+    picture = samples(model, args.n, args.show)
+    print(save_grid(picture.images, picture_path(args), ncol=args.ncol, legend=picture.legend))
     return 0
 
 
@@ -41,8 +43,8 @@ def reconstruct(args) -> int:
     if not hasattr(model, "reconstruct"):
         raise VaekitError(f"a {ckpt.config.model.kind} has no encoder: nothing to reconstruct")
     torch.manual_seed(args.seed)
-    images = reconstructions(model, splits, args.n, args.ncol)
-    print(save_grid(images, picture_path(args), ncol=args.ncol))
+    print(save_picture(reconstruction_picture(model, splits, args.n, args.ncol, args.show),
+                       picture_path(args)))
     return 0
 
 
@@ -56,8 +58,12 @@ def traverse(args) -> int:
     if not 0 <= args.index < len(x):
         raise VaekitError(f"--index must be in 0..{len(x) - 1}")
     torch.manual_seed(args.seed)
-    images = traversal_images(model, x[args.index], n_vars=args.n)
-    print(save_grid(images, picture_path(args), ncol=model.latent.n_classes))
+    images = traversal_images(model, x[args.index], n_vars=args.n, show=args.show)
+    rows = [f"z_{i + 1}" for i in range(len(images) // model.latent.n_classes)]
+    legend = (f"test image {args.index}: row z_i sets variable i to each of its "
+              f"{model.latent.n_classes} classes, the rest at q's mode; {model.shown(args.show)}")
+    print(save_grid(images, picture_path(args), ncol=model.latent.n_classes, legend=legend,
+                    rows=rows))
     note = same_cells_note(images, run_of(args))
     if note:
         print(note)

@@ -6,7 +6,7 @@ import torch
 
 from .. import runs
 from ..report import write_report
-from .common import add_dataset, add_run, load_vae, positive, run_of
+from .common import add_dataset, add_run, add_show, load_vae, positive, run_of
 
 
 def add(sub) -> None:
@@ -18,6 +18,7 @@ def add(sub) -> None:
     add_dataset(r)
     r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     r.add_argument("--threads", type=positive, help="torch threads (default: torch's choice)")
+    add_show(r)
     r.add_argument("--out", help=f"HTML path (default RUN/{runs.REPORT})")
     r.set_defaults(handler=report, n=None)
 
@@ -25,5 +26,5 @@ def add(sub) -> None:
 def report(args) -> int:
     model, ckpt, splits, _ = load_vae(args)
     torch.manual_seed(args.seed)
-    print(write_report(model, ckpt, splits, run_of(args).path, args.out))
+    print(write_report(model, ckpt, splits, run_of(args).path, args.out, args.show))
     return 0

@@ -27,6 +27,8 @@ TRAIN_MEMBERS = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
 TEST_MEMBER = "test_batch.bin"
 RECORD = 1 + 3 * 32 * 32              # one label byte, then 3072 pixel bytes
 CLASSES = 10
+CLASS_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
+               "truck")                                     # batches.meta.txt's, by label
 
 
 def load_cifar10(remote: Remote = CIFAR10, base_url: str | None = None,
@@ -39,7 +41,7 @@ def load_cifar10(remote: Remote = CIFAR10, base_url: str | None = None,
     train = [_parse(archive, m, members[m]) for m in TRAIN_MEMBERS]
     test_x, test_y = _parse(archive, TEST_MEMBER, members[TEST_MEMBER])
     return Dataset(remote.name, np.concatenate([x for x, _ in train]), test_x,
-                   np.concatenate([y for _, y in train]), test_y, 256)
+                   np.concatenate([y for _, y in train]), test_y, 256, CLASS_NAMES)
 
 
 def _read_members(archive: Path, wanted: tuple[str, ...]) -> dict[str, bytes]:

@@ -2,7 +2,8 @@
 
 Images are [N, C, H, W]; other data [N, D]. Quantized sources (8-bit images and uint8 arrays:
 256 levels, or 2^B after `reduce_bits`; digits: 17; bool arrays: 2) hold the levels 0..L-1 as
-uint8 with `levels` L; continuous data are float32 in [0, 1] with `levels` None.
+uint8 with `levels` L; continuous data are float32 in [0, 1] with `levels` None. Labels are
+integers 0..K-1; `class_names`, where the source names its classes, gives label k's name.
 `fingerprint` names the examples, labels and levels (not the name): what a model saw.
 """
 
@@ -27,6 +28,7 @@ class Dataset:
     train_labels: np.ndarray | None   # [N] int64
     test_labels: np.ndarray | None
     levels: int | None                # L for uint8 levels 0..L-1; None for continuous data
+    class_names: tuple[str, ...] | None = None   # label k's name (an image folder's sub-folder)
 
     def __post_init__(self):
         if self.train.shape[1:] != self.test.shape[1:]:
@@ -38,6 +40,13 @@ class Dataset:
                 raise VaekitError(f"{self.name}: labels must be one integer per example "
                                   f"({len(part)}), got {np.asarray(labels).dtype} "
                                   f"{list(np.shape(labels))}")
+        if self.class_names is not None:
+            self.class_names = tuple(str(n) for n in self.class_names)
+            top = max((int(np.max(y)) for y in (self.train_labels, self.test_labels)
+                       if y is not None and len(y)), default=-1)
+            if top >= len(self.class_names):
+                raise VaekitError(f"{self.name}: label {top} has no name (names: "
+                                  f"{len(self.class_names)})")
         quantized = self.levels is not None
         for part in (self.train, self.test):
             if quantized != (part.dtype == np.uint8):
@@ -81,4 +90,4 @@ def reduce_bits(dataset: Dataset, bits: int | None) -> Dataset:
                           f"{dataset.levels or 'continuous values'}")
     shift = 8 - bits
     return Dataset(dataset.name, dataset.train >> shift, dataset.test >> shift,
-                   dataset.train_labels, dataset.test_labels, 2 ** bits)
+                   dataset.train_labels, dataset.test_labels, 2 ** bits, dataset.class_names)

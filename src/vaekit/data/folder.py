@@ -15,8 +15,9 @@ alpha composites onto the background's grey (ITU-R 601 luma, as Pillow's "L"). T
 images with any transparent pixel is announced once per load. Images without alpha are
 unaffected, bit for bit.
 Labels: when every image lies in a first-level sub-folder, the index of its name in the sorted
-names. Splits: `train/` and `test/` when both exist (names sorted over both), else a fixed 10%
-held out (numpy default_rng(0)). The dataset is named after the folder.
+names (the dataset's `class_names`). Splits: `train/` and `test/` when both exist (names
+sorted over both), else a fixed 10% held out (numpy default_rng(0)). The dataset is named
+after the folder.
 """
 
 from __future__ import annotations
@@ -130,12 +131,12 @@ def _given_splits(root: Path, name: str, images: list[Path], fit: _Fit) -> Datas
     x = _load_images(train + test, fit)
     train_names = _class_names(root / "train", train)
     test_names = _class_names(root / "test", test)
-    train_y = test_y = None
+    train_y = test_y = names = None
     if train_names is not None and test_names is not None:
         names = sorted(set(train_names) | set(test_names))
         train_y = _labels(root / "train", train, names)
         test_y = _labels(root / "test", test, names)
-    return Dataset(name, x[:len(train)], x[len(train):], train_y, test_y, 256)
+    return Dataset(name, x[:len(train)], x[len(train):], train_y, test_y, 256, names)
 
 
 def _held_out_split(root: Path, name: str, images: list[Path], fit: _Fit) -> Dataset:
@@ -150,7 +151,7 @@ def _held_out_split(root: Path, name: str, images: list[Path], fit: _Fit) -> Dat
     cut = max(1, len(x) // 10)
     test, train = perm[:cut], perm[cut:]
     return Dataset(name, x[train], x[test], None if y is None else y[train],
-                   None if y is None else y[test], 256)
+                   None if y is None else y[test], 256, names)
 
 
 def _class_names(root: Path, files: list[Path]) -> list[str] | None:

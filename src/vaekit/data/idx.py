@@ -62,8 +62,14 @@ def read_idx(path: str | Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 
+# Fashion-MNIST's class names by label (Xiao, Rasul & Vollgraf 2017, its README)
+FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+                         "Shirt", "Sneaker", "Bag", "Ankle boot")
+
+
 def load_idx_dataset(remote: Remote, base_url: str | None = None,
-                     directory: Path | None = None) -> Dataset:
+                     directory: Path | None = None,
+                     class_names: tuple[str, ...] | None = None) -> Dataset:
     d = fetch(remote, base_url, directory)
     train = read_idx(d / "train-images-idx3-ubyte.gz")
     test = read_idx(d / "t10k-images-idx3-ubyte.gz")
@@ -74,4 +80,4 @@ def load_idx_dataset(remote: Remote, base_url: str | None = None,
     if len(train_y) != len(train) or len(test_y) != len(test):
         raise VaekitError(f"{remote.name}: label and image counts differ")
     return Dataset(remote.name, train[:, None], test[:, None], train_y.astype(np.int64),
-                   test_y.astype(np.int64), 256)
+                   test_y.astype(np.int64), 256, class_names)

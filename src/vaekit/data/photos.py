@@ -50,4 +50,4 @@ def load_photo_patches() -> Dataset:
             parts[split][1].append(np.full(len(x), label, dtype=np.int64))
     (train_x, train_y), (test_x, test_y) = ([np.concatenate(a) for a in parts[s]]
                                             for s in ("train", "test"))
-    return Dataset("photo-patches", train_x, test_x, train_y, test_y, 256)
+    return Dataset("photo-patches", train_x, test_x, train_y, test_y, 256, ("china", "flower"))

@@ -16,7 +16,7 @@ from .arrays import load_array_file
 from .cifar import load_cifar10
 from .dataset import Dataset
 from .folder import load_image_folder
-from .idx import FASHION_MNIST, MNIST, load_idx_dataset
+from .idx import FASHION_MNIST, FASHION_MNIST_CLASSES, MNIST, load_idx_dataset
 from .photos import load_photo_patches
 
 
@@ -31,7 +31,8 @@ def load_digits() -> Dataset:
 
 
 DATASETS = {"digits": load_digits, "photo-patches": load_photo_patches,
-            "fashion-mnist": lambda: load_idx_dataset(FASHION_MNIST),
+            "fashion-mnist": lambda: load_idx_dataset(FASHION_MNIST,
+                                                      class_names=FASHION_MNIST_CLASSES),
             "mnist": lambda: load_idx_dataset(MNIST), "cifar10": load_cifar10}
 
 

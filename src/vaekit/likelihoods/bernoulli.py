@@ -23,6 +23,12 @@ class IndependentBernoulli(Independent):
                          validate_args=False)
         self.event_dims = tuple(range(-event_dims, 0))        # the dims log_prob sums over
 
+    @property
+    def mode(self) -> torch.Tensor:
+        """1 where p > 1/2, else 0 (torch's Bernoulli gives NaN at p = 1/2)."""
+        logits = self.base_dist.logits
+        return (logits > 0).to(logits.dtype)
+
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
         dims = self.event_dims
         logits = self.base_dist.logits

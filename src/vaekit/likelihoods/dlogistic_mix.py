@@ -40,6 +40,11 @@ class DLogisticMixLikelihood(LevelsLikelihood):
                                              validate_args=False)
         return self.unit(mixture, pixel_last=True)
 
+    def shown(self, show: str | None = None) -> str:
+        if self.shows(show) == "mode":      # not the mixture's mode (distributions.py)
+            return "mode of p(x|z)'s likeliest component"
+        return super().shown(show)
+
 
 @dataclass
 class DLogisticMix(LevelsSpec):

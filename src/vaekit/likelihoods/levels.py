@@ -62,9 +62,15 @@ class OnUnitScale(Distribution):
     def mean(self) -> torch.Tensor:
         return self._to_data(self.base.mean)
 
+    @property
+    def mode(self) -> torch.Tensor:
+        return self._to_data(self.base.mode)
+
 
 class LevelsLikelihood(Likelihood):
-    """A likelihood over integer levels 0..L-1 of every value of an example."""
+    """A likelihood over integer levels 0..L-1 of every value of an example. Its pictures
+    are draws by default: pictures in the data's own levels (base.py says why)."""
+    show = "draw"
 
     def __init__(self, event_shape: tuple[int, ...], levels: int):
         super().__init__(event_shape)

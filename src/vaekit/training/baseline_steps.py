@@ -7,7 +7,7 @@ import torch
 
 from .. import devices, runs
 from ..evaluation import chunks
-from ..plots import reconstructions
+from ..plots import reconstruction_picture, samples
 from .precision import make_optimizer
 from .step import Step
 
@@ -38,8 +38,8 @@ class AutoencoderStep(Step):
 
     @staticmethod
     def pictures(model, splits):
-        return {runs.SAMPLES: model.sample(64), runs.SAMPLES_FITTED: model.sample_fitted(64),
-                runs.RECONSTRUCTIONS: reconstructions(model, splits)}
+        return {runs.SAMPLES: samples(model), runs.SAMPLES_FITTED: samples(model, fitted=True),
+                runs.RECONSTRUCTIONS: reconstruction_picture(model, splits)}
 
 
 @torch.no_grad()

@@ -10,11 +10,12 @@ from __future__ import annotations
 import numbers
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from .. import devices
 from ..errors import VaekitError
-from ..plots import grid_pixels
+from ..plots import grid_image
 from ..runs import EPOCH
 
 GROUPS = {"train_": "train/", "valid_": "valid/"}
@@ -70,9 +71,10 @@ class TensorBoard(Logger):
         """The kind's pictures, drawn without touching training's random numbers."""
         with devices.seeded(step.device, self.seed), torch.no_grad():
             pictures = step.pictures(step.model, splits)
-        for name, images in pictures.items():      # as the run's PNGs: padded, enlarged
-            grid = grid_pixels(images.float().cpu().numpy())
-            self.writer.add_image(Path(name).stem, grid, epoch, dataformats="CHW")
+        for name, p in pictures.items():          # as the run's PNGs, legend and row names too
+            grid = np.asarray(grid_image(p.images.float(), p.ncol, legend=p.legend, rows=p.rows))
+            self.writer.add_image(Path(name).stem, grid, epoch,
+                                  dataformats="HW" if grid.ndim == 2 else "HWC")
 
     def __exit__(self, *exc) -> None:
         self.writer.close()

@@ -24,8 +24,8 @@ from ..denormals import flushed
 from ..errors import VaekitError
 from ..model import build_model
 from ..networks import Custom, Networks
-from ..plots import save_grid
-from ..runs import BEST_EPOCH, EPOCH, SECONDS, TEST, Run
+from ..plots import save_picture
+from ..runs import BEST_EPOCH, CLASS_NAMES, EPOCH, SECONDS, TEST, Run
 from .guard import Diverged, Guard, weights_finite
 from .runstate import RunState
 
@@ -257,9 +257,11 @@ def finish(step, result: TrainResult) -> dict:
                "train_examples_per_s": rate if math.isfinite(rate) else None,
                "train_seconds": round(sum(r[SECONDS] for r in result.history), 3),
                TEST: test}
+    if splits.dataset.class_names:      # the report and pictures name the labels by them
+        summary[CLASS_NAMES] = list(splits.dataset.class_names)
     run.write_summary(summary)
     if splits.dataset.is_image:
         torch.manual_seed(config.seed)
-        for name, images in step.pictures(model, splits).items():
-            save_grid(images, run.file(name))
+        for name, picture in step.pictures(model, splits).items():
+            save_picture(picture, run.file(name))
     return test

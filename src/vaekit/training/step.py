@@ -9,6 +9,7 @@ import math
 import torch
 
 from .. import devices, runs
+from ..plots import samples
 from .precision import autocast, grad_scaler, make_scheduler
 
 
@@ -87,5 +88,5 @@ class Step:
 
     @staticmethod
     def pictures(model, splits) -> dict:
-        """{file name: images [N, *event_shape] in [0, 1]} drawn for a finished run."""
-        return {runs.SAMPLES: model.sample(64)}
+        """{file name: plots.Picture} drawn for a finished run (and TensorBoard)."""
+        return {runs.SAMPLES: samples(model)}

@@ -14,7 +14,7 @@ from ..evaluation import accuracy, active_units, elbo_report, evaluate
 from ..data.batching import Batches, draw_rows
 from ..data.splits import check_classes
 from ..objectives import elbo, free_bits_kl, iwae, kl_groups, labelled_elbo
-from ..plots import class_samples, reconstructions
+from ..plots import class_samples, reconstruction_picture, samples
 from .precision import make_optimizer
 from .step import Step
 
@@ -144,8 +144,8 @@ class VAEStep(Step):
 
     @staticmethod
     def pictures(model, splits):
-        pictures = {runs.SAMPLES: model.sample(64),
-                    runs.RECONSTRUCTIONS: reconstructions(model, splits)}
+        pictures = {runs.SAMPLES: samples(model),
+                    runs.RECONSTRUCTIONS: reconstruction_picture(model, splits)}
         if model.latent.classes:
-            pictures[runs.CLASSES] = class_samples(model)
+            pictures[runs.CLASSES] = class_samples(model, splits.dataset.class_names)
         return pictures
