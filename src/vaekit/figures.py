@@ -111,7 +111,8 @@ def run_figures(model, config, splits, run_dir: Path, seed: int = 0) -> dict[str
         figures["Latent interpolation between test images"] = save_grid(
             interpolation(model, x[:pairs], x[pairs:2 * pairs]), out_dir / runs.INTERPOLATION,
             ncol=10)
-        if isinstance(model.latent, GaussianLatent) and model.latent.z_size == 2:
+        if isinstance(model.latent, GaussianLatent) and model.latent.z_size == 2 \
+                and not model.config.prior.learned:      # the grid is N(0, I)'s quantiles
             figures["2-D latent manifold"] = save_grid(manifold(model), out_dir / runs.MANIFOLD,
                                                        ncol=15)
     n = min(len(x), 2000)
