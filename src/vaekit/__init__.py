@@ -18,7 +18,7 @@ _HOMES = {
     "elbo": "objectives", "iwae": "objectives", "kl_layers": "objectives",
     "kl_term": "objectives", "log_weights": "objectives", "TrainResult": "training",
     "train": "training"}
-_PACKAGES = ("devices", "inference", "latents", "likelihoods", "networks")
+_PACKAGES = ("devices", "inference", "latents", "likelihoods", "networks", "priors")
 
 __all__ = [*_PACKAGES, *_HOMES]
 

@@ -1,8 +1,9 @@
 """Configuration: a run is a `TrainConfig`, which holds a `ModelConfig` and a `DataConfig`.
 
 A ModelConfig is a model kind (vae, ae or gan) and one spec per axis (latent, likelihood,
-network, inference), each validated by its registry (registry.py) and given as its object, its
-name or a {"name": ..., ...} dict. Everything round-trips through JSON, as checkpoints store it.
+network, inference, prior), each validated by its registry (registry.py) and given as its
+object, its name or a {"name": ..., ...} dict. Everything round-trips through JSON, as
+checkpoints store it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from .kinds import KINDS
 from .latents import LATENTS
 from .likelihoods import LIKELIHOODS, default_for
 from .networks import NETWORKS
+from .priors import PRIORS
 from .registry import Spec, check, check_types, near, tuples
 from .settings import is_default, setting, settings
 
@@ -25,7 +27,8 @@ DATA, OPTIMIZATION, FAULTS = "data and evaluation", "objective and optimization"
     "faults and logging"
 
 # the model's axes, each a registry of components (registry.py)
-AXES = {"latent": LATENTS, "likelihood": LIKELIHOODS, "network": NETWORKS, "inference": INFERENCE}
+AXES = {"latent": LATENTS, "likelihood": LIKELIHOODS, "network": NETWORKS, "inference": INFERENCE,
+        "prior": PRIORS}
 
 
 @dataclass
@@ -35,6 +38,7 @@ class ModelConfig:
     likelihood: Spec | str | dict | None = None   # None: from the data (likelihoods.default_for)
     network: Spec | str | dict = "mlp"
     inference: Spec | str | dict = "amortized"
+    prior: Spec | str | dict = "standard"     # p(z): the latent family's own, or learned
 
     @classmethod
     def two_layer(cls, **overrides) -> "ModelConfig":
@@ -53,6 +57,7 @@ class ModelConfig:
         if not KINDS[self.kind].uses_likelihood:    # a GAN: the command line refuses one given
             self.likelihood = None
         KINDS[self.kind].check_model(self)
+        self.prior.check_model(self)
         return self
 
     def resolved(self, event_shape: tuple[int, ...], levels: int | None = None,
@@ -137,8 +142,9 @@ class TrainConfig:
         "posterior collapse", kinds=VAE, group=OPTIMIZATION)
     free_bits: float = setting(
         0.0, "VAEs: free bits, a KL floor per latent group in nats (Kingma et al. 2016: each "
-        "unit's, each categorical variable's or each layer's KL counts as at least this in the "
-        "loss; 0: off); against posterior collapse", kinds=VAE, metavar="NATS",
+        "unit's, each categorical variable's or each layer's KL, or the whole KL under a "
+        "learned --prior, counts as at least this in the loss; 0: off); against posterior "
+        "collapse", kinds=VAE, metavar="NATS",
         group=OPTIMIZATION)
     alpha: float | None = setting(
         None, "with --labels: weight of log q(y|x) on each labelled example", kinds=VAE,

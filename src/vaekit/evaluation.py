@@ -155,11 +155,16 @@ def elbo_report(model, x: torch.Tensor, batch_size: int = 1000) -> ELBOReport:
 @torch.no_grad()
 def active_units(model, x: torch.Tensor, threshold: float = 0.01,
                  batch_size: int = 1000) -> tuple[int, torch.Tensor]:
-    """Units with Var_x(E_q[z_i|x]) > threshold (Burda et al.): (count, variances [z_size])."""
+    """Units with Var_x(E_q[z_i|x]) > threshold (Burda et al.): (count, variances [z_size]).
+    Under a learned prior z's scale is free (the decoder undoes any rescaling), so the variances
+    are relative to the prior's, Var_p(z_i); under the family's own prior, as they are."""
     device = devices.of(model)
     means = torch.cat([model.posterior(x[s].to(device)).mean.cpu()
                        for s in chunks(len(x), batch_size)])
     variance = means.double().var(0)
+    scale = model.latent_prior.unit_variance(model)
+    if scale is not None:
+        variance = variance / scale.cpu().double()
     return int((variance > threshold).sum()), variance
 
 
@@ -201,7 +206,7 @@ def evaluate(model, x: torch.Tensor, k: int = 5000, n_loglik: int | None = None,
         "nll_n": len(xs), "nll_bits_per_dim": bits_per_dim(-ll.mean, dim, levels),
         "active_units": au, "active_units_layers": au_layers,
         "latent_dims": list(model.latent.dims), "latent_dim": model.latent.z_size,
-        "bits_per_dim_of": bits_of(model, levels),
+        "bits_per_dim_of": bits_of(model, levels), "prior": model.latent_prior.describe(),
     }
 
 
@@ -221,10 +226,12 @@ MEANINGS = {
     "nll_k": ("samples", "K: importance samples per image"),
     "nll_n": ("images", "images scored for log p(x)"),
     "nll_bits_per_dim": ("bits/dim", "-log p(x) in bits per dimension"),
-    "active_units": ("units", "latent units with Var_x E_q[z_i] > 0.01"),
+    "active_units": ("units", "latent units with Var_x E_q[z_i] > 0.01 (x Var_p(z_i) under "
+                              "a learned prior)"),
     "active_units_layers": ("units", "active units per layer"),
     "latent_dims": ("units", "latent units per layer"),
     "latent_dim": ("units", "latent units"),
+    "prior": ("", "p(z), and how the KL to it is computed"),
     "accuracy": ("fraction", "test accuracy of the classifier argmax_y q(y|x) (M2)"),
     "accuracy_se": ("fraction", "its standard error over the images"),
 }

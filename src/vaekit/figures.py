@@ -158,7 +158,8 @@ def _pictures(model, splits, out_dir: Path, seed: int, show: str | None,
         interpolation(model, x[:pairs], x[pairs:2 * pairs], show=show),
         out_dir / runs.INTERPOLATION, ncol=10, legend="a row per pair of test images: "
         f"{shown} along z from E_q[z|x_a] to E_q[z|x_b]")
-    if isinstance(model.latent, GaussianLatent) and model.latent.z_size == 2:
+    if isinstance(model.latent, GaussianLatent) and model.latent.z_size == 2 \
+            and not model.config.prior.learned:      # the grid is N(0, I)'s quantiles
         out[f"2-D latent manifold: {shown}"] = save_grid(
             manifold(model, show=show), out_dir / runs.MANIFOLD, ncol=15,
             legend=f"{shown} at z on a 15 x 15 grid of N(0, I) quantiles")

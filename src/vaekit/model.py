@@ -1,7 +1,8 @@
-"""The VAE: an encoder, a decoder, a latent family, a likelihood and an inference scheme. Every
-method returns a torch.distributions object, so the objectives never need to know which are in
-use. Network outputs come back in the input's dtype (under bfloat16 autocast log-densities
-stay float32), and z [S, B, Z] is decoded as one batch [S*B, Z].
+"""The VAE: an encoder, a decoder, a latent family, a likelihood, an inference scheme and a prior
+p(z) (the family's own or a learned one: priors/). Every method returns a torch.distributions
+object, so the objectives never need to know which are in use. Network outputs come back in the
+input's dtype (under bfloat16 autocast log-densities stay float32), and z [S, B, Z] is decoded
+as one batch [S*B, Z].
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ class VAE(nn.Module):
         self.encoder, self.decoder = build_networks(
             config.network, self.event_shape, self.latent.param_size, self.latent.decoder_size,
             self.likelihood.param_shape, networks, encoder=self.inference.encoder)
+        # last: its initial draws leave the networks' as they were
+        self.latent_prior = config.prior.build(self.latent, self.event_shape)
 
     def networks(self) -> list[nn.Module]:
         """The networks it trains (variational EM has no encoder)."""
@@ -44,8 +47,8 @@ class VAE(nn.Module):
         return self.latent.posterior(self.posterior_params(x))
 
     def prior(self) -> Distribution:
-        """p(z): event_shape [z_size]."""
-        return self.latent.prior()
+        """p(z): event_shape [z_size] (a learned prior's, with the current parameters)."""
+        return self.latent_prior.distribution(self)
 
     def observation(self, z: torch.Tensor) -> Distribution:
         """p(x|z): z [..., z_size] -> batch_shape [...], event_shape the example's."""

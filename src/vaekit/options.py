@@ -15,7 +15,8 @@ from .settings import default_of, dest_of, flag_of, settings, show
 
 # the help's group of each model axis' options
 AXIS_GROUPS = {"latent": "model: p(z), p(x|z)", "likelihood": "model: p(z), p(x|z)",
-               "network": "networks", "inference": "inference: how q(z|x) is found"}
+               "network": "networks", "inference": "inference: how q(z|x) is found",
+               "prior": "model: p(z), p(x|z)"}
 # the order of the help's groups (None: the command's own options, first)
 GROUPS = (None, "model: p(z), p(x|z)", "networks", "inference: how q(z|x) is found",
           OPTIMIZATION, FAULTS, DATA)

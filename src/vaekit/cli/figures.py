@@ -12,8 +12,8 @@ from .common import add_dataset, add_run, add_show, load_vae, positive, run_of
 def add(sub) -> None:
     f = sub.add_parser("figures", help=f"write every figure of a run to RUN/{runs.FIGURES}/",
                        description="Samples, reconstructions, latent interpolation, the 2-D "
-                       "latent manifold (2-D Gaussian latents), a scatter of test codes by "
-                       "label, training curves.")
+                       "latent manifold (2-D Gaussian latents under the standard prior), a "
+                       "scatter of test codes by label, training curves.")
     add_run(f)
     add_dataset(f)
     f.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

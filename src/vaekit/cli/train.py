@@ -57,6 +57,11 @@ def _component_options(groups: dict) -> None:
                    "the decoder) | dlogistic-mix (PixelCNN++'s discretized logistic mixture) | "
                    "dgaussian (discretized Gaussian) (default: bernoulli for grey images, "
                    "gaussian for colour)")
+    m.add_argument("--prior", help="p(z) of a VAE: standard (the latent family's own: N(0, I) "
+                   "for gaussian) | mog (a learned mixture of K diagonal Gaussians) | vamp "
+                   "(VampPrior: the mixture of q(z|u_k) at K learned pseudo-inputs u_k; Tomczak "
+                   "& Welling 2018); the learned ones for --latent gaussian "
+                   f"(default: {default['prior']})")
     groups[AXIS_GROUPS["network"]].add_argument(
         "--network", help="mlp (Burda et al.'s sizes) | conv (strided convolutions, "
         f"DCGAN-like) | resnet (residual blocks) (default: {default['network']})")
@@ -108,7 +113,7 @@ def model_config(args, model):
     if "latent_dim" in given and "latent_dims" in given:
         raise VaekitError("give --latent-dim or --latent-dims, not both")
     asked = {"latent": latent, "likelihood": args.likelihood, "network": args.network,
-             "inference": args.inference}
+             "inference": args.inference, "prior": args.prior}
     specs, taken, names = {}, set(), {}
     for axis, registry in AXES.items():
         current = getattr(model, axis)
@@ -200,7 +205,7 @@ def collapse_note(t: dict) -> str | None:
             f"{t['active_units']}/{t['latent_dim']} active units: q(z|x) is about p(z) for "
             "every x and the decoder ignores z. Try --warmup-epochs 10 (the KL weight rises "
             "from 0) or --free-bits 0.5 (a KL floor per latent unit, categorical variable or "
-            "layer), or a smaller --beta")
+            "layer; on the whole KL under a learned prior), or a smaller --beta")
 
 
 def summary(result) -> str:
@@ -218,7 +223,10 @@ def summary(result) -> str:
               f"test log p(x) {t['log_px']:.3f} +- {t['nll_se']:.3f} nats per image "
               f"(importance sampled, K={t['nll_k']}, n={t['nll_n']}); NLL "
               f"{t['nll_bits_per_dim']:.4f} bits/dim",
-              f"active units {t['active_units']}/{t['latent_dim']} (Var_x E_q[z_i] > 0.01)"]
+              f"active units {t['active_units']}/{t['latent_dim']} (Var_x E_q[z_i] > 0.01"
+              + (" Var_p(z_i))" if result.config.model.prior.learned else ")")]
+    if result.config.model.prior.learned:
+        lines.append(f"prior {t['prior']}")
     if len(t["kl_layers"]) > 1:
         parts = ("per part (y, then z)" if result.config.model.latent.name == "joint"
                  else "per layer (z_1 first)")
