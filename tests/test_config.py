@@ -39,3 +39,33 @@ def test_grad_clip_must_be_non_negative():
 def test_unknown_precision_is_refused():
     with pytest.raises(VaekitError, match="unknown precision 'float8'"):
         small_config(precision="float8").validate()
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"m": 4, "objective": "iwae", "k": 5}, "m = 4 is the number of K-sample sets of miwae and "
+                                            "piwae; the iwae objective has one"),
+    ({"m": 0, "objective": "miwae"}, "m must be >= 1"),
+    ({"ciwae_beta": 0.2, "objective": "iwae"}, "ciwae_beta is the ciwae objective's weight"),
+    ({"ciwae_beta": 1.5, "objective": "ciwae"}, r"ciwae_beta must be in \[0, 1\]"),
+    ({"gradient": "dreg"}, "the dreg gradient is for the iwae, miwae and piwae objectives, "
+                           "not elbo"),
+    ({"gradient": "dreg", "objective": "ciwae"}, "not ciwae"),
+    ({"gradient": "dref", "objective": "iwae"},
+     r"unknown gradient 'dref' \(did you mean dreg\?\)"),
+    ({"k": 3}, "k = 3 is the iwae objective's number of samples"),
+    ({"free_bits": 1.0, "objective": "miwae"}, "the miwae objective has none"),
+])
+def test_the_importance_weighted_objectives_settings_are_checked(settings, message):
+    with pytest.raises(VaekitError, match=message):
+        TrainConfig(**settings).validate()
+
+
+@pytest.mark.parametrize("settings", [
+    {"objective": "miwae", "m": 4, "k": 5, "gradient": "dreg"},
+    {"objective": "piwae", "m": 2, "k": 3},
+    {"objective": "ciwae", "k": 3, "ciwae_beta": 0.0},
+    {"objective": "iwae", "k": 64, "gradient": "dreg"},
+])
+def test_the_importance_weighted_objectives_round_trip(settings):
+    config = TrainConfig(**settings).validate()
+    assert TrainConfig.from_dict(config.to_dict()) == config

@@ -19,7 +19,7 @@ def other_value(f):
         return default + 1
     if default is None:
         return 0.5
-    return {"objective": "iwae", "lr_schedule": "cosine"}[f.name]
+    return {"objective": "iwae", "lr_schedule": "cosine", "gradient": "dreg"}[f.name]
 
 
 KIND_FIELDS = [f for f in settings(TrainConfig) if f.metadata["kinds"]]
@@ -37,11 +37,27 @@ def test_a_setting_for_other_kinds_is_refused_with_its_name(kind, f):
 
 
 def test_the_kinds_declarations_cover_the_vae_objective():
-    assert {f.name for f in KIND_FIELDS} >= {"objective", "k", "beta", "warmup_epochs",
-                                              "free_bits", "lr_schedule"}
+    assert {f.name for f in KIND_FIELDS} >= {"objective", "k", "m", "ciwae_beta", "gradient",
+                                              "beta", "warmup_epochs", "free_bits",
+                                              "lr_schedule"}
 
 
-def test_iwae_training_of_categorical_latents_is_refused():
-    cfg = TrainConfig(model=ModelConfig(latent="categorical"), objective="iwae", k=5)
-    with pytest.raises(VaekitError, match="not available for categorical"):
+@pytest.mark.parametrize("objective", ["iwae", "miwae", "ciwae", "piwae"])
+def test_iwae_training_of_categorical_latents_is_refused(objective):
+    cfg = TrainConfig(model=ModelConfig(latent="categorical"), objective=objective, k=5)
+    with pytest.raises(VaekitError, match=f"the {objective} objective is not available for "
+                                          "categorical"):
         cfg.validate()
+
+
+@pytest.mark.parametrize("latent", ["hierarchical", "joint", "categorical"])
+def test_dreg_is_refused_where_q_has_parameters_besides_the_encoders_output(latent):
+    """hierarchical: q(z_2|z_1)'s network; joint: stratified draws; categorical: no density."""
+    cfg = TrainConfig(model=ModelConfig(latent=latent).validate(), objective="iwae", k=5,
+                      gradient="dreg")
+    if latent == "categorical":
+        cfg.objective = "elbo"      # its iwae is refused first; check the dreg rule alone
+    with pytest.raises(VaekitError, match=f"the dreg gradient is not available for {latent}"):
+        KINDS["vae"].check_training(cfg)
+    cfg.model.latent = ModelConfig(latent="gaussian").validate().latent
+    KINDS["vae"].check_training(cfg)

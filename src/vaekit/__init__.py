@@ -15,7 +15,8 @@ _HOMES = {
     "VaekitError": "errors", "active_units": "evaluation", "bits_per_dim": "evaluation",
     "elbo_report": "evaluation", "evaluate": "evaluation", "log_likelihood": "evaluation",
     "VAE": "model", "build_model": "model", "Networks": "networks", "ELBO": "objectives",
-    "elbo": "objectives", "iwae": "objectives", "kl_layers": "objectives",
+    "elbo": "objectives", "iwae": "objectives", "miwae": "objectives", "ciwae": "objectives",
+    "piwae": "objectives", "kl_layers": "objectives",
     "kl_term": "objectives", "log_weights": "objectives", "TrainResult": "training",
     "train": "training"}
 _PACKAGES = ("devices", "inference", "latents", "likelihoods", "networks", "priors")

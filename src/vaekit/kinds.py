@@ -37,10 +37,16 @@ class Kind:
     def check_training(self, config) -> None:
         """Refuse a setting declared for other kinds that is not at its default."""
         if self.bound:
-            check(config.objective != "iwae" or config.model.latent.iwae,
-                  f"the iwae objective is not available for {config.model.latent.name} latents "
-                  "(its weights would need the relaxed densities); train with elbo, evaluate "
-                  "log p(x) as usual")
+            latent = config.model.latent
+            check(config.objective == "elbo" or latent.iwae,
+                  f"the {config.objective} objective is not available for {latent.name} "
+                  "latents (its weights would need the relaxed densities); train with elbo, "
+                  "evaluate log p(x) as usual")
+            # a family declares `dreg = True` when DReG applies (gaussian); undeclared: refused
+            check(config.gradient == "standard" or getattr(latent, "dreg", False),
+                  f"the dreg gradient is not available for {latent.name} latents (it needs a q "
+                  "whose parameters are all the encoder's output: gaussian); give --gradient "
+                  "standard")
         for f in fields(config):
             kinds = f.metadata.get("kinds")
             if kinds and self.name not in kinds and not is_default(config, f.name):

@@ -4,6 +4,17 @@
 - IWAE_k = E[log (1/k) sum_i p(x, z_i) / q(z_i|x)]      (Burda, Grosse & Salakhutdinov 2015)
 ELBO = IWAE_1 <= IWAE_k <= IWAE_k' <= log p(x) for k <= k'. What an objective needs of q
 beyond a Distribution it asks q's protocol (latents/base.py). Callers average over the batch.
+
+Rainforth et al. (2018, "Tighter variational bounds are not necessarily better") train q on
+looser bounds, whose gradient for q has a higher signal-to-noise ratio, from M K draws:
+- MIWAE(M, K) = the mean of M independent IWAE_K: in expectation IWAE_K's bound (ELBO <=
+  MIWAE(M, K) = IWAE_K <= IWAE_MK), with 1/M of its variance;
+- CIWAE_c = c ELBO + (1 - c) IWAE_K over the same K draws (the ELBO: their mean log weight);
+- PIWAE(M, K): the decoder and the prior trained by IWAE_MK, q by MIWAE(M, K), on the same draws.
+Tucker, Lawson, Gu & Maddison (2018)'s doubly reparameterized gradient (DReG), for q with
+`rsample` whose parameters all come from the tensor it is built on (`stopped`: q at those
+parameters detached): the same expected gradient for q, with a lower variance (the score
+function term, whose variance grows with K, is replaced by a reparameterized one).
 """
 
 from __future__ import annotations
@@ -102,8 +113,92 @@ def log_weights(x: torch.Tensor, q: Distribution, prior: Distribution, decode: D
     return log_lik + beta * (prior.log_prob(z) - log_q)
 
 
+def _weighted_draws(x, q, prior, decode, m: int, k: int, beta: float,
+                    stopped: Distribution | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """m independent sets of draws and their log weights: ([m, k', B, Z], [m, k', B]). Each set
+    is one call of q's `importance_draws` (a stratified proposal stays stratified in each set);
+    with `stopped` (DReG), of q's rsample (the same draws), whose log q is `stopped`'s."""
+    if stopped is not None:
+        z = torch.stack([q.rsample((k,)) for _ in range(m)])
+        log_q = stopped.log_prob(z)
+    else:
+        sets = [methods(q).importance_draws(k) for _ in range(m)]
+        z, log_q = torch.stack([s[0] for s in sets]), torch.stack([s[1] for s in sets])
+    flat = z.flatten(0, 1)                          # [m k', B, Z]: one decoder pass for all
+    log_lik, log_prior = (t.unflatten(0, z.shape[:2])
+                          for t in (decode(flat).log_prob(x), prior.log_prob(flat)))
+    return z, log_lik + beta * (log_prior - log_q)
+
+
+def _log_mean_exp(lw: torch.Tensor, dim: int) -> torch.Tensor:
+    return torch.logsumexp(lw, dim) - math.log(lw.shape[dim])
+
+
+def _with_gradient(value: torch.Tensor, *surrogates: torch.Tensor) -> torch.Tensor:
+    """`value`'s numbers with the surrogates' gradient."""
+    return value.detach() + sum(s - s.detach() for s in surrogates)
+
+
+def _dreg(lw: torch.Tensor, z: torch.Tensor, beta: float) -> torch.Tensor:
+    """MIWAE's (IWAE's: m = 1) DReG surrogate [B] from log weights lw [m, k, B] whose log q has
+    stopped parameters, at z [m, k, B, Z] drawn with live ones. Its gradient, w being each
+    set's normalized weights: MIWAE's for the decoder and the prior, sum_i (w_i / m) d lw_i /
+    d theta; for q, sum_i (w_i / m) (1 - beta + beta w_i) d lw_i / d z_i dz_i / d phi. That
+    replaces the score term -beta sum_i w_i d log q(z_i) / d phi that it leaves out by a term
+    of the same expectation: E_q[f(z) d log q(z) / d phi] = E[df/dz dz/dphi] for f = w_i, and
+    dw_i / dz_i = w_i (1 - w_i) d lw_i / dz_i. beta = 1: Tucker et al.'s w_i^2."""
+    w = torch.softmax(lw.detach(), 1)                              # [m, k, B]
+    if z.requires_grad:
+        factor = (1 - beta + beta * w).unsqueeze(-1)               # [m, k, B, 1]
+        z.register_hook(lambda grad: grad * factor)
+    return (w / len(lw) * lw).sum((0, 1))
+
+
+def miwae(x: torch.Tensor, q: Distribution, prior: Distribution, decode: Decoder, m: int,
+          k: int, beta: float = 1.0, stopped: Distribution | None = None) -> torch.Tensor:
+    """MIWAE(m, k), the mean of m independent k-sample bounds, per example: [B]. With `stopped`
+    (q at stop-gradient parameters), its gradient is DReG's (`_dreg`)."""
+    z, lw = _weighted_draws(x, q, prior, decode, m, k, beta, stopped)
+    value = _log_mean_exp(lw, 1).mean(0)
+    return value if stopped is None else _with_gradient(value, _dreg(lw, z, beta))
+
+
 def iwae(x: torch.Tensor, q: Distribution, prior: Distribution, decode: Decoder, k: int,
-         beta: float = 1.0) -> torch.Tensor:
-    """The k-sample importance-weighted bound per example: [B]."""
-    lw = log_weights(x, q, prior, decode, k, beta)
-    return torch.logsumexp(lw, dim=0) - math.log(len(lw))
+         beta: float = 1.0, stopped: Distribution | None = None) -> torch.Tensor:
+    """The k-sample importance-weighted bound per example: [B] (MIWAE(1, k)). With `stopped`
+    (q at stop-gradient parameters), its gradient is DReG's."""
+    return miwae(x, q, prior, decode, 1, k, beta, stopped)
+
+
+def ciwae(x: torch.Tensor, q: Distribution, prior: Distribution, decode: Decoder, k: int,
+          mix: float, beta: float = 1.0) -> torch.Tensor:
+    """CIWAE: mix ELBO + (1 - mix) IWAE_k over the same k draws, the ELBO as their mean log
+    weight (a k-draw estimate of it), per example: [B]. mix = 1: the ELBO; 0: IWAE_k."""
+    _, lw = _weighted_draws(x, q, prior, decode, 1, k, beta, None)
+    return mix * lw[0].mean(0) + (1 - mix) * _log_mean_exp(lw[0], 0)
+
+
+class PIWAE(NamedTuple):
+    iwae: torch.Tensor       # [B] IWAE_mk; its gradient: IWAE_mk's for p, MIWAE(m, k)'s for q
+    miwae: torch.Tensor      # [B] MIWAE(m, k) over the same draws (no gradient)
+
+
+def piwae(x: torch.Tensor, q: Distribution, prior: Distribution, decode: Decoder, m: int,
+          k: int, beta: float = 1.0, stopped: Distribution | None = None) -> PIWAE:
+    """PIWAE(m, k) on m k draws: the decoder and the prior trained by IWAE_mk, q by MIWAE(m, k)
+    (DReG's gradient with `stopped`): Rainforth et al. compare PIWAE(8, 8) with IWAE_64, and
+    pythae's PIWAE trains p by IWAE_mk too.
+    MIWAE's surrogate weighs log weight i by w_i / m, IWAE_mk's by W_i (normalized over all m
+    k draws); a second decoder pass, at z without gradient, moves p's weights from the one to
+    the other. (One backward pass weighs each draw once: scaling q's gradient at z by w_i / (m
+    W_i) instead would underflow where a set's weights are tiny in IWAE_mk's but not in its own.)"""
+    z, lw = _weighted_draws(x, q, prior, decode, m, k, beta, stopped)
+    set_bounds = _log_mean_exp(lw, 1)                               # [m, B]
+    encoder = set_bounds.mean(0) if stopped is None else _dreg(lw, z, beta)
+    w_all = torch.softmax(lw.detach().flatten(0, 1), 0).view_as(lw)  # W_i
+    w_sets = torch.softmax(lw.detach(), 1) / m                      # w_i / m
+    zd = z.detach().flatten(0, 1)
+    generative = (decode(zd).log_prob(x) + beta * prior.log_prob(zd)).view_as(lw)
+    shift = ((w_all - w_sets) * generative).sum((0, 1))
+    value = _log_mean_exp(lw.flatten(0, 1), 0)
+    return PIWAE(_with_gradient(value, encoder, shift), set_bounds.mean(0).detach())

@@ -1,5 +1,6 @@
-"""`vaekit train` (cli/train.py): a short run, resuming a finished run, and posterior collapse
-named; a run folder held by one process; a resume that would not train refused."""
+"""`vaekit train` (cli/train.py): a short run, resuming a finished run, each importance-weighted
+objective and gradient estimator for an epoch, and posterior collapse named; a run folder held
+by one process; a resume that would not train refused."""
 
 import json
 import os
@@ -9,7 +10,7 @@ import sys
 import pytest
 
 from vaekit import config_file
-from vaekit.cli import main
+from vaekit.cli import build_parser, main
 from vaekit.cli.train import collapse_note
 from vaekit.runs import LOCK
 
@@ -41,6 +42,30 @@ def test_resume_extends_a_finished_run(run):
     assert main(["train", "--resume", str(run), "--epochs", "3", "--no-progress"]) == 0
     lines = (run / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(l)["epoch"] for l in lines] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("args, names", [
+    (["--objective", "iwae", "--k", "3", "--gradient", "dreg"], ["train_iwae3"]),
+    (["--objective", "miwae", "--m", "2", "--k", "2"], ["train_miwae2x2"]),
+    (["--objective", "ciwae", "--k", "3", "--ciwae-beta", "0.3"], ["train_ciwae3"]),
+    (["--objective", "piwae", "--m", "2", "--k", "3"], ["train_iwae6", "train_miwae2x3"]),
+    (["--objective", "piwae", "--m", "2", "--k", "2", "--gradient", "dreg"],
+     ["train_iwae4", "train_miwae2x2"]),
+], ids=lambda a: "-".join(a[1::2]) if "--objective" in a else None)
+def test_each_objective_trains_an_epoch_and_is_in_the_help(tmp_path, args, names):
+    help_text = " ".join(build_parser().commands["train"].format_help().split())
+    assert f"| {args[1]} (" in help_text and all(flag in help_text for flag in args[::2])
+    run = train(tmp_path, "r", *TINY, "--epochs", "1", "--batch-size", "512", *args)
+    record = json.loads((run / "metrics.jsonl").read_text())
+    assert [k for k in record if k.startswith("train_")] == names
+    assert all(-1e4 < record[k] < 0 for k in names)
+    if len(names) == 2:      # piwae: IWAE_MK >= MIWAE(M, K) over the same draws, per example
+        assert record[names[0]] >= record[names[1]]
+    settings = config_file.read(run / "config.toml")
+    assert {k: settings[k] for k in ("objective", "k", "m", "gradient")} == {
+        "objective": args[1], "k": int(args[args.index("--k") + 1]),
+        "m": int(args[args.index("--m") + 1]) if "--m" in args else 1,
+        "gradient": "dreg" if "dreg" in args else "standard"}
 
 
 def test_posterior_collapse_is_named(tmp_path, capsys):

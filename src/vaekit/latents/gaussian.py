@@ -52,6 +52,7 @@ class Gaussian(Spec):
     """z ~ N(0, I) of `dim` dimensions; q(z|x) a diagonal Gaussian."""
     name = "gaussian"
     iwae = True                   # the IWAE objective applies
+    dreg = True                   # and DReG: q's parameters are all the encoder's output
     dim: int = setting(50, "latent size", flag="latent-dim")
 
     def validate(self) -> "Gaussian":

@@ -1,7 +1,7 @@
 """The VAE's training step: the inference scheme's loss for the objective, then Adam.
 
 A step goes down the layers once: Step -> inference scheme's `loss` -> `loss_and_terms` (the
-negative objective at q = latent.posterior(lambda)) -> objectives.elbo / iwae.
+negative objective at q = latent.posterior(lambda)) -> objectives.elbo / iwae / miwae / ...
 """
 
 from __future__ import annotations
@@ -13,19 +13,38 @@ from .. import distributed, runs
 from ..evaluation import accuracy, active_units, elbo_report, evaluate
 from ..data.batching import Batches, draw_rows
 from ..data.splits import check_classes
-from ..objectives import elbo, free_bits_kl, iwae, kl_groups, labelled_elbo
+from ..objectives import ciwae, elbo, free_bits_kl, iwae, kl_groups, labelled_elbo, miwae, piwae
 from ..plots import class_samples, reconstruction_picture, samples
 from .precision import make_optimizer
 from .step import Step
 
 
+# the importance-weighted objectives: (x, q, prior, decode, config, beta, q at stop-gradient
+# parameters for DReG or None) -> [B, V], the trained bound first, with its estimator's gradient
+BOUNDS = {
+    "iwae": lambda x, q, p, d, c, b, s: iwae(x, q, p, d, c.k, b, s).unsqueeze(1),
+    "miwae": lambda x, q, p, d, c, b, s: miwae(x, q, p, d, c.m, c.k, b, s).unsqueeze(1),
+    "ciwae": lambda x, q, p, d, c, b, s: ciwae(x, q, p, d, c.k, c.ciwae_beta, b).unsqueeze(1),
+    "piwae": lambda x, q, p, d, c, b, s: torch.stack(piwae(x, q, p, d, c.m, c.k, b, s), 1),
+}
+
+
+def bound_names(config) -> list[str]:
+    """The metric names of BOUNDS' columns: which bound, and over how many draws."""
+    k, m = config.k, config.m
+    return {"iwae": [f"train_iwae{k}"], "miwae": [f"train_miwae{m}x{k}"],
+            "ciwae": [f"train_ciwae{k}"],
+            "piwae": [f"train_iwae{m * k}", f"train_miwae{m}x{k}"]}[config.objective]
+
+
 def loss_and_terms(model, x: torch.Tensor, params: torch.Tensor, config, beta: float):
     """(the loss: the negative bound at q = latent.posterior(params), values to log: [B, 1 + L]
-    (log p(x|z), then each layer's KL) for the ELBO, [B, 1] (the bound) for IWAE)."""
+    (log p(x|z), then each layer's KL) for the ELBO, [B, V] (`bound_names`) for the others)."""
     q, prior = model.latent.posterior(params), model.prior()
-    if config.objective == "iwae":
-        value = iwae(x, q, prior, model.observation, config.k, beta)
-        return -value.mean(), value.detach().unsqueeze(1)
+    if config.objective in BOUNDS:
+        stopped = model.latent.posterior(params.detach()) if config.gradient == "dreg" else None
+        values = BOUNDS[config.objective](x, q, prior, model.observation, config, beta, stopped)
+        return -values[:, 0].mean(), values.detach()
     terms = elbo(x, q, prior, model.observation)
     if config.free_bits:        # each group's batch-mean KL counts as at least the floor
         kl = free_bits_kl(kl_groups(q, prior, terms.kl_layers), config.free_bits)
@@ -109,8 +128,8 @@ class VAEStep(Step):
         tau = self.model.latent.temperature
         if tau is not None:
             out["tau"] = tau
-        if self.config.objective == "iwae":
-            return {**out, f"train_iwae{self.config.k}": means[0]}
+        if self.config.objective in BOUNDS:
+            return {**out, **dict(zip(bound_names(self.config), means))}
         log_lik, layers = means[0], means[1:]
         out.update(train_elbo=log_lik - sum(layers), train_rec_log_lik=log_lik, train_kl=sum(layers))
         return {**out, "train_kl_layers": layers} if len(layers) > 1 else out
@@ -128,8 +147,8 @@ class VAEStep(Step):
 
     @staticmethod
     def summary(record):
-        train = record.get("train_elbo", next((v for k, v in record.items()
-                                               if k.startswith("train_iwae")), float("nan")))
+        # the trained bound: `record` puts it first of the train_ values
+        train = next((v for k, v in record.items() if k.startswith("train_")), float("nan"))
         return (f"epoch {record['epoch']:4d}  train {train:9.3f}  valid elbo "
                 f"{record['valid_elbo']:9.3f}  (log p(x|z) {record['valid_rec_log_lik']:9.3f}, "
                 f"kl {record['valid_kl']:7.3f})"
