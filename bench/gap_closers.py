@@ -1,0 +1,66 @@
+"""Benchmark: what closes the gap on Fashion-MNIST (issue 25), through vaekit.train.
+
+Trains, at the same epoch budget, seed and network (dynamic binarization, batch 128, Adam 1e-3,
+all 60,000 training images; the 784-200-200-50 tanh MLP of train_fashion_mnist.py, or --network
+conv), and evaluates each the same way (test NLL: K=1000 importance samples, the first 1000
+fixed-binarized test images; common.py):
+  gaussian   the baseline: diagonal Gaussian q, N(0, I), ELBO
+  iaf        q a diagonal Gaussian through --flow-steps inverse autoregressive flow steps
+  vamp       the VampPrior with --components pseudo-inputs
+  mog        a learned mixture of --components Gaussians as p(z)
+  iwae       the IWAE bound, k = --k
+  miwae      MIWAE(--m, k / --m): the same number of samples as iwae, in --m independent sets
+Prints one JSON line per model (test NLL, ELBO and its terms, active units, training examples/s
+and seconds), then one line of paired NLL differences over the same test images with standard
+errors: iaf - gaussian, vamp - gaussian, mog - gaussian, miwae - iwae (negative: better).
+
+    python bench/gap_closers.py --epochs 50
+"""
+
+from __future__ import annotations
+
+import json
+
+import vaekit
+from common import fashion_config, paired_difference, parse_args, train_and_evaluate
+
+PAIRS = (("iaf", "gaussian"), ("vamp", "gaussian"), ("mog", "gaussian"), ("miwae", "iwae"))
+
+
+def models(args) -> dict:
+    """name -> (ModelConfig, objective, k, m)."""
+    def model(**parts):
+        return vaekit.ModelConfig(network=args.network, **parts)
+    flow = {"name": "gaussian", "flow": "iaf", "flow_steps": args.flow_steps}
+    return {"gaussian": (model(), "elbo", 1, 1),
+            "iaf": (model(latent=flow), "elbo", 1, 1),
+            "vamp": (model(prior={"name": "vamp", "components": args.components}), "elbo", 1, 1),
+            "mog": (model(prior={"name": "mog", "components": args.components}), "elbo", 1, 1),
+            "iwae": (model(), "iwae", args.k, 1),
+            "miwae": (model(), "miwae", args.k // args.m, args.m)}
+
+
+def options(p) -> None:
+    p.add_argument("--network", default="mlp", choices=["mlp", "conv"])
+    p.add_argument("--flow-steps", type=int, default=2)
+    p.add_argument("--components", type=int, default=500, help="vamp's pseudo-inputs, mog's K")
+    p.add_argument("--k", type=int, default=8, help="iwae's samples (miwae: m sets of k/m)")
+    p.add_argument("--m", type=int, default=2)
+
+
+def main() -> None:
+    args = parse_args(__doc__.splitlines()[0],
+                      ["gaussian", "iaf", "vamp", "mog", "iwae", "miwae"], options)
+    table, results = models(args), {}
+    for name in args.models.split(","):
+        model, objective, k, m = table[name]
+        config = fashion_config(model, args.epochs, args.threads, args.seed, objective, k)
+        config.m = m
+        results[name] = train_and_evaluate(name, config)
+        print(json.dumps({**results[name], "network": args.network, "m": m}), flush=True)
+    print(json.dumps({f"{a} minus {b}": paired_difference(a, b) for a, b in PAIRS
+                      if a in results and b in results}))
+
+
+if __name__ == "__main__":
+    main()
