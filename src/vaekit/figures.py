@@ -12,6 +12,7 @@ import torch
 
 from . import devices, runs
 from .latents import GaussianLatent
+from .latents.base import methods
 from .plots import reconstructions, save_grid
 
 
@@ -26,7 +27,7 @@ def _pyplot():
 def interpolation(model, x_a: torch.Tensor, x_b: torch.Tensor, steps: int = 10) -> torch.Tensor:
     """Decodings along the line from E_q[z|x_a] to E_q[z|x_b]: [pairs * steps, *event]."""
     device = devices.of(model)
-    z_a, z_b = model.posterior(x_a.to(device)).mean, model.posterior(x_b.to(device)).mean
+    z_a, z_b = (methods(model.posterior(x.to(device))).point() for x in (x_a, x_b))
     t = torch.linspace(0, 1, steps, device=device).view(1, steps, 1)
     z = (1 - t) * z_a.unsqueeze(1) + t * z_b.unsqueeze(1)            # [pairs, steps, Z]
     return model.likelihood.mean_image(model.observation(z.flatten(0, 1)))
@@ -46,7 +47,7 @@ def latent_scatter(model, x: torch.Tensor, labels: np.ndarray | None, path: Path
     """E_q[z|x] of test examples in 2-D (PCA beyond 2 dimensions), coloured by label."""
     from sklearn.decomposition import PCA
     plt = _pyplot()
-    codes = model.posterior(x.to(devices.of(model))).mean.double().cpu().numpy()
+    codes = methods(model.posterior(x.to(devices.of(model)))).point().double().cpu().numpy()
     title = "E_q[z|x]"
     if codes.shape[1] > 2:
         pca = PCA(2).fit(codes)

@@ -29,10 +29,10 @@ class Kind:
         return config.likelihood.data if self.uses_likelihood else "raw"
 
     def check_model(self, config) -> None:
-        check(self.bound or (isinstance(config.latent, Gaussian)
+        check(self.bound or (isinstance(config.latent, Gaussian) and config.latent.flow == "none"
                              and isinstance(config.inference, Amortized)),
               "the autoencoder and the GAN use a plain latent vector and an encoder "
-              "(--latent gaussian, --inference amortized)")
+              "(--latent gaussian without --flow, --inference amortized)")
 
     def check_training(self, config) -> None:
         """Refuse a setting declared for other kinds that is not at its default."""
