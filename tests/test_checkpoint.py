@@ -5,7 +5,8 @@ import json
 import pytest
 import torch
 
-from vaekit import DataConfig, ModelConfig, TrainConfig, VaekitError, load_model, train
+from vaekit import (DataConfig, ModelConfig, TrainConfig, VaekitError, build_model, load_model,
+                    train)
 from vaekit import checkpoint
 
 from conftest import tiny
@@ -99,3 +100,25 @@ def test_a_new_run_never_overwrites_an_existing_one(trained):
     with pytest.raises(VaekitError, match="already holds a run"):
         train(small_config(), trained.run_dir, progress=False)
     assert (trained.run_dir / "best/model.safetensors").read_bytes() == before
+
+
+@pytest.mark.parametrize("flow", ["planar", "iaf"])
+def test_a_flows_weights_and_settings_are_saved_with_the_model(tmp_path, flow):
+    latent = {"name": "gaussian", "dim": 3, "flow": flow, "flow_steps": 2,
+              **({"flow_width": 8} if flow == "iaf" else {})}
+    config = small_config(model=ModelConfig(latent=latent, network=tiny().network))
+    model = build_model(config.model, (1, 8, 8))
+    with torch.no_grad():                          # not the zeros a new IAF starts from
+        for p in model.latent.parameters():
+            p.normal_()
+    checkpoint.save(tmp_path / "ck", model, config, epoch=1, step=1)
+    loaded, ckpt = load_model(tmp_path / "ck")
+    assert ckpt.config.model.latent == config.model.latent.validate()
+    assert model.state_dict().keys() == loaded.state_dict().keys()
+    assert all(torch.equal(v, loaded.state_dict()[k]) for k, v in model.state_dict().items())
+    x = torch.rand(4, 1, 8, 8).bernoulli()
+    draws = []
+    for m in (model.eval(), loaded):
+        torch.manual_seed(0)
+        draws.append(m.posterior(x).importance_draws(5, reparameterized=False))
+    assert all(torch.equal(a, b) for a, b in zip(*draws))

@@ -17,6 +17,7 @@ import torch
 from . import devices, distributed, progress
 from .denormals import flushed
 from .errors import VaekitError
+from .latents.base import methods
 from .objectives import elbo, log_weights
 
 
@@ -155,11 +156,11 @@ def elbo_report(model, x: torch.Tensor, batch_size: int = 1000) -> ELBOReport:
 @torch.no_grad()
 def active_units(model, x: torch.Tensor, threshold: float = 0.01,
                  batch_size: int = 1000) -> tuple[int, torch.Tensor]:
-    """Units with Var_x(E_q[z_i|x]) > threshold (Burda et al.): (count, variances [z_size]).
-    Under a learned prior z's scale is free (the decoder undoes any rescaling), so the variances
-    are relative to the prior's, Var_p(z_i); under the family's own prior, as they are."""
+    """Units with Var_x(E_q[z_i|x]) > threshold (Burda et al.; of q's point, a flow's f(mu)):
+    (count, variances [z_size]). Under a learned prior z's scale is free (the decoder undoes
+    any rescaling), so the variances are relative to the prior's, Var_p(z_i)."""
     device = devices.of(model)
-    means = torch.cat([model.posterior(x[s].to(device)).mean.cpu()
+    means = torch.cat([methods(model.posterior(x[s].to(device))).point().cpu()
                        for s in chunks(len(x), batch_size)])
     variance = means.double().var(0)
     scale = model.latent_prior.unit_variance(model)
@@ -198,7 +199,8 @@ def evaluate(model, x: torch.Tensor, k: int = 5000, n_loglik: int | None = None,
     dim = math.prod(model.event_shape)
     classified = {} if labels is None else dict(zip(("accuracy", "accuracy_se"),
                                                      accuracy(model, x, labels)))
-    return {**classified,
+    sampled = {"kl_sampled": True} if model.latent.kl_sampled else {}
+    return {**classified, **sampled,
         "n": len(x), "elbo": report.elbo, "elbo_se": report.elbo_se,
         "rec_log_lik": report.rec_log_lik, "kl": report.kl, "kl_layers": report.kl_layers,
         "elbo_bits_per_dim": bits_per_dim(-report.elbo, dim, levels),
@@ -218,6 +220,8 @@ MEANINGS = {
     "rec_log_lik": ("nats", "E_q[log p(x|z)]: the reconstruction term (not log p(x))"),
     "kl": ("nats", "KL(q(z|x) || p(z)), mean per image"),
     "kl_layers": ("nats", "the KL per stochastic layer, z_1 first"),
+    "kl_sampled": ("", "the KL is one sample of log q(z) - log p(z), at the ELBO's draw: q (a "
+                       "flow) has no closed form"),
     "elbo_bits_per_dim": ("bits/dim", "-ELBO in bits per dimension"),
     "log_px": ("nats", "log p(x) estimated by importance sampling (the K-sample IWAE bound), mean per image"),
     "nll": ("nats", "-log p(x): the negative log-likelihood"),
@@ -227,7 +231,7 @@ MEANINGS = {
     "nll_n": ("images", "images scored for log p(x)"),
     "nll_bits_per_dim": ("bits/dim", "-log p(x) in bits per dimension"),
     "active_units": ("units", "latent units with Var_x E_q[z_i] > 0.01 (x Var_p(z_i) under "
-                              "a learned prior)"),
+                              "a learned prior; a flow: of f(mu))"),
     "active_units_layers": ("units", "active units per layer"),
     "latent_dims": ("units", "latent units per layer"),
     "latent_dim": ("units", "latent units"),

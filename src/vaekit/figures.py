@@ -13,6 +13,7 @@ import torch
 
 from . import devices, runs
 from .latents import GaussianLatent
+from .latents.base import methods
 from .plots import class_samples, reconstruction_picture, samples, save_grid, save_picture
 
 SCATTER_NAMED = 20      # up to this many classes: a legend of their names, else a colour bar
@@ -30,7 +31,7 @@ def interpolation(model, x_a: torch.Tensor, x_b: torch.Tensor, steps: int = 10,
                   show: str | None = None) -> torch.Tensor:
     """Decodings along the line from E_q[z|x_a] to E_q[z|x_b]: [pairs * steps, *event]."""
     device = devices.of(model)
-    z_a, z_b = model.posterior(x_a.to(device)).mean, model.posterior(x_b.to(device)).mean
+    z_a, z_b = (methods(model.posterior(x.to(device))).point() for x in (x_a, x_b))
     t = torch.linspace(0, 1, steps, device=device).view(1, steps, 1)
     z = (1 - t) * z_a.unsqueeze(1) + t * z_b.unsqueeze(1)            # [pairs, steps, Z]
     return model.likelihood.picture(model.observation(z.flatten(0, 1)), show)
@@ -58,7 +59,7 @@ def latent_scatter(model, x: torch.Tensor, labels: np.ndarray | None, path: Path
     of the class names (`names`, by label; else the labels) up to SCATTER_NAMED classes."""
     from sklearn.decomposition import PCA
     plt = _pyplot()
-    codes = model.posterior(x.to(devices.of(model))).mean.double().cpu().numpy()
+    codes = methods(model.posterior(x.to(devices.of(model)))).point().double().cpu().numpy()
     title = "E_q[z|x]"
     if codes.shape[1] > 2:
         pca = PCA(2).fit(codes)

@@ -29,10 +29,10 @@ class Kind:
         return config.likelihood.data if self.uses_likelihood else "raw"
 
     def check_model(self, config) -> None:
-        check(self.bound or (isinstance(config.latent, Gaussian)
+        check(self.bound or (isinstance(config.latent, Gaussian) and config.latent.flow == "none"
                              and isinstance(config.inference, Amortized)),
               "the autoencoder and the GAN use a plain latent vector and an encoder "
-              "(--latent gaussian, --inference amortized)")
+              "(--latent gaussian without --flow, --inference amortized)")
 
     def check_training(self, config) -> None:
         """Refuse a setting declared for other kinds that is not at its default."""
@@ -44,9 +44,9 @@ class Kind:
                   "evaluate log p(x) as usual")
             # a family declares `dreg = True` when DReG applies (gaussian); undeclared: refused
             check(config.gradient == "standard" or getattr(latent, "dreg", False),
-                  f"the dreg gradient is not available for {latent.name} latents (it needs a q "
-                  "whose parameters are all the encoder's output: gaussian); give --gradient "
-                  "standard")
+                  f"the dreg gradient is not available for {latent.name} latents as configured "
+                  "(it needs a q whose parameters are all the encoder's output: gaussian "
+                  "without a flow); give --gradient standard")
         for f in fields(config):
             kinds = f.metadata.get("kinds")
             if kinds and self.name not in kinds and not is_default(config, f.name):

@@ -12,6 +12,7 @@ from torch import nn
 from torch.distributions import Distribution
 
 from .baselines import GAN, Autoencoder
+from .latents.base import methods
 from .networks import Networks, build_networks
 
 
@@ -71,8 +72,8 @@ class VAE(nn.Module):
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor, show: str | None = None) -> torch.Tensor:
-        """Picture of p(x|z) at z = E_q[z|x]: [B, *event_shape] in [0, 1]."""
-        return self.likelihood.picture(self.observation(self.posterior(x).mean), show)
+        """Picture of p(x|z) at q's point z (E_q[z|x]; a flow's f(mu)): [B, *event] in [0, 1]."""
+        return self.likelihood.picture(self.observation(methods(self.posterior(x)).point()), show)
 
 
 def _as(out: torch.Tensor, like: torch.Tensor) -> torch.Tensor:

@@ -1,6 +1,6 @@
 """`vaekit train` (cli/train.py): a short run, resuming a finished run, each importance-weighted
 objective and gradient estimator for an epoch, and posterior collapse named; a run folder held
-by one process; a resume that would not train refused."""
+by one process; a resume that would not train refused; a flow posterior's run, and its options."""
 
 import json
 import os
@@ -147,3 +147,33 @@ def test_resume_refuses_a_run_another_process_holds(run, capsys):
         "to finish before resuming\n")
     (run / LOCK).unlink()
     assert before == {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+
+
+def test_a_flow_posterior_trains_and_every_command_takes_its_run(tmp_path, capsys):
+    flow = train(tmp_path, "iaf", *TINY, "--epochs", "1", "--flow", "iaf", "--flow-steps", "2",
+                 "--flow-width", "8")
+    out = capsys.readouterr().out
+    assert "the KL too: log q(z) - log p(z)" in out               # a one-sample KL, said so
+    test = json.loads((flow / "metrics.json").read_text())["test"]
+    assert test["kl_sampled"] is True and test["log_px"] < 0
+    assert config_file.read(flow / "config.toml")["model"]["latent"]["flow"] == "iaf"
+    for command, *options in (["evaluate", "--k", "20", "--n", "10"], ["reconstruct"],
+                              ["sample", "--n", "4"], ["figures"],
+                              ["gaps", "--n", "4", "--k", "10", "--elbo-samples", "2",
+                               "--max-iter", "20"]):
+        assert main([command, str(flow), *options, "--no-progress"]) == 0, command
+
+
+def test_flow_options_in_help_and_refused_where_they_do_not_apply(tmp_path, capsys):
+    from vaekit.cli import build_parser
+    text = " ".join(build_parser().commands["train"].format_help().split())
+    for flag in ("--flow {none,planar,iaf}", "--flow-steps", "--flow-width"):
+        assert flag in text, flag
+    for args, says in [(["--latent", "hierarchical", "--flow", "iaf"],
+                        "--flow does not apply to this model"),
+                       (["--flow-steps", "3"], "give --flow planar or --flow iaf"),
+                       (["--model", "ae", "--flow", "planar"], "without --flow")]:
+        code = main(["train", "--runs", str(tmp_path), *args, *TINY])
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and len(err.splitlines()) == 1 and says in err, err
+    assert not any(tmp_path.iterdir())

@@ -218,7 +218,8 @@ def summary(result) -> str:
         return "\n".join(lines + [f"{kind} trained (no likelihood of x){extra}",
                                   f"training speed {_speed(result)}"])
     lines += [f"test ELBO {t['elbo']:.3f} nats per image = E_q[log p(x|z)] "
-              f"{t['rec_log_lik']:.3f} - KL(q(z|x) || p(z)) {t['kl']:.3f} (one draw of z, "
+              f"{t['rec_log_lik']:.3f} - KL(q(z|x) || p(z)) {t['kl']:.3f} (one draw of z"
+              f"{', the KL too: log q(z) - log p(z)' if t.get('kl_sampled') else ''}, "
               f"n={t['n']})",
               f"test log p(x) {t['log_px']:.3f} +- {t['nll_se']:.3f} nats per image "
               f"(importance sampled, K={t['nll_k']}, n={t['nll_n']}); NLL "

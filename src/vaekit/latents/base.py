@@ -69,6 +69,11 @@ class Posterior(Distribution):
         z = self.rsample((k,)) if reparameterized else self.sample((k,))
         return z, self.log_prob(z)
 
+    def point(self) -> torch.Tensor:
+        """The one z [B, Z] that stands for q in reconstructions, active units and pictures.
+        Default: E_q[z] (a flow's: its steps applied to the base mean, latents/flows)."""
+        return self.mean
+
     def labelled_terms(self, prior: Distribution, y: torch.Tensor) -> Labelled:
         """For classes y [B]: a draw of z given y, log p(y), KL(q(z|x,y) || p(z))."""
         raise NotImplementedError(f"{type(self).__name__} has no class variable")
@@ -104,6 +109,9 @@ class _Defaults:
     def importance_draws(self, k, reparameterized=True):
         return Posterior.importance_draws(self.q, k, reparameterized)
 
+    def point(self):
+        return self.q.mean
+
     def labelled_terms(self, prior, y):
         return Posterior.labelled_terms(self.q, prior, y)
 
@@ -121,6 +129,7 @@ class LatentFamily(nn.Module):
     z_size: int
     decoder_size: int
     classes: int = 0            # K of a class variable y within z (M2); 0 when there is none
+    kl_sampled: bool = False    # the KL is log q(z) - log p(z) at one draw: q has no closed form
 
     def posterior(self, params: torch.Tensor) -> Posterior:
         """[B, param_size] -> q(z|x), batch_shape [B], event_shape [z_size]."""

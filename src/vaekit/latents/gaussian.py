@@ -1,6 +1,7 @@
 """Diagonal Gaussian latents: p(z) = N(0, I), q(z|x) = N(mu(x), diag sigma(x)^2).
 Sampling is `rsample`, the reparameterization z = mu + sigma * eps (Kingma & Welling 2014); q
-is an `IndependentPosterior` with the protocol's defaults (latents/base.py).
+is an `IndependentPosterior` with the protocol's defaults (latents/base.py). With a flow
+(`--flow planar|iaf`, latents/flows/), q is that Gaussian pushed through T invertible steps.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import torch
 import torch.nn.functional as F
 from torch.distributions import Independent, Normal
 
-from ..registry import Spec, check
-from ..settings import setting
-from .base import IndependentPosterior, LatentFamily
+from ..registry import Spec, check, near
+from ..settings import is_default, setting
+from .base import IndependentPosterior, LatentFamily, Posterior
+from .flows import FLOWS, Flow
 from .standard_normal import StandardNormal
 
 MIN_SCALE = 1e-5  # keeps log sigma finite when softplus underflows
@@ -31,17 +33,23 @@ def standard_normal(zero: torch.Tensor, one: torch.Tensor) -> Independent:
 
 
 class GaussianLatent(LatentFamily):
-    def __init__(self, dim: int):
+    def __init__(self, dim: int, flow: Flow | None = None):
         super().__init__()
         self.dims = (dim,)           # one stochastic layer
-        self.param_size = 2 * dim    # encoder gives (mu, pre-softplus sigma)
+        self.flow = flow             # its weights, if any, are saved with the model
+        # encoder gives (mu, pre-softplus sigma), then what the flow reads
+        self.param_size = 2 * dim + (flow.param_size if flow is not None else 0)
         self.z_size = dim
         self.decoder_size = dim
+        self.kl_sampled = flow is not None
         self.register_buffer("_zero", torch.zeros(dim), persistent=False)
         self.register_buffer("_one", torch.ones(dim), persistent=False)
 
-    def posterior(self, params: torch.Tensor) -> IndependentPosterior:
-        return diagonal_gaussian(params)
+    def posterior(self, params: torch.Tensor) -> Posterior:
+        if self.flow is None:
+            return diagonal_gaussian(params)
+        base, extra = params.split([2 * self.z_size, self.flow.param_size], -1)
+        return self.flow.posterior(diagonal_gaussian(base), extra)
 
     def prior(self) -> Independent:
         return standard_normal(self._zero, self._one)
@@ -49,15 +57,43 @@ class GaussianLatent(LatentFamily):
 
 @dataclass
 class Gaussian(Spec):
-    """z ~ N(0, I) of `dim` dimensions; q(z|x) a diagonal Gaussian."""
+    """z ~ N(0, I) of `dim` dimensions; q(z|x) a diagonal Gaussian, or one pushed through a
+    flow. Only this family offers flows: a hierarchy's KL and priors go layer by layer (a flow
+    mixes the layers), a categorical z has no bijection to push through, and M2's labelled
+    terms and enumeration need q(z|x,y)'s closed-form KL. Their specs have no flow field, so
+    --flow with them is refused in one line."""
     name = "gaussian"
     iwae = True                   # the IWAE objective applies
-    dreg = True                   # and DReG: q's parameters are all the encoder's output
     dim: int = setting(50, "latent size", flag="latent-dim")
+    flow: str = setting(
+        "none", "q(z|x) as N(mu, sigma^2) pushed through invertible steps (exact log q; the "
+        "KL becomes log q(z) - log p(z) at the ELBO's draw): none | planar (Rezende & Mohamed "
+        "2015, each step's parameters from the encoder) | iaf (inverse autoregressive, "
+        "Kingma et al. 2016: MADEs read a context from the encoder)", choices=("none", *FLOWS))
+    flow_steps: int = setting(4, "the flow's number of steps", metavar="T")
+    flow_width: int = setting(64, "the iaf flow's context size (encoder outputs) and each "
+                              "MADE's hidden width", metavar="H")
+
+    @property
+    def dreg(self) -> bool:
+        """DReG applies: q's parameters are all the encoder's output (not a flow's: an iaf's
+        MADE weights are the latent module's, and log q at stopped parameters would need the
+        flow's inverse)."""
+        return self.flow == "none"
 
     def validate(self) -> "Gaussian":
         check(self.dim >= 1, f"latent_dim must be >= 1, got {self.dim}")
+        check(self.flow in ("none", *FLOWS), f"unknown flow {self.flow!r}"
+              f"{near(self.flow, FLOWS)}; choose none, {', '.join(FLOWS)}")
+        check(self.flow_steps >= 1, f"flow_steps must be >= 1, got {self.flow_steps}")
+        check(self.flow_width >= 1, f"flow_width must be >= 1, got {self.flow_width}")
+        check(self.flow != "none" or is_default(self, "flow_steps"),
+              "flow_steps is a flow's number of steps: give --flow planar or --flow iaf")
+        check(self.flow == "iaf" or is_default(self, "flow_width"),
+              "flow_width is the iaf flow's context size and hidden width: give --flow iaf")
         return self
 
     def build(self) -> GaussianLatent:
-        return GaussianLatent(self.dim)
+        if self.flow == "none":
+            return GaussianLatent(self.dim)
+        return GaussianLatent(self.dim, FLOWS[self.flow].of(self))
