@@ -122,3 +122,21 @@ def test_resume_refuses_a_run_another_process_holds(run, capsys):
         "to finish before resuming\n")
     (run / LOCK).unlink()
     assert before == {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+
+
+def test_print_config_names_the_likelihood_the_data_choose(capsys):
+    capsys.readouterr()
+    assert main(["train", "--print-config"]) == 0
+    out = capsys.readouterr().out
+    assert ('[model]\nkind = "vae"\n# likelihood not given: "bernoulli" for this data '
+            "(digits, [1, 8, 8], 17 levels; likelihoods.default_for)\n") in out
+    printed = config_file.tomllib.loads(out)
+    assert "likelihood" not in printed["model"]         # still chosen from the data if reused
+    assert main(["train", "--dataset", "photo-patches", "--print-config"]) == 0
+    assert '# likelihood not given: "gaussian" for this data (photo-patches' in \
+        capsys.readouterr().out
+    assert main(["train", "--dataset", "mnist", "--print-config"]) == 0   # no download
+    assert "chosen from the data when training loads mnist" in capsys.readouterr().out
+    for given in (["--likelihood", "gaussian"], ["--model", "gan"]):
+        assert main(["train", *given, "--print-config"]) == 0
+        assert "likelihood not given" not in capsys.readouterr().out

@@ -27,7 +27,8 @@ def _command_options(p) -> None:
                    help="settings from a TOML file (every run writes its own as "
                         "RUN/config.toml); options given here override it")
     p.add_argument("--print-config", action="store_true",
-                   help="print the configuration these options give, as TOML, and exit")
+                   help="print the configuration these options give, as TOML, and exit (with "
+                        "the likelihood the data choose when none is given)")
     p.add_argument("--name", help="run name under --runs (default: <dataset>-<time>)")
     p.add_argument("--runs", default="runs", help="folder for runs (default: runs)")
     p.add_argument("--resume", metavar="RUN",
@@ -162,10 +163,42 @@ def cmd_train(args) -> int:
         return _train(args)
 
 
+DOWNLOADED = ("fashion-mnist", "mnist", "cifar10")   # data.sources.DATASETS fetched on first use
+
+
+def likelihood_note(config) -> str | None:
+    """A comment line naming the likelihood the data will choose (likelihoods.default_for), when
+    none is given: the data are loaded for it as training would, unless they need a download."""
+    model, data = config.model, config.data
+    if model.likelihood is not None or not KINDS[model.kind].uses_likelihood:
+        return None
+    if data.dataset in DOWNLOADED:
+        return (f"# likelihood not given: chosen from the data when training loads "
+                f"{data.dataset} (not loaded here: it may need a download)")
+    from ..data import load_dataset, reduce_bits
+    d = reduce_bits(load_dataset(data.dataset, data.image_size, data.background), data.bits)
+    name = model.resolved(d.event_shape, d.levels, d.train).likelihood.name
+    levels = f", {d.levels} levels" if d.levels else ""
+    return (f'# likelihood not given: "{name}" for this data ({d.name}, {list(d.event_shape)}'
+            f"{levels}; likelihoods.default_for)")
+
+
+def _with_likelihood_note(text: str, config) -> str:
+    """`text` (the TOML) with likelihood_note's line at the end of its [model] table's keys."""
+    note = likelihood_note(config)
+    if note is None:
+        return text
+    head, sep, rest = text.partition("\n[model]\n")
+    if not sep:
+        return f"{text}{note}\n"
+    kind, _, tables = rest.partition("\n")           # [model]'s one key; then its tables
+    return f"{head}{sep}{kind}\n{note}\n{tables}"
+
+
 def _train(args) -> int:
     config = _resumed_config(args) if args.resume else train_config(args)
     if args.print_config:
-        print(config_file.dumps(config), end="")
+        print(_with_likelihood_note(config_file.dumps(config), config), end="")
         return 0
     progress = False if args.no_progress else None
     if args.resume:
