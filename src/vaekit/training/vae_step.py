@@ -15,6 +15,7 @@ from ..data.batching import Batches, draw_rows
 from ..data.splits import check_classes
 from ..objectives import elbo, free_bits_kl, iwae, kl_groups, labelled_elbo
 from ..plots import class_samples, reconstructions
+from ..progress import duration
 from .precision import make_optimizer
 from .step import Step
 
@@ -134,7 +135,7 @@ class VAEStep(Step):
                 f"{record['valid_elbo']:9.3f}  (log p(x|z) {record['valid_rec_log_lik']:9.3f}, "
                 f"kl {record['valid_kl']:7.3f})"
                 + (f"  accuracy {record['valid_accuracy']:.3f}" if "valid_accuracy" in record
-                   else "") + f"  {record['seconds']:.1f}s")
+                   else "") + f"  {duration(record['seconds'])}")
 
     @staticmethod
     def evaluate(model, splits, config):
