@@ -80,7 +80,7 @@ class VAEStep(Step):
         """-(L(x, y) + alpha log q(y|x)) over a batch of labelled examples."""
         rows, x = draw_rows(self.labelled, min(self.config.batch_size, len(self.labels)))
         y, model = self.labels[rows], self.model
-        q = model.posterior(x)
+        q = model.latent.posterior(model.posterior_params(x))   # unchecked: no host sync
         bound = labelled_elbo(x, y, q, model.prior(), model.observation)
         return -(bound + self.config.classifier_weight * q.class_log_prob(y)).mean()
 
