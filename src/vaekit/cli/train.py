@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import copy
 import os
+import shlex
 import time
 from dataclasses import fields
 from pathlib import Path
 
 from .. import checkpoint, config_file, distributed, options
 from ..config import AXES, ModelConfig, TrainConfig
-from ..errors import VaekitError
+from ..errors import Interrupted, VaekitError
 from ..kinds import KINDS
 from ..latents import LATENTS
 from ..options import AXIS_GROUPS
@@ -202,17 +203,35 @@ def _train(args) -> int:
         return 0
     progress = False if args.no_progress else None
     if args.resume:
-        result = train(config, args.resume, resume=True, progress=progress)
+        run_dir = Path(args.resume)
     else:
         if not args.name and int(os.environ.get("WORLD_SIZE", "1")) > 1:
             raise VaekitError("under torchrun give the run a --name (every process must "
                               "agree on its folder)")
         dataset = config.data.dataset
         name = args.name or f"{Path(dataset).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
-        result = train(config, Path(args.runs) / name, progress=progress)
+        run_dir = Path(args.runs) / name
+    try:
+        result = train(config, run_dir, resume=bool(args.resume), progress=progress)
+    except KeyboardInterrupt:
+        raise Interrupted(how_to_continue(run_dir)) from None
     if distributed.is_main():
         print(summary(result))
     return 0
+
+
+def how_to_continue(run_dir: Path) -> str:
+    """After Ctrl-C: the epoch of the run's newest checkpoint and the command that resumes it
+    (checkpoints are published whole, so the newest is what --resume takes)."""
+    found = Run(run_dir).checkpoints()
+    if not found:
+        return f"interrupted before {run_dir} had a checkpoint; start it again (no --resume)"
+    try:
+        at = f" (last checkpoint: epoch {checkpoint.read(found[0]).meta['epoch']})"
+    except VaekitError:
+        at = ""
+    return (f"interrupted{at}; continue with: vaekit train --resume "
+            f"{shlex.quote(str(run_dir))}")
 
 
 def _speed(result) -> str:
