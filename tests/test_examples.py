@@ -76,6 +76,12 @@ def test_colour_example_reports_bits_per_dim(tmp_path):
     assert (tmp_path / "colour/samples.png").is_file()
 
 
+def test_colour_example_help_is_whole_and_its_evaluation_cheap(tmp_path):
+    out = run([EXAMPLES / "colour_data.py", "--help"], cwd=tmp_path)
+    assert "reported in bits per dimension." in out and "45 times that." in out
+    assert re.search(r"--eval-k EVAL_K +importance samples .*\(default: 100\)", out)
+
+
 def test_version_is_the_projects(tmp_path):
     version = re.search(r'^version = "(.+)"$', (ROOT / "pyproject.toml").read_text(),
                         flags=re.M).group(1)

@@ -110,3 +110,17 @@ def test_announcement_shows_even_with_bars_off(tiny_classifier, capsys):
     seen = tiny_classifier
     fid.classifier_for(load_dataset("digits"))
     assert "once per dataset" in seen[0] and "step" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seconds, text", [
+    (0.041, "41 ms"), (0.0004, "0.4 ms"), (0.874, "874 ms"), (0.9996, "1 s"), (7.106, "7.11 s"),
+    (54.496, "54.5 s"), (125.3, "2:05"), (3725, "1:02:05")])
+def test_a_duration_keeps_three_significant_figures_or_reads_as_a_clock(seconds, text):
+    assert progress.duration(seconds) == text
+
+
+def test_a_short_epoch_does_not_read_zero_seconds():
+    from vaekit.training.vae_step import VAEStep
+    record = {"epoch": 3, "train_elbo": -30.5, "valid_elbo": -29.6, "valid_rec_log_lik": -28.1,
+              "valid_kl": 1.5, "seconds": 0.041}                  # digits: one epoch, 41 ms
+    assert VAEStep.summary(record).endswith("kl   1.500)  41 ms")

@@ -1,6 +1,9 @@
 """The HTML report (report.py); it is rendered in headless Chromium (installed by
-scripts/test.sh), which must load every figure with no console message or script error."""
+scripts/test.sh), which must load every figure with no console message or script error. It
+shows the run's config.toml as written, numbers to 4 significant figures, times as durations."""
 
+import html
+import re
 import shutil
 import subprocess
 
@@ -54,3 +57,26 @@ def test_report_renders_in_headless_chromium(run, tmp_path):
     # not blank: a good share of the page is not background, and it holds dark and light
     not_white = (pixels.mean(-1) < 0.95).mean()
     assert not_white > 0.05 and pixels.min() < 0.2 and pixels.max() > 0.9, not_white
+
+
+def test_report_shows_the_config_toml_and_rounded_numbers(run, tmp_path):
+    model, ckpt = load_model(run.run_dir)
+    text = write_report(model, ckpt, run.splits, run.run_dir, tmp_path / "report.html").read_text()
+    toml = (run.run_dir / "config.toml").read_text()
+    assert html.escape(toml) in text                       # as written, not JSON
+    assert '"kind": "vae"' not in text and 'kind = &quot;vae&quot;' in text
+
+
+def test_report_numbers_have_four_significant_figures_and_times_read_as_durations():
+    from vaekit.report import render
+    summary = {"train_seconds": 54.496, "train_examples_per_s": 12345.6, "best_epoch": 3,
+               "test": {"elbo": -29.96971256617043, "nll_bits_per_dim": 0.6427011171499158,
+                        "nll_k": 5000, "active_units": 7}}
+    history = [{"epoch": 1, "train_elbo": -30.511862677377227, "lr": 1e-05, "seconds": 0.041},
+               {"epoch": 2, "train_elbo": -30.1, "lr": 1e-05, "seconds": 125.3}]
+    page = render("t", summary, history, {}, 'epochs = 2\n[data]\ndataset = "digits"\n')
+    cells = re.findall(r"<td class='num'>([^<]*)</td>", page)
+    assert cells == ["-29.97", "5,000", "0.6427", "7",              # test metrics
+                     "54.5 s", "12,346", "3",                          # the rest of metrics.json
+                     "1", "-30.51", "1e-05", "41 ms", "2", "-30.1", "1e-05", "2:05"]  # per epoch
+    assert "<pre>epochs = 2\n[data]\ndataset = &quot;digits&quot;\n</pre>" in page

@@ -70,7 +70,8 @@ def impute(model, x: torch.Tensor, mask: torch.Tensor, train_mean: torch.Tensor,
     trail, means, scores = [current], [], []
     lik = model.likelihood
     for _ in progress.bar(range(steps), desc=f"imputation chain, {len(x)} images", unit="step"):
-        z = model.posterior(current).sample()
+        # unchecked (not model.posterior): Gaussian fills may leave [0, 1]; x was the data's
+        z = model.latent.posterior(model.posterior_params(current)).sample()
         p = model.observation(z)
         pixel = lik.pixelwise(p)                                     # per pixel
         scores.append(_per_example(pixel.log_prob(x) * m))

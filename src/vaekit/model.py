@@ -3,6 +3,11 @@ p(z) (the family's own or a learned one: priors/). Every method returns a torch.
 object, so the objectives never need to know which are in use. Network outputs come back in the
 input's dtype (under bfloat16 autocast log-densities stay float32), and z [S, B, Z] is decoded
 as one batch [S*B, Z].
+
+x is float [B, *event_shape] on the scale vaekit trains on (data/draws.py): values in [0, 1],
+k / (L - 1) for 8-bit or other levels k, and 0 or 1 for a Bernoulli likelihood (binarized).
+`posterior` and `reconstruct` refuse x outside [0, 1] (one pass over x and a host sync: the
+training step calls `latent.posterior(posterior_params(x))` and `encode`, which do not check).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from torch import nn
 from torch.distributions import Distribution
 
 from .baselines import GAN, Autoencoder
+from .errors import VaekitError
 from .latents.base import methods
 from .networks import Networks, build_networks
 
@@ -36,16 +42,36 @@ class VAE(nn.Module):
         return [m for m in (self.encoder, self.decoder) if m is not None]
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """The encoder's output [B, param_size] in x's dtype."""
+        """The encoder's output [B, param_size] in x's dtype; x float [B, *event_shape] in
+        [0, 1] (not checked here: training calls it every step; `posterior` checks)."""
         return _as(self.encoder(x), x)
 
     def posterior_params(self, x: torch.Tensor, init: torch.Tensor | None = None) -> torch.Tensor:
-        """lambda(x) [B, param_size]; vem's E-step starts from `init` when given, else zeros."""
+        """lambda(x) [B, param_size]; vem's E-step starts from `init` when given, else zeros.
+        x as for `encode` (not checked)."""
         return self.inference.params(self, x, init)
 
     def posterior(self, x: torch.Tensor) -> Distribution:
-        """q(z|x): batch_shape [B], event_shape [z_size]."""
+        """q(z|x): batch_shape [B], event_shape [z_size]. x: float [B, *event_shape] in [0, 1]
+        (8-bit images divided by 255; binarized for a Bernoulli likelihood), as training saw
+        it; VaekitError otherwise (a Gaussian likelihood over vectors takes any real x)."""
+        self.check_scale(x)
         return self.latent.posterior(self.posterior_params(x))
+
+    def check_scale(self, x: torch.Tensor) -> None:
+        """Refuse x outside [0, 1]: 0..255 floats give saturated pictures and no error. Images
+        and bounded likelihoods only: a Gaussian over vectors is a density on the reals
+        (linear_gaussian.py)."""
+        real_vectors = self.config.likelihood.data == "continuous" and len(self.event_shape) != 3
+        if real_vectors or x.numel() == 0 or not x.is_floating_point():
+            return
+        lo, hi = (float(v) for v in torch.aminmax(x))
+        if hi > 1:
+            raise VaekitError(f"x should be in [0, 1] (got max {hi}): divide 8-bit images by "
+                              "255")
+        if lo < 0:
+            raise VaekitError(f"x should be in [0, 1] (got min {lo}): map images in [-1, 1] "
+                              "to (x + 1) / 2")
 
     def prior(self) -> Distribution:
         """p(z): event_shape [z_size] (a learned prior's, with the current parameters)."""
@@ -72,7 +98,8 @@ class VAE(nn.Module):
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor, show: str | None = None) -> torch.Tensor:
-        """Picture of p(x|z) at q's point z (E_q[z|x]; a flow's f(mu)): [B, *event] in [0, 1]."""
+        """Picture of p(x|z) at q's point z (E_q[z|x]; a flow's f(mu)): [B, *event] in [0, 1].
+        x: float in [0, 1], as for `posterior` (which refuses other values)."""
         return self.likelihood.picture(self.observation(methods(self.posterior(x)).point()), show)
 
 

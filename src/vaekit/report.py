@@ -1,6 +1,7 @@
 """A run's HTML report: one self-contained file (figures embedded as data URIs, no server, no
 network) with the test metrics, the per-epoch log, the classes by name (where the data name
-them), every figure and the configuration. A small script in the page writes how many images
+them), every figure and the configuration (the run's config.toml). Numbers are shown to 4
+significant figures, times as durations. A small script in the page writes how many images
 loaded and failed, and any script error, into <body data-images-loaded data-images-failed
 data-errors>, and shows the count at the foot.
 """
@@ -9,11 +10,12 @@ from __future__ import annotations
 
 import base64
 import html
-import json
+import math
 from pathlib import Path
 
-from . import runs
+from . import config_file, runs
 from .figures import class_names, run_figures
+from .progress import duration
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
@@ -53,8 +55,22 @@ def _data_uri(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
 
 
-def _cell(value) -> str:
-    return f"{value:.4f}" if isinstance(value, float) else html.escape(str(value))
+def _number(value: float) -> str:
+    """4 significant figures ("-29.97", "0.6427", "1e-05"); whole above 10,000 ("12,346")."""
+    if not math.isfinite(value):
+        return str(value)
+    return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:.4g}"
+
+
+def _cell(value, key: str = "") -> str:
+    """A table cell's text: times (keys ending in "seconds") as durations, numbers rounded."""
+    if isinstance(value, float) and key.endswith(runs.SECONDS):
+        return duration(value)
+    if isinstance(value, float):
+        return _number(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return html.escape(str(value))
 
 
 def _classes(names: list[str] | None) -> str:
@@ -67,11 +83,12 @@ def _classes(names: list[str] | None) -> str:
 
 
 def render(title: str, summary: dict, history: list[dict], figures: dict[str, Path],
-           config: dict, class_names: list[str] | None = None) -> str:
+           config: str, class_names: list[str] | None = None) -> str:
+    """The page; `config` is the run's configuration as TOML text."""
     test = summary.get(runs.TEST, {})
-    rows = "".join(f"<tr><td>{html.escape(label)}</td><td class='num'>{_cell(test[key])}</td></tr>"
-                   for key, label in METRICS if key in test)
-    extra = "".join(f"<tr><td>{html.escape(k)}</td><td class='num'>{_cell(v)}</td></tr>"
+    rows = "".join(f"<tr><td>{html.escape(label)}</td><td class='num'>{_cell(test[key], key)}"
+                   "</td></tr>" for key, label in METRICS if key in test)
+    extra = "".join(f"<tr><td>{html.escape(k)}</td><td class='num'>{_cell(v, k)}</td></tr>"
                     for k, v in summary.items()
                     if k not in (runs.TEST, runs.CLASS_NAMES) and not isinstance(v, dict))
     epochs = ""
@@ -80,8 +97,8 @@ def render(title: str, summary: dict, history: list[dict], figures: dict[str, Pa
                             "valid_kl", "lr", runs.SECONDS) if k in history[-1]]
         head = "".join(f"<th>{k}</th>" for k in keys)
         shown = history if len(history) <= 25 else history[:: max(1, len(history) // 25)] + history[-1:]
-        body = "".join("<tr>" + "".join(f"<td class='num'>{_cell(r.get(k, ''))}</td>" for k in keys)
-                       + "</tr>" for r in shown)
+        body = "".join("<tr>" + "".join(f"<td class='num'>{_cell(r.get(k, ''), k)}</td>"
+                                        for k in keys) + "</tr>" for r in shown)
         epochs = f"<h2>Per epoch</h2><table><tr>{head}</tr>{body}</table>"
     figs = "".join(f"<figure><img src='{_data_uri(p)}' alt='{html.escape(t)}'>"
                    f"<figcaption>{html.escape(t)}</figcaption></figure>"
@@ -94,7 +111,7 @@ def render(title: str, summary: dict, history: list[dict], figures: dict[str, Pa
 {epochs}
 {_classes(class_names)}
 <h2>Figures</h2>{figs}
-<h2>Configuration</h2><pre>{html.escape(json.dumps(config, indent=1))}</pre>
+<h2>Configuration</h2><pre>{html.escape(config)}</pre>
 <footer>vaekit report &middot; <span id="status">figures loading</span></footer>
 </body></html>
 """
@@ -106,8 +123,10 @@ def write_report(model, ckpt, splits, run_dir: Path, out: Path | None = None,
     in `run_dir` -> report.html."""
     run = runs.Run(run_dir)
     figures = run_figures(model, ckpt.config, splits, run.path, show=show)
-    page = render(f"vaekit run {run.name}", run.summary(), run.metrics(), figures,
-                  ckpt.config.to_dict(), class_names(run, splits))
+    config = (run.config_file.read_text(encoding="utf-8") if run.config_file.is_file()
+              else config_file.dumps(ckpt.config))     # runs before 0.3 have no config.toml
+    page = render(f"vaekit run {run.name}", run.summary(), run.metrics(), figures, config,
+                  class_names(run, splits))
     out = Path(out or run.file(runs.REPORT))
     out.write_text(page, encoding="utf-8")
     return out

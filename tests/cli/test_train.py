@@ -177,3 +177,56 @@ def test_flow_options_in_help_and_refused_where_they_do_not_apply(tmp_path, caps
         err = capsys.readouterr().err.strip()
         assert code == 2 and len(err.splitlines()) == 1 and says in err, err
     assert not any(tmp_path.iterdir())
+
+
+def test_print_config_names_the_likelihood_the_data_choose(capsys):
+    capsys.readouterr()
+    assert main(["train", "--print-config"]) == 0
+    out = capsys.readouterr().out
+    assert ('[model]\nkind = "vae"\n# likelihood not given: "bernoulli" for this data '
+            "(digits, [1, 8, 8], 17 levels; likelihoods.default_for)\n") in out
+    printed = config_file.tomllib.loads(out)
+    assert "likelihood" not in printed["model"]         # still chosen from the data if reused
+    assert main(["train", "--dataset", "photo-patches", "--print-config"]) == 0
+    assert '# likelihood not given: "gaussian" for this data (photo-patches' in \
+        capsys.readouterr().out
+    assert main(["train", "--dataset", "mnist", "--print-config"]) == 0   # no download
+    assert "chosen from the data when training loads mnist" in capsys.readouterr().out
+    for given in (["--likelihood", "gaussian"], ["--model", "gan"]):
+        assert main(["train", *given, "--print-config"]) == 0
+        assert "likelihood not given" not in capsys.readouterr().out
+
+
+def test_ctrl_c_says_how_to_continue_and_that_command_resumes(tmp_path, capsys, monkeypatch):
+    from vaekit.training.runstate import RunState
+    end_epoch = RunState.end_epoch
+
+    def interrupted_after_epoch_2(self, *args, **kwargs):
+        end_epoch(self, *args, **kwargs)
+        if self.epoch == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(RunState, "end_epoch", interrupted_after_epoch_2)
+    run = tmp_path / "runs" / "cut"
+    capsys.readouterr()
+    assert main(["train", "--runs", str(tmp_path / "runs"), "--name", "cut", *TINY,
+                 "--epochs", "3"]) == 130
+    command = f"vaekit train --resume {run}"
+    assert capsys.readouterr().err == ("vaekit: interrupted (last checkpoint: epoch 2); "
+                                       f"continue with: {command}\n")
+    monkeypatch.setattr(RunState, "end_epoch", end_epoch)
+    assert main([*command.split()[1:], "--no-progress"]) == 0
+    assert epochs_logged(run) == [1, 2, 3]
+
+
+def test_ctrl_c_before_a_checkpoint_says_to_start_again(tmp_path, capsys, monkeypatch):
+    import vaekit.cli.train as cli_train
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_train, "train", interrupted)
+    capsys.readouterr()
+    assert main(["train", "--runs", str(tmp_path), "--name", "early", *TINY]) == 130
+    assert capsys.readouterr().err == (f"vaekit: interrupted before {tmp_path / 'early'} had a "
+                                       "checkpoint; start it again (no --resume)\n")

@@ -13,7 +13,7 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 
 from .. import __version__, devices, distributed, progress
-from ..errors import VaekitError
+from ..errors import Interrupted, VaekitError
 from .train import add_train
 from . import compare, evaluate, figures, gaps, impute, pictures, report
 from .common import Parser
@@ -73,8 +73,8 @@ def _run(args) -> int:
     except VaekitError as e:
         print(f"vaekit: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("vaekit: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as e:     # Interrupted: with how to continue
+        print(f"vaekit: {e if isinstance(e, Interrupted) else 'interrupted'}", file=sys.stderr)
         return 130
     except Exception as e:  # a bug, not bad input: one line unless asked for the traceback
         if os.environ.get("VAEKIT_DEBUG"):

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import copy
 import os
+import shlex
 import time
 from dataclasses import fields
 from pathlib import Path
 
 from .. import checkpoint, config_file, distributed, options
 from ..config import AXES, ModelConfig, TrainConfig
-from ..errors import VaekitError
+from ..errors import Interrupted, VaekitError
 from ..kinds import KINDS
 from ..latents import LATENTS
 from ..options import AXIS_GROUPS
@@ -27,7 +28,8 @@ def _command_options(p) -> None:
                    help="settings from a TOML file (every run writes its own as "
                         "RUN/config.toml); options given here override it")
     p.add_argument("--print-config", action="store_true",
-                   help="print the configuration these options give, as TOML, and exit")
+                   help="print the configuration these options give, as TOML, and exit (with "
+                        "the likelihood the data choose when none is given)")
     p.add_argument("--name", help="run name under --runs (default: <dataset>-<time>)")
     p.add_argument("--runs", default="runs", help="folder for runs (default: runs)")
     p.add_argument("--resume", metavar="RUN",
@@ -167,24 +169,74 @@ def cmd_train(args) -> int:
         return _train(args)
 
 
+DOWNLOADED = ("fashion-mnist", "mnist", "cifar10")   # data.sources.DATASETS fetched on first use
+
+
+def likelihood_note(config) -> str | None:
+    """A comment line naming the likelihood the data will choose (likelihoods.default_for), when
+    none is given: the data are loaded for it as training would, unless they need a download."""
+    model, data = config.model, config.data
+    if model.likelihood is not None or not KINDS[model.kind].uses_likelihood:
+        return None
+    if data.dataset in DOWNLOADED:
+        return (f"# likelihood not given: chosen from the data when training loads "
+                f"{data.dataset} (not loaded here: it may need a download)")
+    from ..data import load_dataset, reduce_bits
+    d = reduce_bits(load_dataset(data.dataset, data.image_size, data.background), data.bits)
+    name = model.resolved(d.event_shape, d.levels, d.train).likelihood.name
+    levels = f", {d.levels} levels" if d.levels else ""
+    return (f'# likelihood not given: "{name}" for this data ({d.name}, {list(d.event_shape)}'
+            f"{levels}; likelihoods.default_for)")
+
+
+def _with_likelihood_note(text: str, config) -> str:
+    """`text` (the TOML) with likelihood_note's line at the end of its [model] table's keys."""
+    note = likelihood_note(config)
+    if note is None:
+        return text
+    head, sep, rest = text.partition("\n[model]\n")
+    if not sep:
+        return f"{text}{note}\n"
+    kind, _, tables = rest.partition("\n")           # [model]'s one key; then its tables
+    return f"{head}{sep}{kind}\n{note}\n{tables}"
+
+
 def _train(args) -> int:
     config = _resumed_config(args) if args.resume else train_config(args)
     if args.print_config:
-        print(config_file.dumps(config), end="")
+        print(_with_likelihood_note(config_file.dumps(config), config), end="")
         return 0
     progress = False if args.no_progress else None
     if args.resume:
-        result = train(config, args.resume, resume=True, progress=progress)
+        run_dir = Path(args.resume)
     else:
         if not args.name and int(os.environ.get("WORLD_SIZE", "1")) > 1:
             raise VaekitError("under torchrun give the run a --name (every process must "
                               "agree on its folder)")
         dataset = config.data.dataset
         name = args.name or f"{Path(dataset).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
-        result = train(config, Path(args.runs) / name, progress=progress)
+        run_dir = Path(args.runs) / name
+    try:
+        result = train(config, run_dir, resume=bool(args.resume), progress=progress)
+    except KeyboardInterrupt:
+        raise Interrupted(how_to_continue(run_dir)) from None
     if distributed.is_main():
         print(summary(result))
     return 0
+
+
+def how_to_continue(run_dir: Path) -> str:
+    """After Ctrl-C: the epoch of the run's newest checkpoint and the command that resumes it
+    (checkpoints are published whole, so the newest is what --resume takes)."""
+    found = Run(run_dir).checkpoints()
+    if not found:
+        return f"interrupted before {run_dir} had a checkpoint; start it again (no --resume)"
+    try:
+        at = f" (last checkpoint: epoch {checkpoint.read(found[0]).meta['epoch']})"
+    except VaekitError:
+        at = ""
+    return (f"interrupted{at}; continue with: vaekit train --resume "
+            f"{shlex.quote(str(run_dir))}")
 
 
 def _speed(result) -> str:

@@ -15,6 +15,7 @@ from ..data.batching import Batches, draw_rows
 from ..data.splits import check_classes
 from ..objectives import ciwae, elbo, free_bits_kl, iwae, kl_groups, labelled_elbo, miwae, piwae
 from ..plots import class_samples, reconstruction_picture, samples
+from ..progress import duration
 from .precision import make_optimizer
 from .step import Step
 
@@ -98,7 +99,7 @@ class VAEStep(Step):
         """-(L(x, y) + alpha log q(y|x)) over a batch of labelled examples."""
         rows, x = draw_rows(self.labelled, min(self.config.batch_size, len(self.labels)))
         y, model = self.labels[rows], self.model
-        q = model.posterior(x)
+        q = model.latent.posterior(model.posterior_params(x))   # unchecked: no host sync
         bound = labelled_elbo(x, y, q, model.prior(), model.observation)
         return -(bound + self.config.classifier_weight * q.class_log_prob(y)).mean()
 
@@ -153,7 +154,7 @@ class VAEStep(Step):
                 f"{record['valid_elbo']:9.3f}  (log p(x|z) {record['valid_rec_log_lik']:9.3f}, "
                 f"kl {record['valid_kl']:7.3f})"
                 + (f"  accuracy {record['valid_accuracy']:.3f}" if "valid_accuracy" in record
-                   else "") + f"  {record['seconds']:.1f}s")
+                   else "") + f"  {duration(record['seconds'])}")
 
     @staticmethod
     def evaluate(model, splits, config):
