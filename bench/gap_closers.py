@@ -11,7 +11,8 @@ fixed-binarized test images; common.py):
   iwae       the IWAE bound, k = --k
   miwae      MIWAE(--m, k / --m): the same number of samples as iwae, in --m independent sets
 Prints one JSON line per model (test NLL, ELBO and its terms, active units, training examples/s
-and seconds), then one line of paired NLL differences over the same test images with standard
+and seconds; for gaussian and iaf the gap report's approximation and amortization gaps on the
+first --gaps test images, gaps.py), then one line of paired NLL differences over the same test images with standard
 errors: iaf - gaussian, vamp - gaussian, mog - gaussian, miwae - iwae (negative: better).
 
     python bench/gap_closers.py --epochs 50
@@ -21,8 +22,12 @@ from __future__ import annotations
 
 import json
 
+import torch
+
 import vaekit
 from common import fashion_config, paired_difference, parse_args, train_and_evaluate
+from vaekit.gaps import gap_report
+from vaekit.inference import LocalOptimizer
 
 PAIRS = (("iaf", "gaussian"), ("vamp", "gaussian"), ("mog", "gaussian"), ("miwae", "iwae"))
 
@@ -46,6 +51,21 @@ def options(p) -> None:
     p.add_argument("--components", type=int, default=500, help="vamp's pseudo-inputs, mog's K")
     p.add_argument("--k", type=int, default=8, help="iwae's samples (miwae: m sets of k/m)")
     p.add_argument("--m", type=int, default=2)
+    p.add_argument("--gaps", type=int, default=100, help="test images of the gap report (0: none)")
+    p.add_argument("--estep-max-iter", type=int, default=1000)
+
+
+def gaps(args):
+    """The gap report's figures for a trained model: log p(x) (K=1000 from the equal mixture of
+    q_phi and q*), the approximation gap log p(x) - L[q*], the amortization gap L[q*] - L[q_phi]."""
+    def measure(model, test) -> dict:
+        torch.manual_seed(args.seed)
+        settings = LocalOptimizer.for_model(model, max_iter=args.estep_max_iter)
+        table = gap_report(model, test[:args.gaps], k=1000, settings=settings)
+        return {f"gaps_{key}": {k: round(v, 3) for k, v in table[key].items()}
+                for key in ("log_px", "elbo_optimized", "elbo_amortized", "approximation_gap",
+                            "amortization_gap")} | {"gaps_settings": table["settings"]}
+    return measure
 
 
 def main() -> None:
@@ -56,7 +76,8 @@ def main() -> None:
         model, objective, k, m = table[name]
         config = fashion_config(model, args.epochs, args.threads, args.seed, objective, k)
         config.m = m
-        results[name] = train_and_evaluate(name, config)
+        measure = gaps(args) if args.gaps and name in ("gaussian", "iaf") else None
+        results[name] = train_and_evaluate(name, config, extra=measure)
         print(json.dumps({**results[name], "network": args.network, "m": m}), flush=True)
     print(json.dumps({f"{a} minus {b}": paired_difference(a, b) for a, b in PAIRS
                       if a in results and b in results}))
