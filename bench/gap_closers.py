@@ -6,8 +6,8 @@ conv), and evaluates each the same way (test NLL: K=1000 importance samples, the
 fixed-binarized test images; common.py):
   gaussian   the baseline: diagonal Gaussian q, N(0, I), ELBO
   iaf        q a diagonal Gaussian through --flow-steps inverse autoregressive flow steps
-  vamp       the VampPrior with --components pseudo-inputs
-  mog        a learned mixture of --components Gaussians as p(z)
+  vamp       the VampPrior with --vamp-components pseudo-inputs
+  mog        a learned mixture of --mog-components Gaussians as p(z)
   iwae       the IWAE bound, k = --k
   miwae      MIWAE(--m, k / --m): the same number of samples as iwae, in --m independent sets
 Prints one JSON line per model (test NLL, ELBO and its terms, active units, training examples/s
@@ -20,6 +20,7 @@ errors: iaf - gaussian, vamp - gaussian, mog - gaussian, miwae - iwae (negative:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import torch
@@ -39,8 +40,8 @@ def models(args) -> dict:
     flow = {"name": "gaussian", "flow": "iaf", "flow_steps": args.flow_steps}
     return {"gaussian": (model(), "elbo", 1, 1),
             "iaf": (model(latent=flow), "elbo", 1, 1),
-            "vamp": (model(prior={"name": "vamp", "components": args.components}), "elbo", 1, 1),
-            "mog": (model(prior={"name": "mog", "components": args.components}), "elbo", 1, 1),
+            "vamp": (model(prior={"name": "vamp", "components": args.vamp_components}), "elbo", 1, 1),
+            "mog": (model(prior={"name": "mog", "components": args.mog_components}), "elbo", 1, 1),
             "iwae": (model(), "iwae", args.k, 1),
             "miwae": (model(), "miwae", args.k // args.m, args.m)}
 
@@ -48,7 +49,8 @@ def models(args) -> dict:
 def options(p) -> None:
     p.add_argument("--network", default="mlp", choices=["mlp", "conv"])
     p.add_argument("--flow-steps", type=int, default=2)
-    p.add_argument("--components", type=int, default=500, help="vamp's pseudo-inputs, mog's K")
+    p.add_argument("--vamp-components", type=int, default=500, help="pseudo-inputs (the paper's)")
+    p.add_argument("--mog-components", type=int, default=10, help="mixture components")
     p.add_argument("--k", type=int, default=8, help="iwae's samples (miwae: m sets of k/m)")
     p.add_argument("--m", type=int, default=2)
     p.add_argument("--gaps", type=int, default=100, help="test images of the gap report (0: none)")
@@ -71,11 +73,14 @@ def gaps(args):
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0],
                       ["gaussian", "iaf", "vamp", "mog", "iwae", "miwae"], options)
+    if args.k % args.m:
+        raise SystemExit(f"--k {args.k} is not a multiple of --m {args.m}: miwae would take fewer "
+                         "samples than iwae")
     table, results = models(args), {}
     for name in args.models.split(","):
         model, objective, k, m = table[name]
-        config = fashion_config(model, args.epochs, args.threads, args.seed, objective, k)
-        config.m = m
+        config = dataclasses.replace(fashion_config(model, args.epochs, args.threads, args.seed,
+                                                    objective, k), m=m)
         measure = gaps(args) if args.gaps and name in ("gaussian", "iaf") else None
         results[name] = train_and_evaluate(name, config, extra=measure)
         print(json.dumps({**results[name], "network": args.network, "m": m}), flush=True)

@@ -52,7 +52,7 @@ def test_unknown_precision_is_refused():
     ({"gradient": "dreg", "objective": "ciwae"}, "not ciwae"),
     ({"gradient": "dref", "objective": "iwae"},
      r"unknown gradient 'dref' \(did you mean dreg\?\)"),
-    ({"k": 3}, "k = 3 is the iwae objective's number of samples"),
+    ({"k": 3}, "k = 3 is the number of importance samples of the iwae"),
     ({"free_bits": 1.0, "objective": "miwae"}, "the miwae objective has none"),
 ])
 def test_the_importance_weighted_objectives_settings_are_checked(settings, message):

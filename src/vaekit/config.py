@@ -149,7 +149,7 @@ class TrainConfig:
     gradient: str = setting(
         "standard", "VAEs: the gradient estimator of iwae, miwae and piwae: standard | dreg "
         "(Tucker et al. 2018's doubly reparameterized gradient: the same expected gradient, "
-        "a lower variance for the encoder's; Gaussian latents)", kinds=VAE, choices=GRADIENTS,
+        "a lower variance for the encoder's; Gaussian latents without a flow)", kinds=VAE, choices=GRADIENTS,
         group=OPTIMIZATION)
     beta: float = setting(1.0, "VAEs: KL weight (1: the ELBO; beta-VAE otherwise)", kinds=VAE,
                           group=OPTIMIZATION)
@@ -159,7 +159,7 @@ class TrainConfig:
     free_bits: float = setting(
         0.0, "VAEs: free bits, a KL floor per latent group in nats (Kingma et al. 2016: each "
         "unit's, each categorical variable's or each layer's KL, or the whole KL under a "
-        "learned --prior, counts as at least this in the loss; 0: off); against posterior "
+        "learned --prior or a --flow, counts as at least this in the loss; 0: off); against posterior "
         "collapse", kinds=VAE, metavar="NATS",
         group=OPTIMIZATION)
     alpha: float | None = setting(
@@ -222,8 +222,8 @@ class TrainConfig:
               f"{near(self.objective, OBJECTIVES)}; choose from {list(OBJECTIVES)}")
         check(self.k >= 1, f"k must be >= 1, got {self.k}")
         check(self.k == 1 or self.objective != "elbo",
-              f"k = {self.k} is the iwae objective's number of samples; the elbo objective "
-              "takes one (give --objective iwae)")
+              f"k = {self.k} is the number of importance samples of the iwae, miwae, ciwae "
+              "and piwae objectives; the elbo objective takes one (give --objective iwae)")
         check(self.m >= 1, f"m must be >= 1, got {self.m}")
         check(self.m == 1 or self.objective in SETS,
               f"m = {self.m} is the number of K-sample sets of miwae and piwae; the "

@@ -199,7 +199,8 @@ def evaluate(model, x: torch.Tensor, k: int = 5000, n_loglik: int | None = None,
     dim = math.prod(model.event_shape)
     classified = {} if labels is None else dict(zip(("accuracy", "accuracy_se"),
                                                      accuracy(model, x, labels)))
-    sampled = {"kl_sampled": True} if model.latent.kl_sampled else {}
+    sampled = ({"kl_sampled": True} if model.latent.kl_sampled or model.config.prior.learned
+               else {})
     return {**classified, **sampled,
         "n": len(x), "elbo": report.elbo, "elbo_se": report.elbo_se,
         "rec_log_lik": report.rec_log_lik, "kl": report.kl, "kl_layers": report.kl_layers,
@@ -221,7 +222,7 @@ MEANINGS = {
     "kl": ("nats", "KL(q(z|x) || p(z)), mean per image"),
     "kl_layers": ("nats", "the KL per stochastic layer, z_1 first"),
     "kl_sampled": ("", "the KL is one sample of log q(z) - log p(z), at the ELBO's draw: q (a "
-                       "flow) has no closed form"),
+                       "flow) or p (a learned mixture) has no closed form"),
     "elbo_bits_per_dim": ("bits/dim", "-ELBO in bits per dimension"),
     "log_px": ("nats", "log p(x) estimated by importance sampling (the K-sample IWAE bound), mean per image"),
     "nll": ("nats", "-log p(x): the negative log-likelihood"),

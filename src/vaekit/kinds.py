@@ -42,8 +42,8 @@ class Kind:
                   f"the {config.objective} objective is not available for {latent.name} "
                   "latents (its weights would need the relaxed densities); train with elbo, "
                   "evaluate log p(x) as usual")
-            # a family declares `dreg = True` when DReG applies (gaussian); undeclared: refused
-            check(config.gradient == "standard" or getattr(latent, "dreg", False),
+            # each family declares `dreg`: whether DReG applies (gaussian without a flow)
+            check(config.gradient == "standard" or latent.dreg,
                   f"the dreg gradient is not available for {latent.name} latents as configured "
                   "(it needs a q whose parameters are all the encoder's output: gaussian "
                   "without a flow); give --gradient standard")

@@ -109,7 +109,7 @@ def cases(tmp_path, run):
         (["train", "--beta", "inf"], None, "--beta: expected a finite number"),
         (["train", "--lr", "nan"], None, "--lr: expected a finite number"),
         (["train", "--tau", "0.5"], None, "--tau does not apply to this model"),
-        (["train", "--k", "5"], None, "k = 5 is the iwae objective's number of samples"),
+        (["train", "--k", "5"], None, "k = 5 is the number of importance samples of the iwae"),
         (["train", "--lr-decay", "0.9"], None, "lr_decay is the exponential schedule's factor"),
         (["train", "--image-every", "3"], None, "give --logger tensorboard"),
         (["train", "--model", "ae", "--free-bits", "1"], None, "free_bits is for VAEs"),

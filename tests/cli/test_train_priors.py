@@ -27,6 +27,7 @@ def run(request, tmp_path_factory):
 def test_a_run_with_a_learned_prior_has_samples_finite_metrics_and_resumes(run, capsys):
     test = json.loads((run / "metrics.json").read_text())["test"]
     assert test["prior"].split(":")[0] in ("vamp", "mog") and "one sample" in test["prior"]
+    assert test["kl_sampled"] is True                       # the KL to a mixture: one sample
     assert all(math.isfinite(test[k]) for k in ("elbo", "kl", "nll", "nll_mc_se"))
     assert (run / "samples.png").stat().st_size > 0
     assert main(["sample", str(run), "--n", "4", "--out", str(run / "s.png")]) == 0
@@ -83,9 +84,21 @@ def test_model_config_round_trips_and_old_configs_take_the_standard_prior():
     (["--prior", "mog", "--prior-components", "0"], "prior_components must be >= 1"),
     (["--prior-components", "5"], "it is for --prior mog or --prior vamp"),
     (["--prior", "vampp"], "did you mean vamp?"),
+    (["--prior", "vamp", "--flow", "iaf"], "--prior vamp with --flow is not available"),
 ])
 def test_a_model_a_learned_prior_does_not_fit_is_one_line(args, words, tmp_path, monkeypatch,
                                                           capsys):
     code, err = answer(["train", "--runs", str(tmp_path), *args], None, monkeypatch, capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1 and words in err, err
     assert not any(tmp_path.iterdir())
+
+
+def test_a_learned_mixture_prior_takes_a_flow_posterior(tmp_path, capsys):
+    """mog with an iaf q: both densities exact at the ELBO's draw, no inverse on the training
+    path; the run trains, evaluates finitely and says its KL is one sample."""
+    args = ["--prior", "mog", "--prior-components", "3", "--flow", "iaf", "--flow-steps", "2",
+            "--flow-width", "8"]
+    assert main(["train", "--runs", str(tmp_path), "--name", "mf", *TINY, *args]) == 0
+    test = json.loads((tmp_path / "mf" / "metrics.json").read_text())["test"]
+    assert test["kl_sampled"] is True and math.isfinite(test["nll"])
+    assert "the KL too" in capsys.readouterr().out

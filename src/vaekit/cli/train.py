@@ -257,7 +257,7 @@ def collapse_note(t: dict) -> str | None:
             f"{t['active_units']}/{t['latent_dim']} active units: q(z|x) is about p(z) for "
             "every x and the decoder ignores z. Try --warmup-epochs 10 (the KL weight rises "
             "from 0) or --free-bits 0.5 (a KL floor per latent unit, categorical variable or "
-            "layer; on the whole KL under a learned prior), or a smaller --beta")
+            "layer; on the whole KL under a learned prior or a flow), or a smaller --beta")
 
 
 def summary(result) -> str:
@@ -276,7 +276,8 @@ def summary(result) -> str:
               f"test log p(x) {t['log_px']:.3f} +- {t['nll_se']:.3f} nats per image "
               f"(importance sampled, K={t['nll_k']}, n={t['nll_n']}); NLL "
               f"{t['nll_bits_per_dim']:.4f} bits/dim",
-              f"active units {t['active_units']}/{t['latent_dim']} (Var_x E_q[z_i] > 0.01"
+              f"active units {t['active_units']}/{t['latent_dim']} (Var_x "
+              f"{'E_q[z_i]' if not result.model.latent.kl_sampled else 'f(mu)_i'} > 0.01"
               + (" Var_p(z_i))" if result.config.model.prior.learned else ")")]
     if result.config.model.prior.learned:
         lines.append(f"prior {t['prior']}")

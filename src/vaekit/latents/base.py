@@ -129,6 +129,7 @@ class LatentFamily(nn.Module):
     z_size: int
     decoder_size: int
     classes: int = 0            # K of a class variable y within z (M2); 0 when there is none
+    point_name: str = "E_q[z|x]"   # what `point()` of its q is, for legends
     kl_sampled: bool = False    # the KL is log q(z) - log p(z) at one draw: q has no closed form
 
     def posterior(self, params: torch.Tensor) -> Posterior:

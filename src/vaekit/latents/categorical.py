@@ -123,6 +123,7 @@ class Categorical(Spec):
     name = "categorical"
     # the IWAE weights of a relaxed sample would need the relaxed densities: not offered
     iwae = False
+    dreg = False                  # DReG: no reparameterized density to stop
     vars: int = setting(20, "variables N", flag="categorical-vars")
     classes: int = setting(10, "classes K of each variable", flag="categorical-classes")
     tau: float = setting(1.0, "initial Gumbel-softmax temperature tau_0")

@@ -42,6 +42,8 @@ class GaussianLatent(LatentFamily):
         self.z_size = dim
         self.decoder_size = dim
         self.kl_sampled = flow is not None
+        if flow is not None:
+            self.point_name = "f(mu), the flow at q's base mean"   # a flow has no closed-form mean
         self.register_buffer("_zero", torch.zeros(dim), persistent=False)
         self.register_buffer("_one", torch.ones(dim), persistent=False)
 

@@ -170,6 +170,7 @@ class Hierarchical(Spec):
     """Layers z_1..z_L (default: Burda et al.'s two-layer model, [100, 50])."""
     name = "hierarchical"
     iwae = True
+    dreg = False                  # q(z_2|z_1)'s network is not cut off from the gradient
     # --latent-dim D1: z_1's size over the default upper layers (from_options)
     extra_flags = {"latent_dim": ("size of z_1", "100")}
     dims: tuple[int, ...] = setting((100, 50), "sizes of z_1..z_L", flag="latent-dims",

@@ -170,6 +170,7 @@ class Joint(Spec):
     """y one of K classes and z Gaussian of D dimensions; q(y|x) q(z|x,y)."""
     name = "joint"
     iwae = True                   # with y enumerated (stratified), the weights are exact
+    dreg = False                  # its draws are stratified by class
     classes: int = setting(10, "classes K of y")
     dim: int = setting(50, "size of the Gaussian style z", flag="latent-dim")
     discrete: str = setting(

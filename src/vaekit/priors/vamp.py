@@ -52,6 +52,9 @@ class Vamp(PriorSpec):
         check(config.inference.encoder, "--prior vamp reads p(z) through the encoder at its "
               f"pseudo-inputs; --inference {config.inference.name} has none (use amortized "
               "or semi)")
+        check(config.latent.flow == "none", "--prior vamp with --flow is not available: "
+              "p(z) would be a mixture of flow posteriors, whose log-density needs every "
+              "flow inverted at each z (drop --flow, or use --prior mog)")
 
     def build(self, latent, event_shape) -> VampPrior:
         return VampPrior(tuple(event_shape), self.components)

@@ -3,7 +3,8 @@
     f(z) = z + u_hat tanh(w.z + b),   log|det df/dz| = log(1 + (1 - tanh^2(w.z + b)) w.u_hat)
 
 with u, w, b amortized, from the encoder per example as in the paper: 2D + 1 outputs a step.
-Amortized, vem's E-step and the gap report's q* optimize every parameter of q per example.
+Amortized, vem's E-step and the gap report's q* optimize every parameter of q per example
+(an iaf's MADE weights, by contrast, are shared: there only mu, sigma and the context h are).
 Invertible because w.u_hat = m(w.u) > -1 (the paper's u_hat reparameterization), with
 m(a) = -1 + softplus(a + log(e - 1)) instead of the paper's -1 + softplus(a): m(0) = 0, so u = 0
 is the identity whatever w, and u_hat stays bounded (|u_hat - u| <= 0.37 |u| near w = 0, where
