@@ -23,18 +23,21 @@ def test_runs_on_different_datasets_are_refused(tmp_path):
 
 
 def test_the_table_has_a_row_per_model_and_a_dash_where_there_is_no_likelihood():
-    rows = [{"model": "vae", "samples": "prior", "test_nll": 80.123, "test_elbo": -85.5,
-             "fid": 1.5, "class_entropy": 0.25, "marginal_class_entropy": 2.3,
+    rows = [{"model": "a-long-run-name: vae (conv, gaussian, dlogistic-mix, elbo)",
+             "samples": "prior", "test_nll": 80.123, "test_bits_per_dim": 0.1474,
+             "test_elbo": -85.5, "fid": 1.5, "class_entropy": 0.25, "marginal_class_entropy": 2.3,
              "train_seconds": 12.0},
-            {"model": "gan", "samples": "prior", "test_nll": None, "test_elbo": None,
+            {"model": "gan", "samples": "prior", "test_nll": None, "test_bits_per_dim": None,
+             "test_elbo": None,
              "fid": 9.0, "class_entropy": 0.5, "marginal_class_entropy": 1.0,
              "train_seconds": 3.0}]
     lines = format_rows(rows).splitlines()
-    assert lines[0].split() == ["model", "samples", "NLL", "ELBO", "FID", "H(y|x)", "H(y)",
-                                "train", "s"]
-    assert lines[1].split() == ["vae", "prior", "80.12", "-85.50", "1.50", "0.250", "2.300",
-                                "12.0"]
-    assert lines[2].split() == ["gan", "prior", "-", "-", "9.00", "0.500", "1.000", "3.0"]
+    assert lines[0].split() == ["model", "samples", "NLL", "bits/dim", "ELBO", "FID", "H(y|x)",
+                                "H(y)", "train", "s"]
+    assert lines[1].split()[-8:] == ["prior", "80.12", "0.1474", "-85.50", "1.50", "0.250",
+                                     "2.300", "12.0"]
+    assert lines[1].startswith(rows[0]["model"] + " ")      # whole, however long
+    assert lines[2].split() == ["gan", "prior", "-", "-", "-", "9.00", "0.500", "1.000", "3.0"]
     assert lines[-1] == LEGEND and len(lines) == 4
 
 
@@ -43,7 +46,7 @@ def test_without_fid_the_table_shows_dashes_and_says_why():
     rows = [{"model": "vae", "samples": "prior", "test_nll": 80.0, "test_elbo": -85.0,
              "train_seconds": 12.0, **NO_FID}]
     lines = format_rows(rows).splitlines()
-    assert lines[1].split() == ["vae", "prior", "80.00", "-85.00", "-", "-", "-", "12.0"]
+    assert lines[1].split() == ["vae", "prior", "80.00", "-", "-85.00", "-", "-", "-", "12.0"]
     assert lines[2].startswith("FID skipped (--no-fid)") and lines[-1] == LEGEND
 
 

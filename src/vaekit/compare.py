@@ -22,8 +22,8 @@ from .runs import SECONDS, TEST, TEST_ELBO, TEST_NLL, Run
 
 def _label(run: Run, config, model) -> str:
     m = config.model
-    parts = [m.network.name] + ([m.latent.name, config.objective] if isinstance(model, VAE)
-                                else [])
+    parts = [m.network.name] + ([m.latent.name, m.likelihood.name, config.objective]
+                                if isinstance(model, VAE) else [])
     return f"{run.name}: {m.kind} ({', '.join(parts)})"
 
 
@@ -55,6 +55,7 @@ def compare_runs(runs: list[str | Path], n: int = 2000, seed: int = 0, per_row: 
             rows.append({"run": str(run.path), "model": _label(run, config, model),
                          "samples": how, "shows": model.shown(),
                          "test_nll": test.get(TEST_NLL),
+                         "test_bits_per_dim": test.get("nll_bits_per_dim"),
                          "test_elbo": test.get(TEST_ELBO), "train_seconds": round(seconds, 1),
                          "epochs": len(history),
                          **(sample_quality(classifier, samples, real) if fid else NO_FID)})
@@ -97,10 +98,12 @@ def labelled_grid(rows: list[torch.Tensor], names: list[str], path: Path,
 def format_rows(rows: list[dict]) -> str:
     def num(v, fmt):
         return format("-", f">{fmt.split('.')[0]}s") if v is None else format(v, fmt)
-    lines = [f"{'model':44s} {'samples':16s} {'NLL':>9s} {'ELBO':>9s} {'FID':>9s} "
-             f"{'H(y|x)':>7s} {'H(y)':>6s} {'train s':>8s}"]
+    width = max([len("model")] + [len(r["model"]) for r in rows])
+    lines = [f"{'model':{width}s} {'samples':16s} {'NLL':>9s} {'bits/dim':>8s} {'ELBO':>9s} "
+             f"{'FID':>9s} {'H(y|x)':>7s} {'H(y)':>6s} {'train s':>8s}"]
     for r in rows:
-        lines.append(f"{r['model'][:44]:44s} {r['samples']:16s} {num(r['test_nll'], '9.2f')} "
+        lines.append(f"{r['model']:{width}s} {r['samples']:16s} {num(r['test_nll'], '9.2f')} "
+                     f"{num(r.get('test_bits_per_dim'), '8.4f')} "
                      f"{num(r['test_elbo'], '9.2f')} {num(r['fid'], '9.2f')} "
                      f"{num(r['class_entropy'], '7.3f')} "
                      f"{num(r['marginal_class_entropy'], '6.3f')} {r['train_seconds']:8.1f}")
@@ -109,7 +112,10 @@ def format_rows(rows: list[dict]) -> str:
     return "\n".join(lines + skipped + [LEGEND])
 
 
-LEGEND = ("NLL: -log p(x), nats per test image (importance sampled; lower is better); ELBO: its "
+LEGEND = ("NLL: -log p(x), nats per test image (importance sampled; lower is better); bits/dim: "
+          "the NLL in bits per dimension of the data's levels (a continuous density's with "
+          "log(levels) added; the figure to compare when the likelihoods differ, as nats of a "
+          "density and of a probability are not comparable); ELBO: its "
           "lower bound, nats (higher is better); FID: Frechet distance of the classifier's "
           "features, samples vs test images (lower is better); H(y|x): mean entropy of the "
           "classifier on samples, nats (low: each sample looks like one class); H(y): entropy "

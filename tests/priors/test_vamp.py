@@ -141,3 +141,22 @@ def test_vamp_and_mog_train_on_every_network_and_encoder_scheme(network, inferen
         loss.backward()
         assert torch.isfinite(loss) and torch.isfinite(values).all()
         assert all(p.grad is not None for p in vae.latent_prior.parameters())
+
+
+def test_under_a_flow_posterior_the_components_are_qs_base_gaussians():
+    """p(z) = (1/K) sum_k N(z; mu(u_k), sigma(u_k)^2): the encoder's first 2Z outputs at u_k (the
+    flow's context left out), written out by hand; the flow's own q is not a component."""
+    torch.manual_seed(0)
+    latent = {"name": "gaussian", "dim": 3, "flow": "iaf", "flow_steps": 2, "flow_width": 4}
+    config = tiny(prior={"name": "vamp", "components": 5})
+    config.latent = latent
+    vae = build_model(config, (6,)).double()
+    z = torch.randn(7, 3, dtype=torch.float64)
+    u = vae.latent_prior.raw.clamp(0, 1)
+    mu, pre = vae.encoder(u)[:, :6].chunk(2, -1)
+    sigma = torch.nn.functional.softplus(pre) + 1e-5
+    t = (z.unsqueeze(-2) - mu) / sigma
+    log_n = (-0.5 * t ** 2 - sigma.log() - 0.5 * math.log(2 * math.pi)).sum(-1)
+    expected = torch.logsumexp(log_n, -1) - math.log(len(u))
+    torch.testing.assert_close(vae.prior().log_prob(z), expected)
+    assert vae.encoder(u).shape[-1] > 6                      # the context was there to leave out

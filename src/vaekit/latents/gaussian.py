@@ -53,6 +53,10 @@ class GaussianLatent(LatentFamily):
         base, extra = params.split([2 * self.z_size, self.flow.param_size], -1)
         return self.flow.posterior(diagonal_gaussian(base), extra)
 
+    def gaussian(self, params: torch.Tensor) -> IndependentPosterior:
+        """q's diagonal Gaussian: q itself, or the base a flow pushes forward."""
+        return diagonal_gaussian(params[..., :2 * self.z_size])
+
     def prior(self) -> Independent:
         return standard_normal(self._zero, self._one)
 

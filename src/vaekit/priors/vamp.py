@@ -4,7 +4,9 @@ mixture of posteriors at K learned pseudo-inputs u_k shaped like the data,
     p(z) = (1/K) sum_k q(z | u_k),
 
 with q(z|u_k) = latent.posterior(encoder(u_k)): the prior is read through the model's encoder,
-so it needs one (no variational EM) and moves with it. The weights are uniform, as in the paper.
+so it needs one (no variational EM) and moves with it. Under a flow posterior the components
+are q's base Gaussians N(mu(u_k), sigma(u_k)^2), the flow left out: its density at a z not
+drawn through it needs the flow inverted, for every k at every z. The weights are uniform, as in the paper.
 The pseudo-inputs are hardtanh(v_k) into the data's range [0, 1] (the paper's hardtanh), with v
 starting uniform on [0, 1]; an entry of v pushed outside [0, 1] has no gradient, as in the paper.
 Under semi-amortized inference q(z|u_k) is the encoder's, unrefined.
@@ -36,7 +38,9 @@ class VampPrior(LearnedPrior):
         return F.hardtanh(self.raw, 0.0, 1.0)
 
     def distribution(self, model) -> MixtureSameFamily:
-        q = model.latent.posterior(model.encode(self.pseudo_inputs()))   # batch [K], event [Z]
+        """The mixture of q(z|u_k)'s Gaussians (under a flow posterior, of its base Gaussians:
+        a flow's density at any z would need every flow inverted there)."""
+        q = model.latent.gaussian(model.encode(self.pseudo_inputs()))   # batch [K], event [Z]
         return mixture(self.raw.new_zeros(len(self.raw)), q)
 
 
@@ -52,9 +56,6 @@ class Vamp(PriorSpec):
         check(config.inference.encoder, "--prior vamp reads p(z) through the encoder at its "
               f"pseudo-inputs; --inference {config.inference.name} has none (use amortized "
               "or semi)")
-        check(config.latent.flow == "none", "--prior vamp with --flow is not available: "
-              "p(z) would be a mixture of flow posteriors, whose log-density needs every "
-              "flow inverted at each z (drop --flow, or use --prior mog)")
 
     def build(self, latent, event_shape) -> VampPrior:
         return VampPrior(tuple(event_shape), self.components)
