@@ -89,6 +89,11 @@ class VAE(nn.Module):
         """What its pictures with `show` show, for a legend (e.g. "x ~ p(x|z)")."""
         return self.likelihood.shown(show)
 
+    @property
+    def code(self) -> str:
+        """The z a reconstruction decodes, for legends: q's point (E_q[z|x]; a flow's f(mu))."""
+        return self.latent.point_name
+
     @torch.no_grad()
     def sample(self, n: int, show: str | None = None) -> torch.Tensor:
         """Pictures of p(x|z) for n draws z ~ p(z): [n, *event_shape] in [0, 1]; `show`:

@@ -189,7 +189,7 @@ def reconstruction_picture(model, splits, n: int = 32, ncol: int = 8,
                            show: str | None = None) -> Picture:
     images = reconstructions(model, splits, n, ncol, show)
     return Picture(images, f"test images, each row over its reconstructions: "
-                   f"{model.shown(show)}, z = {model.latent.point_name}",
+                   f"{model.shown(show)}, z = {model.code}",
                    ["test", "reconstructed"] * (len(images) // (2 * ncol)), ncol)
 
 

@@ -53,6 +53,8 @@ class Autoencoder(nn.Module):
         """What its pictures with `show` show, for a legend (e.g. "x ~ p(x|z)")."""
         return self.likelihood.shown(show)
 
+    code = "f(x), the encoder's code"    # the z a reconstruction decodes, for legends
+
     @torch.no_grad()
     def sample(self, n: int, show: str | None = None) -> torch.Tensor:
         z = torch.randn(n, self.code_size, device=self.code_mean.device)
