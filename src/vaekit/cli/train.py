@@ -169,15 +169,13 @@ def cmd_train(args) -> int:
         return _train(args)
 
 
-DOWNLOADED = ("fashion-mnist", "mnist", "cifar10")   # data.sources.DATASETS fetched on first use
-
-
 def likelihood_note(config) -> str | None:
     """A comment line naming the likelihood the data will choose (likelihoods.default_for), when
     none is given: the data are loaded for it as training would, unless they need a download."""
     model, data = config.model, config.data
     if model.likelihood is not None or not KINDS[model.kind].uses_likelihood:
         return None
+    from ..data.sources import DOWNLOADED
     if data.dataset in DOWNLOADED:
         return (f"# likelihood not given: chosen from the data when training loads "
                 f"{data.dataset} (not loaded here: it may need a download)")

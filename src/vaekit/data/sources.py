@@ -34,6 +34,7 @@ DATASETS = {"digits": load_digits, "photo-patches": load_photo_patches,
             "fashion-mnist": lambda: load_idx_dataset(FASHION_MNIST,
                                                       class_names=FASHION_MNIST_CLASSES),
             "mnist": lambda: load_idx_dataset(MNIST), "cifar10": load_cifar10}
+DOWNLOADED = ("fashion-mnist", "mnist", "cifar10")    # fetched on first use (the rest: embedded)
 
 
 def load_dataset(name: str, image_size: int | None = None, background: str = "white") -> Dataset:
