@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field, fields
 
+from . import bounds
 from .data.folder import background_rgb
 from .errors import VaekitError
 from .inference import INFERENCE
@@ -121,10 +122,7 @@ class DataConfig:
 
 
 PRECISIONS = ("float32", "bfloat16", "float16")
-OBJECTIVES = ("elbo", "iwae", "miwae", "ciwae", "piwae")
-SETS = ("miwae", "piwae")      # the objectives over M sets of K draws
 GRADIENTS = ("standard", "dreg")
-DREG = ("iwae", "miwae", "piwae")   # the objectives that have a DReG estimator here
 SCHEDULES = ("constant", "cosine", "exponential")
 LOGGERS = ("jsonl", "tensorboard")
 VAE = ("vae",)                 # settings of a VAE's objective: the others have no ELBO or bound
@@ -134,20 +132,16 @@ VAE = ("vae",)                 # settings of a VAE's objective: the others have 
 class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
-    objective: str = setting(
-        "elbo", "VAEs: elbo (E_q[log p(x|z)] - KL(q || p)) | iwae (the K-sample "
-        "importance-weighted bound, tighter than the ELBO) | miwae (the mean of M independent "
-        "IWAE_K) | ciwae (c ELBO + (1 - c) IWAE_K, c = --ciwae-beta) | piwae (the decoder "
-        "trained by IWAE_MK, the encoder by MIWAE(M, K)); the last three: Rainforth et al. 2018",
-        kinds=VAE, group=OPTIMIZATION)
-    k: int = setting(1, "VAEs: samples K of each importance-weighted bound (iwae, miwae, "
-                     "ciwae, piwae)", kinds=VAE, group=OPTIMIZATION)
-    m: int = setting(1, "VAEs: independent sets M of K samples (miwae, piwae)", kinds=VAE,
-                     group=OPTIMIZATION)
+    objective: str = setting("elbo", "VAEs: " + bounds.describe(), kinds=VAE,
+                             group=OPTIMIZATION)
+    k: int = setting(1, "VAEs: samples K of each importance-weighted bound ("
+                     + bounds.listed("values") + ")", kinds=VAE, group=OPTIMIZATION)
+    m: int = setting(1, "VAEs: independent sets M of K samples (" + bounds.listed("sets") + ")",
+                     kinds=VAE, group=OPTIMIZATION)
     ciwae_beta: float = setting(0.5, "VAEs: ciwae's weight c of the ELBO (1: the ELBO, 0: "
                                 "IWAE_K)", kinds=VAE, group=OPTIMIZATION)
     gradient: str = setting(
-        "standard", "VAEs: the gradient estimator of iwae, miwae and piwae: standard | dreg "
+        "standard", f"VAEs: the gradient estimator of {bounds.listed('dreg')}: standard | dreg "
         "(Tucker et al. 2018's doubly reparameterized gradient: the same expected gradient, "
         "a lower variance for the encoder's; Gaussian latents without a flow)", kinds=VAE, choices=GRADIENTS,
         group=OPTIMIZATION)
@@ -218,23 +212,27 @@ class TrainConfig:
         return self
 
     def _check_objective(self) -> None:
-        check(self.objective in OBJECTIVES, f"unknown objective {self.objective!r}"
-              f"{near(self.objective, OBJECTIVES)}; choose from {list(OBJECTIVES)}")
+        known = bounds.names()
+        check(self.objective in known, f"unknown objective {self.objective!r}"
+              f"{near(self.objective, known)}; choose from {known}")
+        objective = bounds.OBJECTIVES[self.objective]
         check(self.k >= 1, f"k must be >= 1, got {self.k}")
-        check(self.k == 1 or self.objective != "elbo",
-              f"k = {self.k} is the number of importance samples of the iwae, miwae, ciwae "
-              "and piwae objectives; the elbo objective takes one (give --objective iwae)")
+        check(self.k == 1 or objective.values,
+              f"k = {self.k} is the number of importance samples of the "
+              f"{bounds.listed('values')} objectives; the {self.objective} objective "
+              "takes one (give --objective iwae)")
         check(self.m >= 1, f"m must be >= 1, got {self.m}")
-        check(self.m == 1 or self.objective in SETS,
-              f"m = {self.m} is the number of K-sample sets of miwae and piwae; the "
-              f"{self.objective} objective has one (give --objective miwae or piwae)")
+        check(self.m == 1 or objective.sets,
+              f"m = {self.m} is the number of K-sample sets of {bounds.listed('sets')}; the "
+              f"{self.objective} objective has one (give --objective "
+              f"{bounds.listed('sets', 'or')})")
         check(0 <= self.ciwae_beta <= 1, f"ciwae_beta must be in [0, 1], got {self.ciwae_beta}")
         check(is_default(self, "ciwae_beta") or self.objective == "ciwae",
               "ciwae_beta is the ciwae objective's weight of the ELBO (give --objective ciwae)")
         check(self.gradient in GRADIENTS, f"unknown gradient {self.gradient!r}"
               f"{near(self.gradient, GRADIENTS)}; choose from {list(GRADIENTS)}")
-        check(self.gradient == "standard" or self.objective in DREG,
-              f"the dreg gradient is for the iwae, miwae and piwae objectives, not "
+        check(self.gradient == "standard" or objective.dreg,
+              f"the dreg gradient is for the {bounds.listed('dreg')} objectives, not "
               f"{self.objective}")
         check(0 <= self.beta < float("inf"), f"beta must be >= 0 and finite, got {self.beta}")
         check(self.warmup_epochs >= 0, f"warmup_epochs must be >= 0, got {self.warmup_epochs}")

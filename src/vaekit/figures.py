@@ -14,7 +14,8 @@ import torch
 from . import devices, runs
 from .latents import GaussianLatent
 from .latents.base import methods
-from .plots import class_samples, reconstruction_picture, samples, save_grid, save_picture
+from .plots import (class_label, class_samples, reconstruction_picture, samples, save_grid,
+                    save_picture)
 
 SCATTER_NAMED = 20      # up to this many classes: a legend of their names, else a colour bar
 
@@ -86,7 +87,7 @@ def _named_classes(ax, codes: np.ndarray, labels: np.ndarray, names, plt) -> Non
     """One colour per class, named in a legend beside the axes."""
     colours = plt.get_cmap("tab10" if labels.max() < 10 else "tab20")
     for k in np.unique(labels):
-        name = names[k] if names and k < len(names) else str(k)
+        name = class_label(names, int(k))
         ax.scatter(*codes[labels == k].T, s=4, alpha=0.7, color=colours(int(k) % colours.N),
                    label=name)
     ax.legend(title="class", markerscale=3, fontsize="small", loc="upper left",
@@ -101,7 +102,10 @@ def training_curves(history: list[dict], path: Path) -> Path | None:
     plt = _pyplot()
     epochs = [r[runs.EPOCH] for r in rows]
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
-    panels = [("ELBO (nats)", [("train_elbo", "train"), ("valid_elbo", "validation")]),
+    trained = runs.trained_key(rows[-1]) or "train_elbo"    # the IWAE bounds: train_iwae8, ...
+    bound = "ELBO" if trained == "train_elbo" else "trained bound, ELBO"
+    panels = [(f"{bound} (nats)", [(trained, f"train ({trained[6:]})"),
+                                   ("valid_elbo", "validation (elbo)")]),
               ("log p(x|z) (nats)", [("train_rec_log_lik", "train"), ("valid_rec_log_lik", "validation")]),
               ("KL (nats)", [("train_kl", "train"), ("valid_kl", "validation")])]
     for ax, (title, series) in zip(axes, panels):

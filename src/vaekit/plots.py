@@ -203,6 +203,11 @@ def mean_pair_distance(t: torch.Tensor, dim: int) -> float:
     return total / (k * (k - 1) / 2 * t.shape[1])
 
 
+def class_label(names: list[str] | None, k: int) -> str:
+    """Label k's name from the data's class names, else "y=k"."""
+    return names[k] if names and k < len(names) else f"y={k}"
+
+
 @torch.no_grad()
 def class_samples(model, names: list[str] | None = None, ncol: int = 8,
                   show: str | None = None) -> Picture:
@@ -214,7 +219,7 @@ def class_samples(model, names: list[str] | None = None, ncol: int = 8,
     p = model.observation(model.latent.class_grid(ncol))                         # [K*ncol]
     means = model.likelihood.mean_image(p).unflatten(0, (classes, ncol)).cpu()
     images = model.likelihood.picture(p, show).cpu()
-    rows = [names[k] if names and k < len(names) else f"y={k}" for k in range(classes)]
+    rows = [class_label(names, k) for k in range(classes)]
     legend = (f"p(x|y,z), a row per class y, one z ~ p(z) per column: {model.shown(show)}. "
               f"The mean of p(x|y,z) differs by {mean_pair_distance(means, 0):.3f} per pixel "
               f"between classes (same z), by {mean_pair_distance(means, 1):.3f} between "

@@ -93,8 +93,9 @@ def render(title: str, summary: dict, history: list[dict], figures: dict[str, Pa
                     if k not in (runs.TEST, runs.CLASS_NAMES) and not isinstance(v, dict))
     epochs = ""
     if history:
-        keys = [k for k in (runs.EPOCH, "train_elbo", "valid_elbo", "valid_rec_log_lik",
-                            "valid_kl", "lr", runs.SECONDS) if k in history[-1]]
+        keys = [k for k in (runs.EPOCH, runs.trained_key(history[-1]), "valid_elbo",
+                            "valid_rec_log_lik", "valid_kl", "lr", runs.SECONDS)
+                if k in history[-1]]
         head = "".join(f"<th>{k}</th>" for k in keys)
         shown = history if len(history) <= 25 else history[:: max(1, len(history) // 25)] + history[-1:]
         body = "".join("<tr>" + "".join(f"<td class='num'>{_cell(r.get(k, ''), k)}</td>"

@@ -302,3 +302,9 @@ def _release(file: Path, fd: int) -> None:
 def _append(file: Path, record: dict) -> None:
     with file.open("a") as f:
         f.write(json.dumps(record) + "\n")
+
+
+def trained_key(record: dict) -> str | None:
+    """The metric of the bound a run trains (train_elbo, train_iwae8, ...): a training step's
+    record puts it first of its train_ values."""
+    return next((k for k in record if k.startswith("train_")), None)

@@ -1,7 +1,8 @@
 """The VAE's training step: the inference scheme's loss for the objective, then Adam.
 
 A step goes down the layers once: Step -> inference scheme's `loss` -> `loss_and_terms` (the
-negative objective at q = latent.posterior(lambda)) -> objectives.elbo / iwae / miwae / ...
+negative objective at q = latent.posterior(lambda)) -> objectives.elbo, or the bound's
+values of bounds.OBJECTIVES (iwae, miwae, ...)
 """
 
 from __future__ import annotations
@@ -13,38 +14,27 @@ from .. import distributed, runs
 from ..evaluation import accuracy, active_units, elbo_report, evaluate
 from ..data.batching import Batches, draw_rows
 from ..data.splits import check_classes
-from ..objectives import ciwae, elbo, free_bits_kl, iwae, kl_groups, labelled_elbo, miwae, piwae
+from ..bounds import OBJECTIVES
+from ..objectives import elbo, free_bits_kl, kl_groups, labelled_elbo
 from ..plots import class_samples, reconstruction_picture, samples
 from ..progress import duration
 from .precision import make_optimizer
 from .step import Step
 
 
-# the importance-weighted objectives: (x, q, prior, decode, config, beta, q at stop-gradient
-# parameters for DReG or None) -> [B, V], the trained bound first, with its estimator's gradient
-BOUNDS = {
-    "iwae": lambda x, q, p, d, c, b, s: iwae(x, q, p, d, c.k, b, s).unsqueeze(1),
-    "miwae": lambda x, q, p, d, c, b, s: miwae(x, q, p, d, c.m, c.k, b, s).unsqueeze(1),
-    "ciwae": lambda x, q, p, d, c, b, s: ciwae(x, q, p, d, c.k, c.ciwae_beta, b).unsqueeze(1),
-    "piwae": lambda x, q, p, d, c, b, s: torch.stack(piwae(x, q, p, d, c.m, c.k, b, s), 1),
-}
-
-
 def bound_names(config) -> list[str]:
-    """The metric names of BOUNDS' columns: which bound, and over how many draws."""
-    k, m = config.k, config.m
-    return {"iwae": [f"train_iwae{k}"], "miwae": [f"train_miwae{m}x{k}"],
-            "ciwae": [f"train_ciwae{k}"],
-            "piwae": [f"train_iwae{m * k}", f"train_miwae{m}x{k}"]}[config.objective]
+    """The metric names of an importance-weighted objective's values (bounds.py)."""
+    return OBJECTIVES[config.objective].columns(config.k, config.m)
 
 
 def loss_and_terms(model, x: torch.Tensor, params: torch.Tensor, config, beta: float):
     """(the loss: the negative bound at q = latent.posterior(params), values to log: [B, 1 + L]
     (log p(x|z), then each layer's KL) for the ELBO, [B, V] (`bound_names`) for the others)."""
     q, prior = model.latent.posterior(params), model.prior()
-    if config.objective in BOUNDS:
+    bound = OBJECTIVES[config.objective].values
+    if bound is not None:
         stopped = model.latent.posterior(params.detach()) if config.gradient == "dreg" else None
-        values = BOUNDS[config.objective](x, q, prior, model.observation, config, beta, stopped)
+        values = bound(x, q, prior, model.observation, config, beta, stopped)
         return -values[:, 0].mean(), values.detach()
     terms = elbo(x, q, prior, model.observation)
     if config.free_bits:        # each group's batch-mean KL counts as at least the floor
@@ -129,7 +119,7 @@ class VAEStep(Step):
         tau = self.model.latent.temperature
         if tau is not None:
             out["tau"] = tau
-        if self.config.objective in BOUNDS:
+        if OBJECTIVES[self.config.objective].values is not None:
             return {**out, **dict(zip(bound_names(self.config), means))}
         log_lik, layers = means[0], means[1:]
         out.update(train_elbo=log_lik - sum(layers), train_rec_log_lik=log_lik, train_kl=sum(layers))
@@ -148,8 +138,7 @@ class VAEStep(Step):
 
     @staticmethod
     def summary(record):
-        # the trained bound: `record` puts it first of the train_ values
-        train = next((v for k, v in record.items() if k.startswith("train_")), float("nan"))
+        train = record.get(runs.trained_key(record), float("nan"))
         return (f"epoch {record['epoch']:4d}  train {train:9.3f}  valid elbo "
                 f"{record['valid_elbo']:9.3f}  (log p(x|z) {record['valid_rec_log_lik']:9.3f}, "
                 f"kl {record['valid_kl']:7.3f})"
