@@ -58,7 +58,8 @@ class ModelConfig:
         if not KINDS[self.kind].uses_likelihood:    # a GAN: the command line refuses one given
             self.likelihood = None
         KINDS[self.kind].check_model(self)
-        self.prior.check_model(self)
+        for spec in (self.latent, self.network, self.prior):   # the rules between the axes
+            spec.check_model(self)
         return self
 
     def resolved(self, event_shape: tuple[int, ...], levels: int | None = None,
