@@ -275,3 +275,15 @@ def test_resize_pools_down_and_repeats_up():
     assert resize(x, (1, 1)).item() == pytest.approx(7.5)
     torch.testing.assert_close(resize(resize(x, (2, 2)), (4, 4))[0, 0, :2, :2],
                                torch.full((2, 2), 2.5))
+
+
+@pytest.mark.parametrize("objective, k, m", [("iwae", 3, 1), ("piwae", 2, 2)])
+def test_importance_weighted_objectives_train_it(objective, k, m):
+    from vaekit.training import loss_and_terms
+    model = topdown(groups=(1, 1, 1))
+    config = vaekit.TrainConfig(model=model.config, objective=objective, k=k, m=m)
+    x = binary((1, 8, 8))
+    loss, values = loss_and_terms(model, x, model.encode(x), config, beta=1.0)
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(values).all()
+    assert all(p.grad is not None for p in model.latent.groups[-1].posterior_head.parameters())
