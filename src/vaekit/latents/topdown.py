@@ -192,7 +192,8 @@ class TopDownLatent(LatentFamily):
 
     def state(self, z: torch.Tensor) -> Pass:
         """The pass that produced z [..., Z], remembered or run again with z given."""
-        return self._memo.get(z) or self.descend(z[..., 0].numel(), given=self.split(z))
+        run = self._memo.get(z)
+        return run if run is not None else self.descend(z[..., 0].numel(), given=self.split(z))
 
     def prior(self, temperature: float = 1.0) -> "TopDownPrior":
         """p(z); `temperature` T multiplies every group's scale (samples at T < 1 are smoother)."""
