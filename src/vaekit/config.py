@@ -58,7 +58,8 @@ class ModelConfig:
         if not KINDS[self.kind].uses_likelihood:    # a GAN: the command line refuses one given
             self.likelihood = None
         KINDS[self.kind].check_model(self)
-        self.prior.check_model(self)
+        for spec in (self.latent, self.network, self.prior):   # the rules between the axes
+            spec.check_model(self)
         return self
 
     def resolved(self, event_shape: tuple[int, ...], levels: int | None = None,
@@ -172,6 +173,11 @@ class TrainConfig:
                             group=OPTIMIZATION)
     grad_clip: float = setting(0.0, "clip the gradient's global norm to this before each "
                                "step (0: off)", group=OPTIMIZATION)
+    grad_skip: float = setting(
+        0.0, "skip the update when the gradient's global norm (before clipping) exceeds this "
+        "(0: off; Child 2021's VDVAE: a deep hierarchy's rare huge gradients, e.g. from a "
+        "group whose q sits far from p, would undo many steps); the skipped count is logged "
+        "each epoch as norm_skipped_steps", metavar="NORM", group=OPTIMIZATION)
     seed: int = setting(0, "seeds the initial weights and the batches", group=OPTIMIZATION)
     threads: int | None = setting(None, "torch intra-op threads", resume=True,
                                   none="torch's choice", group=OPTIMIZATION)
@@ -245,6 +251,7 @@ class TrainConfig:
         check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
         check(self.lr > 0, f"lr must be > 0, got {self.lr}")
         check(self.grad_clip >= 0, f"grad_clip must be >= 0 (0: off), got {self.grad_clip}")
+        check(self.grad_skip >= 0, f"grad_skip must be >= 0 (0: off), got {self.grad_skip}")
         check(self.lr_schedule in SCHEDULES, f"unknown lr_schedule {self.lr_schedule!r}"
               f"{near(self.lr_schedule, SCHEDULES)}; choose constant, cosine or exponential")
         check(0 < self.lr_decay <= 1, f"lr_decay must be in (0, 1], got {self.lr_decay}")

@@ -169,6 +169,11 @@ def active_units(model, x: torch.Tensor, threshold: float = 0.01,
     return int((variance > threshold).sum()), variance
 
 
+def active_per_layer(model, variance: torch.Tensor, threshold: float = 0.01) -> list[int]:
+    """`active_units`' count within each stochastic layer or group, z_1 first."""
+    return [int((v > threshold).sum()) for v in variance.split(model.latent.dims)]
+
+
 @torch.no_grad()
 def accuracy(model, x: torch.Tensor, labels, batch_size: int = 1000) -> tuple[float, float]:
     """A joint model's classifier, argmax_y q(y|x), against `labels`: (accuracy, its se)."""
@@ -195,7 +200,7 @@ def evaluate(model, x: torch.Tensor, k: int = 5000, n_loglik: int | None = None,
     xs = x if n_loglik is None else x[:n_loglik]
     ll = log_likelihood(model, xs, k, max_rows)
     au, variance = active_units(model, x)
-    au_layers = [int((v > 0.01).sum()) for v in variance.split(model.latent.dims)]
+    au_layers = active_per_layer(model, variance)
     dim = math.prod(model.event_shape)
     classified = {} if labels is None else dict(zip(("accuracy", "accuracy_se"),
                                                      accuracy(model, x, labels)))

@@ -29,7 +29,7 @@ class VAE(nn.Module):
         self.config = config = config.resolved(event_shape)
         self.event_shape = tuple(event_shape)
         self.inference = config.inference
-        self.latent = config.latent.build()
+        self.latent = config.latent.build_for(self.event_shape)
         self.likelihood = config.likelihood.build(self.event_shape)
         self.encoder, self.decoder = build_networks(
             config.network, self.event_shape, self.latent.param_size, self.latent.decoder_size,

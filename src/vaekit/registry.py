@@ -23,6 +23,14 @@ class Spec:
     def validate(self) -> "Spec":
         return self
 
+    def check_model(self, config) -> None:
+        """Refuse, in one line, a ModelConfig whose other axes this component does not fit."""
+
+    def build_for(self, event_shape: tuple[int, ...]):
+        """The component for examples of `event_shape` (default: `build()`, which needs none;
+        a deep hierarchy's groups sit at the image's resolutions)."""
+        return self.build()
+
     def to_dict(self) -> dict:
         return {"name": self.name, **dataclasses.asdict(self)}
 

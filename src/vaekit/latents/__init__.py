@@ -11,10 +11,11 @@ from .categorical import Categorical, CategoricalLatent
 from .gaussian import Gaussian, GaussianLatent
 from .hierarchical import Hierarchical, HierarchicalLatent
 from .joint import Joint, JointLatent
+from .topdown import TopDown, TopDownLatent
 
 LATENTS = Registry("latent family")
-for _spec in (Gaussian, Hierarchical, Categorical, Joint):
+for _spec in (Gaussian, Hierarchical, Categorical, Joint, TopDown):
     LATENTS.register(_spec)
 
 __all__ = ["LATENTS", "LatentFamily", "Posterior", "Gaussian", "GaussianLatent", "Hierarchical", "HierarchicalLatent",
-           "Categorical", "CategoricalLatent", "Joint", "JointLatent"]
+           "Categorical", "CategoricalLatent", "Joint", "JointLatent", "TopDown", "TopDownLatent"]

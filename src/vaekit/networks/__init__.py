@@ -11,10 +11,11 @@ from .conv import Conv
 from .custom import Custom, Networks
 from .mlp import MLP, MLPNet, mlp
 from .resnet import ResidualBlock, ResNet
+from .topdown import TopDownNet
 
 NETWORKS = Registry("network")
-for _spec in (MLP, Conv, ResNet, Custom):
+for _spec in (MLP, Conv, ResNet, TopDownNet, Custom):
     NETWORKS.register(_spec)
 
 __all__ = ["ACTIVATIONS", "NETWORKS", "MLP", "MLPNet", "mlp", "Conv", "ResNet", "ResidualBlock",
-           "Custom", "Networks", "build_networks"]
+           "TopDownNet", "Custom", "Networks", "build_networks"]

@@ -23,6 +23,8 @@ class Guard:
     def __init__(self, patience: int, log=None, every: int = 1):
         self.patience, self.log, self.every = patience, log, every
         self.skipped = self.scaler_skipped = self.checks = 0
+        self.norm_skipped = 0       # finite steps skipped for a gradient norm above --grad-skip
+        self._large = None          # on the device: their count
         self.epoch = self.step = self._since = 0
         self._params: dict = {}     # walking a module tree every step costs ~50 us
         self._counts = None         # on the device: faults, overflows, fault streak, worst
@@ -78,6 +80,18 @@ class Guard:
             self.flush()
         return ok
 
+    def within(self, ok: torch.Tensor, norm: torch.Tensor, limit: float) -> torch.Tensor:
+        """Whether a step that `check` allowed also has a gradient norm <= `limit`; a finite
+        step above it is skipped and counted (`norm_skipped`), never rolled back: a rare
+        outlier, not a divergence."""
+        small = norm <= limit
+        large = ok & ~small
+        if self.on_host:
+            self.norm_skipped += int(large)
+        else:
+            self._large = large.long() if self._large is None else self._large + large
+        return ok & small
+
     def _on_host(self, ok: torch.Tensor, loss, overflow_limit: int,
                  allow: torch.Tensor | None) -> torch.Tensor:
         if allow is not None and not allow:
@@ -100,6 +114,8 @@ class Guard:
 
     def flush(self) -> None:
         """Read the counts: report new skipped steps; Diverged after `patience` in a row."""
+        if self._large is not None:
+            self.norm_skipped = int(self._large)
         if self._counts is None:
             return
         faults, self.scaler_skipped, streak, worst = self._counts.tolist()

@@ -206,6 +206,7 @@ def _fit(run, step, batches, splits, timer, show, ckpt, log) -> list[dict]:
     while run.epoch < config.epochs:
         epoch, t0 = run.epoch, time.perf_counter()
         skipped, scaler_skipped = step.guard.skipped, step.guard.scaler_skipped
+        norm_skipped = step.guard.norm_skipped
         step.model.train()
         bar = tqdm(batches.with_rows(), total=len(batches), leave=False, dynamic_ncols=True,
                    desc=f"epoch {epoch + 1}/{config.epochs}", disable=None if show else True)
@@ -232,6 +233,8 @@ def _fit(run, step, batches, splits, timer, show, ckpt, log) -> list[dict]:
                        round(timer.epoch_rate * distributed.world_size(), 1)})
         if step.guard.skipped > skipped:
             record["skipped_steps"] = step.guard.skipped - skipped
+        if config.grad_skip:                # logged every epoch, 0 included, when it is on
+            record["norm_skipped_steps"] = step.guard.norm_skipped - norm_skipped
         if step.guard.scaler_skipped > scaler_skipped:
             record["scaler_skipped_steps"] = step.guard.scaler_skipped - scaler_skipped
         history.append(record)

@@ -39,10 +39,14 @@ class Step:
         self.scaler.scale(loss).backward()
         self.scaler.unscale_(optimizer)
         ok = self.guard.check(module, loss, self.overflow_limit, allow)
-        if self.config.grad_clip:           # after the guard: a non-finite norm is its to skip
-            torch.nn.utils.clip_grad_norm_(module.parameters(), self.config.grad_clip)
+        clip, skip = self.config.grad_clip, self.config.grad_skip
+        if clip or skip:                    # after the guard: a non-finite norm is its to skip
+            norm = torch.nn.utils.clip_grad_norm_(module.parameters(), clip or math.inf)
+            if skip:                        # the norm before clipping, as VDVAE's skip reads it
+                ok = self.guard.within(ok, norm, skip)
         if self.scaler.is_enabled():        # it skips a step whose gradient overflowed
-            self.scaler.step(optimizer)
+            if not skip or bool(ok):        # a host read, with float16 and --grad-skip only
+                self.scaler.step(optimizer)
             self.scaler.update()
         elif self.guard.on_host:            # a CPU: reading the verdict costs nothing
             if ok:

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from .. import distributed, runs
-from ..evaluation import accuracy, active_units, elbo_report, evaluate
+from ..evaluation import accuracy, active_per_layer, active_units, elbo_report, evaluate
 from ..data.batching import Batches, draw_rows
 from ..data.splits import check_classes
 from ..bounds import OBJECTIVES
@@ -127,11 +127,12 @@ class VAEStep(Step):
 
     def validate(self, splits):
         valid = elbo_report(self.model, splits.valid)
+        active, variance = active_units(self.model, splits.valid[:ACTIVE_N])
         out = {"valid_elbo": valid.elbo, "valid_rec_log_lik": valid.rec_log_lik,
-               "valid_kl": valid.kl,
-               "valid_active_units": active_units(self.model, splits.valid[:ACTIVE_N])[0]}
-        if len(valid.kl_layers) > 1:
+               "valid_kl": valid.kl, "valid_active_units": active}
+        if len(valid.kl_layers) > 1:        # a hierarchy: which of its layers or groups work
             out["valid_kl_layers"] = valid.kl_layers
+            out["valid_active_units_layers"] = active_per_layer(self.model, variance)
         if self.config.data.labels and splits.valid_labels is not None:
             out["valid_accuracy"] = accuracy(self.model, splits.valid, splits.valid_labels)[0]
         return out, valid.elbo

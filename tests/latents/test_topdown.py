@@ -1,0 +1,289 @@
+"""The deep top-down hierarchy (latents/topdown.py): its ELBO written out by hand for one group,
+its per-group KLs against the joint KL, log p(x) against the exact marginal of a linear-Gaussian
+instance, the remembered pass against a fresh one, per-group active units, checkpoints, the
+update skip, the command line and its one-line refusals."""
+
+import json
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.autograd.functional import jacobian
+from torch.distributions import MultivariateNormal, Normal
+
+import vaekit
+from vaekit import ModelConfig, build_model, checkpoint, elbo, evaluate, log_likelihood
+from vaekit.networks.blocks import resize, resolutions
+from vaekit.objectives import kl_groups
+from conftest import answer
+
+
+def topdown(shape=(1, 8, 8), groups=(1,), width=4, channels=1, likelihood="bernoulli", seed=0):
+    torch.manual_seed(seed)
+    config = ModelConfig(latent={"name": "topdown", "width": width, "latent_channels": channels,
+                                 "groups": groups}, network="topdown", likelihood=likelihood)
+    return build_model(config, shape)
+
+
+def binary(shape, n=5, seed=1):
+    return torch.rand(n, *shape, generator=torch.Generator().manual_seed(seed)).round()
+
+
+def test_resolutions_halve_to_at_least_four_then_one():
+    assert resolutions(28, 28) == [(28, 28), (14, 14), (7, 7), (1, 1)]
+    assert resolutions(32, 32) == [(32, 32), (16, 16), (8, 8), (4, 4), (1, 1)]
+    assert resolutions(8, 8) == [(8, 8), (4, 4), (1, 1)]
+    assert resolutions(2, 2) == [(2, 2), (1, 1)]
+
+
+def test_one_group_elbo_is_the_one_layer_vae_written_out(float64):
+    """One group at 4x4 (none at 1x1): the ELBO is log p(x|z) - KL(q(z|x) || p(z)) with
+    q = N(mu_q(h, a), s_q^2), p = N(mu_p(h), s_p^2) and h the state the biases give."""
+    model = topdown((1, 4, 4), groups=(0, 1))
+    lat, group = model.latent, model.latent.groups[0]
+    with torch.no_grad():                      # a prior that is not N(0, I)
+        for p in group.prior_head.parameters():
+            p.normal_(0, 0.3)
+    x = binary((1, 4, 4))
+    torch.manual_seed(5)
+    e = elbo(x, model.posterior(x), model.prior(), model.observation)
+
+    a = model.encoder(x)[:, 4:].reshape(-1, 4, 4, 4)           # the 4x4 activation, after 1x1's
+    h = lat.bias[0].expand(len(x), 4, 1, 1)
+    h = F.interpolate(h, size=(4, 4), mode="nearest") + lat.bias[1]
+    loc_p, pre_p, feature = group.prior_head(h).split([1, 1, 4], 1)
+    loc_q, pre_q = group.posterior_head(torch.cat([h, a], 1)).chunk(2, 1)
+    s_p = F.softplus(pre_p + math.log(math.e - 1)) + 1e-5
+    s_q = F.softplus(pre_q + math.log(math.e - 1)) + 1e-5
+    kl = (torch.log(s_p / s_q) + (s_q ** 2 + (loc_q - loc_p) ** 2) / (2 * s_p ** 2) - 0.5)
+    torch.manual_seed(5)
+    z = Normal(loc_q, s_q).rsample()                           # the same draw of eps
+    state = group.block(h + feature + group.project(z))
+    logits = model.decoder(state.flatten(1))
+    log_lik = (x * F.logsigmoid(logits) + (1 - x) * F.logsigmoid(-logits)).sum((1, 2, 3))
+    torch.testing.assert_close(e.kl, kl.sum((1, 2, 3)))
+    torch.testing.assert_close(e.log_lik, log_lik)
+    torch.testing.assert_close(e.elbo, log_lik - kl.sum((1, 2, 3)))
+    assert e.kl_layers.shape == (len(x), 1)
+
+
+def test_group_kls_average_to_the_joint_kl(float64):
+    """sum_i KL(q(z_i|x, z_<i) || p(z_i|z_<i)) at z ~ q has the joint KL's expectation,
+    E_q[log q(z|x) - log p(z)], whose integrand runs the path again with z given."""
+    model = topdown(groups=(1, 1, 1), seed=2)
+    with torch.no_grad():
+        for group in model.latent.groups:
+            for p in group.prior_head.parameters():
+                p.normal_(0, 0.3)
+    x = binary((1, 8, 8), n=2)
+    q, prior = model.posterior(x), model.prior()
+    with torch.no_grad():
+        z = q.sample((3000,))                                  # [S, B, Z]
+        layers = q.kl_layers(prior, z)                         # [S, B, G]
+        joint = q.log_prob(z.clone()) - prior.log_prob(z.clone())    # a fresh pass, no memo
+    assert layers.shape == (3000, 2, 3) and (layers >= 0).all()
+    diff = layers.sum(-1) - joint
+    se = diff.std(0) / math.sqrt(len(diff))
+    assert (diff.mean(0).abs() < 4 * se + 1e-9).all(), (diff.mean(0), se)
+    # the top group has no z_<i: its KL is the same at every draw
+    torch.testing.assert_close(layers[..., 0], layers[:1, :, 0].expand(3000, 2))
+
+
+def test_the_remembered_pass_is_the_pass_run_again_with_z_given(float64):
+    model = topdown(groups=(1, 2, 1), seed=3)
+    x = binary((1, 8, 8))
+    q, prior = model.posterior(x), model.prior()
+    z = q.rsample((2,))
+    for f in (q.log_prob, prior.log_prob, model.latent.decoder_input):
+        torch.testing.assert_close(f(z), f(z.clone()))
+    zp = prior.rsample((3,))
+    torch.testing.assert_close(prior.log_prob(zp), prior.log_prob(zp.clone()))
+    # q's parts of a pass are only q's: another posterior's log q at the same z runs its own
+    other = model.posterior(binary((1, 8, 8), seed=9))
+    torch.testing.assert_close(other.log_prob(z), other.log_prob(z.clone()))
+
+
+class _Linear(nn.Module):
+    def forward(self, x):
+        return x
+
+
+def linear_gaussian():
+    """A linear instance: every GELU an identity, p's scales constant (their weights zero),
+    a Gaussian likelihood with one shared variance. Images 1x2x2: z_1 at 1x1, z_2 at 2x2."""
+    model = topdown((1, 2, 2), groups=(1, 1), likelihood={"name": "gaussian",
+                                                          "variance": "shared"}, seed=4)
+    for module in list(model.modules()):
+        for name, child in module.named_children():
+            if isinstance(child, nn.GELU):
+                setattr(module, name, _Linear())
+    with torch.no_grad():
+        for group in model.latent.groups:
+            last = group.prior_head.branch[-1]
+            last.weight.normal_(0, 0.5)
+            last.bias.normal_(0, 0.5)
+            last.weight[1].zero_()                     # p's pre-scale: a constant
+            q_last = group.posterior_head.branch[-1]   # q broad: its scale 1.5 everywhere
+            q_last.weight[1].zero_()
+            q_last.bias[1] = math.log(math.expm1(1.5)) - math.log(math.e - 1)
+    return model
+
+
+def exact_log_px(model, x):
+    """log N(x; J m + b, J S J^T + sigma^2 I): z = m + (I - B)^-1 s eps, B = d loc_p / dz."""
+    lat = model.latent
+    z0 = torch.zeros(lat.z_size)
+
+    def locs(z):
+        run = lat.descend(1, given=lat.split(z))
+        return torch.cat([p.base_dist.loc.flatten() for p in run.p])
+
+    def scales(z):
+        run = lat.descend(1, given=lat.split(z))
+        return torch.cat([p.base_dist.scale.flatten() for p in run.p])
+
+    def mean_x(z):
+        return model.observation(z).mean.flatten()
+
+    B = jacobian(locs, z0)
+    assert torch.equal(B, B.tril(-1))                  # p(z_i | z_<i): the past only
+    torch.testing.assert_close(scales(z0), scales(torch.randn(lat.z_size)))
+    A = torch.linalg.inv(torch.eye(lat.z_size) - B)
+    m, S = A @ locs(z0), A @ torch.diag(scales(z0) ** 2) @ A.T
+    J = jacobian(mean_x, z0)
+    zr = torch.randn(lat.z_size)                       # the model is affine in z
+    torch.testing.assert_close(mean_x(zr), mean_x(z0) + J @ zr)
+    sigma = model.observation(z0).base_dist.scale.flatten()
+    cov = J @ S @ J.T + torch.diag(sigma ** 2)
+    return MultivariateNormal(mean_x(z0) + J @ m, cov).log_prob(x.flatten(1))
+
+
+def test_log_px_matches_the_exact_marginal_of_a_linear_gaussian_instance(float64):
+    model = linear_gaussian().eval()
+    x = torch.rand(3, 1, 2, 2, generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(0)
+    with torch.no_grad():
+        exact = exact_log_px(model, x)
+        ll = log_likelihood(model, x, k=20000)
+        e = elbo(x, model.posterior(x), model.prior(), model.observation, n=200,
+                 reparameterized=False).elbo                  # one pass over 200 draws
+    assert (ll.per_example - exact).abs().max() < 4 * ll.mc_se.max() + 1e-3, (ll.per_example, exact)
+    assert (e < exact).all()                     # q is not the posterior: a strict gap
+
+
+def test_importance_sampled_log_px_is_above_the_elbo(float64):
+    model = topdown(groups=(1,), seed=6).eval()
+    x = binary((1, 8, 8), n=8)
+    torch.manual_seed(0)
+    out = evaluate(model, x, k=200)
+    assert out["log_px"] >= out["elbo"] - 4 * out["elbo_se"]
+    assert out["latent_dims"] == [1, 16, 64] and len(out["active_units_layers"]) == 3
+    assert out["kl"] == pytest.approx(sum(out["kl_layers"]))
+
+
+def test_active_units_are_counted_per_group(float64):
+    """A group whose q ignores x (and the groups above) has none active; the others, whose
+    q's heads are turned up (at initialization q hardly depends on x), do."""
+    model = topdown(groups=(1, 1, 1), seed=7).eval()
+    with torch.no_grad():
+        for i, scale in enumerate((300.0, 0.0, 300.0)):        # q(z_2): a constant
+            model.latent.groups[i].posterior_head.branch[-1].weight.mul_(scale)
+    x = binary((1, 8, 8), n=40)
+    out = evaluate(model, x, k=5)
+    active = out["active_units_layers"]
+    assert active[1] == 0 and active[2] > 0 and out["active_units"] == sum(active)
+
+
+def test_free_bits_floor_each_group(float64):
+    model = topdown(groups=(1, 2, 1))
+    x = binary((1, 8, 8))
+    q, prior = model.posterior(x), model.prior()
+    e = elbo(x, q, prior, model.observation)
+    torch.testing.assert_close(kl_groups(q, prior, e.kl_layers), e.kl_layers)
+    assert e.kl_layers.shape == (5, 4)
+
+
+def test_prior_temperature_scales_the_top_groups_spread():
+    model = topdown(groups=(1, 1, 1))
+    with torch.no_grad():
+        z = model.latent.prior(temperature=0.5).sample((4000,))
+    top = z[:, :1]                                     # p(z_1) = N(0, 1) at initialization
+    assert top.std().item() == pytest.approx(0.5, rel=0.06)
+    assert model.sample(3).shape == (3, 1, 8, 8)
+
+
+def test_checkpoint_round_trip_gives_the_same_elbo(tmp_path, float64):
+    model = topdown(groups=(1, 1, 1), seed=8).eval()
+    config = vaekit.TrainConfig(model=model.config)
+    checkpoint.save(tmp_path / "ck", model, config, epoch=1, step=1)
+    loaded, _ = vaekit.load_model(tmp_path / "ck")
+    x = binary((1, 8, 8))
+    values = []
+    for m in (model, loaded.double()):
+        torch.manual_seed(0)
+        with torch.no_grad():
+            values.append(elbo(x, m.posterior(x), m.prior(), m.observation).elbo)
+    torch.testing.assert_close(values[0], values[1])
+
+
+def test_update_skip_is_counted_and_the_cli_trains_and_evaluates(tmp_path, monkeypatch, capsys):
+    """--grad-skip below every gradient norm skips all 11 steps of the digits' epoch: the
+    weights stay those at the start, and metrics.jsonl says so; then evaluate reads the run."""
+    args = ["train", "--dataset", "digits", "--latent", "topdown", "--network", "topdown",
+            "--width", "4", "--latent-channels", "1", "--groups", "1", "--epochs", "1",
+            "--eval-k", "5", "--eval-n", "5", "--threads", "1", "--no-progress",
+            "--runs", str(tmp_path), "--name", "r"]
+    code, err = answer(args + ["--grad-skip", "1e-9"], None, monkeypatch, capsys)
+    assert code == 0, err
+    record = json.loads((tmp_path / "r" / "metrics.jsonl").read_text().splitlines()[0])
+    assert record["norm_skipped_steps"] == record["step"] == 11
+    assert len(record["valid_kl_layers"]) == len(record["valid_active_units_layers"]) == 3
+    trained, _ = vaekit.load_model(tmp_path / "r")
+    torch.manual_seed(0)                               # the run's seed: its initial weights
+    fresh = build_model(trained.config, (1, 8, 8))
+    assert all(torch.equal(a, b) for a, b in zip(trained.state_dict().values(),
+                                                 fresh.state_dict().values()))
+    code, err = answer(["evaluate", str(tmp_path / "r"), "--k", "5", "--n", "5"], None,
+                       monkeypatch, capsys)
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("options, says", [
+    (["--network", "mlp"], "give --network topdown"),
+    (["--network", "topdown", "--inference", "semi"], "amortized inference only"),
+    (["--network", "topdown", "--groups", "1,2"], "have 3 resolutions (1x1, 4x4, 8x8)"),
+])
+def test_refusals_are_one_line(tmp_path, monkeypatch, capsys, options, says):
+    args = ["train", "--dataset", "digits", "--latent", "topdown", *options, "--epochs", "1",
+            "--runs", str(tmp_path)]
+    code, err = answer(args, None, monkeypatch, capsys)
+    assert code != 0 and says in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_the_topdown_network_goes_with_the_topdown_latent_only():
+    with pytest.raises(vaekit.VaekitError, match="--network topdown is the encoder"):
+        build_model(ModelConfig(network="topdown"), (1, 8, 8))
+    with pytest.raises(vaekit.VaekitError, match="needs images"):
+        build_model(ModelConfig(latent="topdown", network="topdown"), (12,))
+
+
+def test_resize_pools_down_and_repeats_up():
+    x = torch.arange(16.0).reshape(1, 1, 4, 4)
+    assert resize(x, (1, 1)).item() == pytest.approx(7.5)
+    torch.testing.assert_close(resize(resize(x, (2, 2)), (4, 4))[0, 0, :2, :2],
+                               torch.full((2, 2), 2.5))
+
+
+@pytest.mark.parametrize("objective, k, m", [("iwae", 3, 1), ("piwae", 2, 2)])
+def test_importance_weighted_objectives_train_it(objective, k, m):
+    from vaekit.training import loss_and_terms
+    model = topdown(groups=(1, 1, 1))
+    config = vaekit.TrainConfig(model=model.config, objective=objective, k=k, m=m)
+    x = binary((1, 8, 8))
+    loss, values = loss_and_terms(model, x, model.encode(x), config, beta=1.0)
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(values).all()
+    assert all(p.grad is not None for p in model.latent.groups[-1].posterior_head.parameters())
