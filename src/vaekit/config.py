@@ -55,6 +55,9 @@ class ModelConfig:
             if value is not None:
                 setattr(self, name, registry.spec(value, f"model.{name}."))
                 check(self.kind in KINDS, f"unknown model kind {self.kind!r}; choose from {list(KINDS)}")
+        own = getattr(self.latent, "network", None)    # a family that brings its network
+        if own and self.network == NETWORKS.spec("mlp"):    # the default, not one chosen
+            self.network = NETWORKS.spec(own)
         if not KINDS[self.kind].uses_likelihood:    # a GAN: the command line refuses one given
             self.likelihood = None
         KINDS[self.kind].check_model(self)

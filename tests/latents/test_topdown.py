@@ -231,7 +231,7 @@ def test_checkpoint_round_trip_gives_the_same_elbo(tmp_path, float64):
 def test_update_skip_is_counted_and_the_cli_trains_and_evaluates(tmp_path, monkeypatch, capsys):
     """--grad-skip below every gradient norm skips all 11 steps of the digits' epoch: the
     weights stay those at the start, and metrics.jsonl says so; then evaluate reads the run."""
-    args = ["train", "--dataset", "digits", "--latent", "topdown", "--network", "topdown",
+    args = ["train", "--dataset", "digits", "--latent", "topdown",
             "--width", "4", "--latent-channels", "1", "--groups", "1", "--epochs", "1",
             "--eval-k", "5", "--eval-n", "5", "--threads", "1", "--no-progress",
             "--runs", str(tmp_path), "--name", "r"]
@@ -251,7 +251,7 @@ def test_update_skip_is_counted_and_the_cli_trains_and_evaluates(tmp_path, monke
 
 
 @pytest.mark.parametrize("options, says", [
-    (["--network", "mlp"], "give --network topdown"),
+    (["--network", "conv"], "drop --network conv (its own is topdown)"),
     (["--network", "topdown", "--inference", "semi"], "amortized inference only"),
     (["--network", "topdown", "--groups", "1,2"], "have 3 resolutions (1x1, 4x4, 8x8)"),
 ])
@@ -261,6 +261,11 @@ def test_refusals_are_one_line(tmp_path, monkeypatch, capsys, options, says):
     code, err = answer(args, None, monkeypatch, capsys)
     assert code != 0 and says in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_the_topdown_latent_brings_its_network():
+    assert ModelConfig(latent="topdown").validate().network.name == "topdown"
+    assert ModelConfig().validate().network.name == "mlp"
 
 
 def test_the_topdown_network_goes_with_the_topdown_latent_only():

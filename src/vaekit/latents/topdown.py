@@ -294,6 +294,7 @@ class TopDown(Spec):
     name = "topdown"
     iwae = True
     dreg = False     # q's parameters come from the top-down path too, not the encoder's alone
+    network = "topdown"   # its network when none is chosen (the default mlp is replaced)
     width: int = setting(32, "channels of the top-down state and of the encoder's activations "
                              "at every resolution", metavar="W")
     latent_channels: int = setting(4, "channels of each latent group z_i [c, h, w]",
@@ -313,8 +314,9 @@ class TopDown(Spec):
 
     def check_model(self, config) -> None:
         check(config.network.name in ("topdown", "custom"),
-              "--latent topdown reads its encoder's activations at every resolution: give "
-              "--network topdown (or your own Networks of its shapes)")
+              "--latent topdown reads its encoder's activations at every resolution: drop "
+              f"--network {config.network.name} (its own is topdown), or give your own "
+              "Networks of its shapes")
         check(config.inference.name == "amortized",
               f"--latent topdown trains with amortized inference only (got --inference "
               f"{config.inference.name}): its q reads the encoder's activations, not free "
