@@ -7,7 +7,7 @@ import math
 
 import pytest
 import torch
-from torch.distributions import Independent, MultivariateNormal, Normal
+from torch.distributions import Independent, MultivariateNormal, Normal, kl_divergence
 
 from vaekit import ModelConfig, build_model, elbo, iwae, kl_term, log_weights
 from vaekit.linear_gaussian import random_linear_gaussian
@@ -298,3 +298,36 @@ def test_the_floor_stops_the_kl_gradient_below_it_and_only_there():
     assert value.item() == pytest.approx(0.5 + 1.5)
     value.backward()
     assert torch.equal(groups.grad, torch.tensor([[0.0, 0.5], [0.0, 0.5]]))
+
+
+def test_more_kl_samples_divide_the_variance_of_qs_gradient_and_keep_its_mean():
+    """Against N(0, I) written as a one-component mixture (no closed form: the KL is sampled),
+    the gradient of the S-draw KL with respect to q's mean is the mean of the draws z (log q's
+    reparameterized gradient is the entropy's, zero in mu): its mean is the closed form's, mu,
+    and its variance sigma^2 / S."""
+    from vaekit.priors import GaussianMixture
+    torch.manual_seed(0)
+    dim, reps = 3, 20000
+    p = GaussianMixture(torch.zeros(1), torch.zeros(1, dim), torch.ones(1, dim))
+    decode = lambda z: Independent(Normal(z.new_zeros(z.shape[:-1] + (2,)), 1.0), 1)  # noqa
+    sigma = torch.tensor([0.5, 1.0, 2.0])
+    grads = {}
+    for s in (1, 16):       # reps independent examples in one batch: each row's own gradient
+        mu = torch.tensor([0.3, -0.2, 0.1]).repeat(reps, 1).requires_grad_()
+        q = Independent(Normal(mu, sigma), 1)
+        kl = elbo(torch.zeros(reps, 2), q, p, decode, kl_samples=s).kl.sum()
+        grads[s] = torch.autograd.grad(kl, mu)[0]                          # [reps, dim]
+    for s, g in grads.items():
+        se = sigma / math.sqrt(s * reps)
+        assert ((g.mean(0) - torch.tensor([0.3, -0.2, 0.1])).abs() < 5 * se).all(), s
+        ratio = g.var(0) / (sigma ** 2 / s)
+        assert ((ratio - 1).abs() < 0.06).all(), (s, ratio)     # its se: 0.01
+
+
+def test_kl_samples_do_not_change_a_closed_form_kl():
+    torch.manual_seed(0)
+    q = Independent(Normal(torch.randn(4, 3), torch.rand(4, 3) + 0.5), 1)
+    p = Independent(Normal(torch.zeros(3), torch.ones(3)), 1)
+    decode = lambda z: Independent(Normal(z.new_zeros(z.shape[:-1] + (2,)), 1.0), 1)  # noqa
+    x = torch.zeros(4, 2)
+    assert torch.allclose(elbo(x, q, p, decode, kl_samples=8).kl, kl_divergence(q, p))

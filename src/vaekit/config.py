@@ -160,6 +160,11 @@ class TrainConfig:
         "learned --prior or a --flow, counts as at least this in the loss; 0: off); against posterior "
         "collapse", kinds=VAE, metavar="NATS",
         group=OPTIMIZATION)
+    kl_samples: int = setting(
+        1, "VAEs: draws of z for the ELBO's KL where it has no closed form (a learned --prior, "
+        "a --flow): the ELBO's own draw and S - 1 more, averaged; each divides the variance "
+        "of q's gradient from -log p(z) (README: Learned priors); a closed-form KL does not "
+        "change", kinds=VAE, metavar="S", group=OPTIMIZATION)
     alpha: float | None = setting(
         None, "with --labels: weight of log q(y|x) on each labelled example", kinds=VAE,
         none="0.1 x the number of labels: Kingma et al.'s 0.1 N per example",
@@ -246,6 +251,10 @@ class TrainConfig:
         check(0 <= self.beta < float("inf"), f"beta must be >= 0 and finite, got {self.beta}")
         check(self.warmup_epochs >= 0, f"warmup_epochs must be >= 0, got {self.warmup_epochs}")
         check(self.free_bits >= 0, f"free_bits must be >= 0, got {self.free_bits}")
+        check(self.kl_samples >= 1, f"kl_samples must be >= 1, got {self.kl_samples}")
+        check(self.kl_samples == 1 or self.objective == "elbo",
+              f"kl_samples is the ELBO's KL estimate; the {self.objective} objective weighs "
+              "log p(z) / q(z|x) at its own draws (give --objective elbo)")
         check(self.free_bits == 0 or self.objective == "elbo",
               f"free_bits floors the ELBO's KL terms; the {self.objective} objective has none")
 

@@ -71,8 +71,9 @@ def _draw(q: Distribution, shape: tuple, reparameterized: bool) -> torch.Tensor:
 
 
 def elbo(x: torch.Tensor, q: Distribution, prior: Distribution, decode: Decoder,
-         n: int = 1, reparameterized: bool = True) -> ELBO:
-    """ELBO and its terms per example over n samples (or q's `enumeration`)."""
+         n: int = 1, reparameterized: bool = True, kl_samples: int = 1) -> ELBO:
+    """ELBO and its terms per example over n samples (or q's `enumeration`). Where the KL has
+    no closed form it is estimated at the ELBO's draws and `kl_samples` - 1 more of q's."""
     enumerated = methods(q).enumeration(n, reparameterized)
     if enumerated is not None:
         return _elbo_enumerated(x, q, prior, decode, enumerated)
@@ -82,9 +83,23 @@ def elbo(x: torch.Tensor, q: Distribution, prior: Distribution, decode: Decoder,
     else:
         z = _draw(q, (n,), reparameterized)   # [n, B, Z]
         log_lik = decode(z).log_prob(x).mean(0)
-    per_layer = kl_layers(q, prior, z)         # [B, L]
+    per_layer = _kl_estimate(q, prior, z, kl_samples, reparameterized)     # [B, L]
     kl = per_layer.sum(-1)                     # [B]
     return ELBO(log_lik - kl, log_lik, kl, per_layer)
+
+
+def _kl_estimate(q: Distribution, prior: Distribution, z: torch.Tensor, samples: int,
+                 reparameterized: bool) -> torch.Tensor:
+    """`kl_layers` at the ELBO's draws z, averaged with `samples` - 1 more draws where it is a
+    Monte Carlo estimate (a learned prior, a flow). With a Gaussian q its gradient's noise is
+    -log p(z)'s alone (log q's reparameterized gradient is the entropy's exactly); more draws
+    divide its variance. The extra draws are taken in one call after z's KL, so that a flow's
+    log q reads both from its cache (no inverse)."""
+    first = kl_layers(q, prior, z)
+    if samples == 1:
+        return first
+    more = kl_layers(q, prior, _draw(q, (samples - 1,), reparameterized))
+    return (first + (samples - 1) * more) / samples
 
 
 def _elbo_enumerated(x, q, prior, decode, enumerated: Enumeration) -> ELBO:

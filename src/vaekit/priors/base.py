@@ -49,8 +49,8 @@ class LearnedPrior(Prior):
         return self.distribution(model).variance.detach()
 
     def describe(self) -> str:
-        return (f"{self.what}; KL by one sample, log q(z|x) - log p(z) at the ELBO's draw of z "
-                "(no closed form against a mixture)")
+        return (f"{self.what}; KL by sampling, log q(z|x) - log p(z) at the ELBO's draw of z "
+                "(in training also at --kl-samples - 1 more; no closed form against a mixture)")
 
 
 class PriorSpec(Spec):

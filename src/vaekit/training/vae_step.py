@@ -36,7 +36,7 @@ def loss_and_terms(model, x: torch.Tensor, params: torch.Tensor, config, beta: f
         stopped = model.latent.posterior(params.detach()) if config.gradient == "dreg" else None
         values = bound(x, q, prior, model.observation, config, beta, stopped)
         return -values[:, 0].mean(), values.detach()
-    terms = elbo(x, q, prior, model.observation)
+    terms = elbo(x, q, prior, model.observation, kl_samples=config.kl_samples)
     if config.free_bits:        # each group's batch-mean KL counts as at least the floor
         kl = free_bits_kl(kl_groups(q, prior, terms.kl_layers), config.free_bits)
         loss = -(terms.log_lik.mean() - beta * kl)

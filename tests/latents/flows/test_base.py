@@ -81,3 +81,23 @@ def test_the_point_is_the_flow_applied_to_the_base_mean():
     assert torch.allclose(q.point(), x)
     with pytest.raises(NotImplementedError):         # E_q[z] has no closed form
         q.mean
+
+
+def test_the_elbos_extra_kl_samples_never_invert(monkeypatch):
+    """--kl-samples: the KL at the ELBO's draw and at S - 1 more, each read from the flow's
+    cache; the estimate is the mean of the one-draw KLs at those draws."""
+    from torch.distributions import Independent, Normal
+    from vaekit.objectives import elbo
+    from vaekit.priors import GaussianMixture
+    p = GaussianMixture(torch.zeros(1), torch.zeros(1, 3), torch.ones(1, 3))
+    decode = lambda z: Independent(Normal(z[..., :2], 1.0), 1)  # noqa: E731
+    for latent, params in flow_latents():
+        q = latent.posterior(params)
+        with monkeypatch.context() as m:
+            refuse_to_invert(m)
+            torch.manual_seed(3)
+            terms = elbo(torch.zeros(4, 2), q, p, decode, kl_samples=4)
+        torch.manual_seed(3)
+        z = torch.cat([q.rsample().unsqueeze(0), q.rsample((3,))])          # the same draws
+        by_hand = (q.log_prob(z.clone()) - p.log_prob(z)).mean(0)
+        assert torch.allclose(terms.kl, by_hand, atol=1e-10)
