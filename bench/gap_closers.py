@@ -12,8 +12,10 @@ fixed-binarized test images; common.py):
   miwae      MIWAE(--m, k / --m): the same number of samples as iwae, in --m independent sets
 Prints one JSON line per model (test NLL, ELBO and its terms, active units, training examples/s
 and seconds; for gaussian and iaf the gap report's approximation and amortization gaps on the
-first --gaps test images, gaps.py), then one line of paired NLL differences over the same test images with standard
-errors: iaf - gaussian, vamp - gaussian, mog - gaussian, miwae - iwae (negative: better).
+first --gaps test images, gaps.py), then one line of paired NLL differences over the same test
+images with standard errors: iaf - gaussian, vamp - gaussian, mog - gaussian, miwae - iwae
+(negative: better). --kl-samples S trains iaf, vamp and mog with their sampled KL averaged over
+S draws (the ELBO's own and S - 1 more; bench/prior_diagnosis.py says why).
 
     python bench/gap_closers.py --epochs 50
 """
@@ -53,6 +55,8 @@ def options(p) -> None:
     p.add_argument("--mog-components", type=int, default=10, help="mixture components")
     p.add_argument("--k", type=int, default=8, help="iwae's samples (miwae: m sets of k/m)")
     p.add_argument("--m", type=int, default=2)
+    p.add_argument("--kl-samples", type=int, default=1,
+                   help="draws of the KL where it is sampled (iaf, vamp, mog; --kl-samples)")
     p.add_argument("--gaps", type=int, default=100, help="test images of the gap report (0: none)")
     p.add_argument("--estep-max-iter", type=int, default=1000)
 
@@ -79,11 +83,14 @@ def main() -> None:
     table, results = models(args), {}
     for name in args.models.split(","):
         model, objective, k, m = table[name]
+        sampled = name in ("iaf", "vamp", "mog")       # the ELBO's KL has no closed form
         config = dataclasses.replace(fashion_config(model, args.epochs, args.threads, args.seed,
-                                                    objective, k), m=m)
+                                                    objective, k), m=m,
+                                     kl_samples=args.kl_samples if sampled else 1)
         measure = gaps(args) if args.gaps and name in ("gaussian", "iaf") else None
         results[name] = train_and_evaluate(name, config, extra=measure)
-        print(json.dumps({**results[name], "network": args.network, "m": m}), flush=True)
+        print(json.dumps({**results[name], "network": args.network, "m": m,
+                          "kl_samples": config.kl_samples}), flush=True)
     print(json.dumps({f"{a} minus {b}": paired_difference(a, b) for a, b in PAIRS
                       if a in results and b in results}))
 
