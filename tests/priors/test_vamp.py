@@ -88,7 +88,7 @@ def test_evaluation_of_a_vamp_model_is_finite_and_names_the_prior():
     out = evaluate(vae, x, k=50, n_loglik=10)
     numbers = [v for k, v in out.items() if isinstance(v, float)]
     assert all(math.isfinite(v) for v in numbers) and out["prior"].startswith("vamp")
-    assert "one sample" in out["prior"] and 0 <= out["active_units"] <= 3
+    assert "KL by sampling" in out["prior"] and 0 <= out["active_units"] <= 3
     assert -out["nll"] >= out["elbo"] - 4 * out["elbo_se"] - 1.0     # log p(x) >= ELBO, noisy
 
 
