@@ -11,7 +11,7 @@ import time
 import torch
 
 import vaekit
-from vaekit.evaluation import active_units, elbo_report, log_likelihood
+from vaekit.evaluation import active_per_layer, active_units, elbo_report, log_likelihood
 
 
 def fashion_config(model: vaekit.ModelConfig, epochs: int, threads: int, seed: int,
@@ -45,7 +45,7 @@ def train_and_evaluate(name: str, config: vaekit.TrainConfig, nll_n: int = 1000,
            "test_nll_mc_se": round(ll.mean_mc_se, 4), "test_nll_k": nll_k, "test_nll_n": nll_n,
            "test_elbo": round(report.elbo, 3), "test_rec_log_lik": round(report.rec_log_lik, 3),
            "test_kl_layers": [round(v, 3) for v in report.kl_layers],
-           "active_units_layers": [int((v > 0.01).sum()) for v in variance.split(dims)],
+           "active_units_layers": active_per_layer(model, variance),
            "latent_dims": list(dims), "train_examples_per_s": round(result.examples_per_s),
            "train_seconds": round(seconds, 1)}
     if hasattr(model.latent, "tau"):

@@ -92,7 +92,7 @@ def placement(model, test) -> dict:
     z = q.rsample((10,))                                                   # [10, n, Z]
     log_qk = components.log_prob(z.unsqueeze(-2))                          # [10, n, K]
     responsibility = log_qk.softmax(-1)
-    kl_to = kl_divergence(_expand(q, len(loc)), _expand_k(components, len(x)))   # [n, K]
+    kl_to = kl_divergence(_unsqueezed(q, 1), _unsqueezed(components, 0))   # [n, K]
     nearest = kl_to.min(-1)
     kl_prior = (q.log_prob(z) - model.prior().log_prob(z)).mean(0)        # [n]
     return {"mean_max_responsibility": round(responsibility.max(-1).values.mean().item(), 3),
@@ -102,17 +102,11 @@ def placement(model, test) -> dict:
             "log_K": round(math.log(len(loc)), 3)}
 
 
-def _expand(q, k):
-    """q batch [n] -> [n, 1] broadcast against K components."""
-    base = q.base_dist
+def _unsqueezed(d, dim: int):
+    """A diagonal Gaussian with a new batch dim at `dim`: q [n] -> [n, 1], q_k [K] -> [1, K]."""
+    base = d.base_dist
     return torch.distributions.Independent(
-        torch.distributions.Normal(base.loc.unsqueeze(1), base.scale.unsqueeze(1)), 1)
-
-
-def _expand_k(components, n):
-    base = components.base_dist
-    return torch.distributions.Independent(
-        torch.distributions.Normal(base.loc.unsqueeze(0), base.scale.unsqueeze(0)), 1)
+        torch.distributions.Normal(base.loc.unsqueeze(dim), base.scale.unsqueeze(dim)), 1)
 
 
 def main() -> None:
