@@ -5,10 +5,12 @@ test ELBO with its terms on all test images, active units per layer)."""
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 
 import torch
+from safetensors.torch import load_file, save_file
 
 import vaekit
 from vaekit.evaluation import active_per_layer, active_units, elbo_report, log_likelihood
@@ -51,17 +53,32 @@ def train_and_evaluate(name: str, config: vaekit.TrainConfig, nll_n: int = 1000,
     if hasattr(model.latent, "tau"):
         out["final_tau"] = round(model.latent.tau.item(), 4)
     PER_IMAGE_LOG_P[name] = ll.per_example
+    if SHARED["dir"]:
+        save_file({"log_p": ll.per_example.contiguous()},
+                  os.path.join(SHARED["dir"], f"{name}.safetensors"))
     return out | (extra(model, test) if extra else {})
 
 
 # name -> the per-image log p(x) estimates behind each "test_nll", for paired comparisons
 PER_IMAGE_LOG_P: dict = {}
+# --per-image DIR: models trained in other processes (same seed and settings) leave their
+# per-image estimates there as NAME.safetensors, so that a comparison can be split across
+# processes running side by side
+SHARED: dict = {"dir": None}
+
+
+def per_image(name: str):
+    """The per-image log p(x) of `name`: trained here, or left in --per-image DIR; else None."""
+    path = os.path.join(SHARED["dir"] or "", f"{name}.safetensors")
+    if name not in PER_IMAGE_LOG_P and SHARED["dir"] and os.path.exists(path):
+        PER_IMAGE_LOG_P[name] = load_file(path)["log_p"]
+    return PER_IMAGE_LOG_P.get(name)
 
 
 def paired_difference(a: str, b: str) -> dict:
     """NLL(a) - NLL(b) over the same test images, with the standard error of the paired
     differences (much smaller than either NLL's own standard error over images)."""
-    d = PER_IMAGE_LOG_P[b] - PER_IMAGE_LOG_P[a]
+    d = per_image(b) - per_image(a)
     return {"nll_difference": round(d.mean().item(), 3),
             "difference_se": round(d.std().item() / len(d) ** 0.5, 3)}
 
@@ -75,4 +92,11 @@ def parse_args(description: str, models, extra=None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--models", default=",".join(models), help="comma-separated subset")
-    return p.parse_args()
+    p.add_argument("--per-image", metavar="DIR",
+                   help="keep each model's per-image log p(x) in DIR and pair with those already "
+                        "there (split one comparison across processes)")
+    args = p.parse_args()
+    if args.per_image:
+        os.makedirs(args.per_image, exist_ok=True)
+        SHARED["dir"] = args.per_image
+    return args

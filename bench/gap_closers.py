@@ -18,6 +18,9 @@ images with standard errors: iaf - gaussian, vamp - gaussian, mog - gaussian, mi
 S draws (the ELBO's own and S - 1 more; bench/prior_diagnosis.py says why).
 
     python bench/gap_closers.py --epochs 50
+    python bench/gap_closers.py --threads 1 --models iaf --per-image runs/pairs &   # side by side
+    python bench/gap_closers.py --threads 1 --models gaussian --per-image runs/pairs
+    python bench/gap_closers.py --models '' --per-image runs/pairs    # the pairs of what is there
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import json
 import torch
 
 import vaekit
-from common import fashion_config, paired_difference, parse_args, train_and_evaluate
+from common import fashion_config, paired_difference, parse_args, per_image, train_and_evaluate
 from vaekit.gaps import gap_report
 from vaekit.inference import LocalOptimizer
 
@@ -81,7 +84,7 @@ def main() -> None:
         raise SystemExit(f"--k {args.k} is not a multiple of --m {args.m}: miwae would take fewer "
                          "samples than iwae")
     table, results = models(args), {}
-    for name in args.models.split(","):
+    for name in filter(None, args.models.split(",")):
         model, objective, k, m = table[name]
         sampled = name in ("iaf", "vamp", "mog")       # the ELBO's KL has no closed form
         config = dataclasses.replace(fashion_config(model, args.epochs, args.threads, args.seed,
@@ -92,7 +95,7 @@ def main() -> None:
         print(json.dumps({**results[name], "network": args.network, "m": m,
                           "kl_samples": config.kl_samples}), flush=True)
     print(json.dumps({f"{a} minus {b}": paired_difference(a, b) for a, b in PAIRS
-                      if a in results and b in results}))
+                      if per_image(a) is not None and per_image(b) is not None}))
 
 
 if __name__ == "__main__":
