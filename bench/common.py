@@ -5,6 +5,7 @@ test ELBO with its terms on all test images, active units per layer)."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 import time
@@ -27,12 +28,48 @@ def fashion_config(model: vaekit.ModelConfig, epochs: int, threads: int, seed: i
         threads=threads, warmup_epochs=warmup_epochs, precision=precision)
 
 
+def train_for(config: vaekit.TrainConfig, run_dir: str, seconds: float | None):
+    """(result, its guard's counts): config.epochs epochs, or with `seconds` whole epochs while
+    the next one is expected to end within that wall time (each epoch one resumed call, so the
+    time counts the calls' own setup too: against the model that has the budget)."""
+    if seconds is None:
+        result = vaekit.train(config, run_dir, progress=False, final_eval=False)
+        return result, guard_counts(run_dir) | {"train_examples_per_s":
+                                                round(result.examples_per_s)}
+    start, epoch, result = time.perf_counter(), 0, None
+    while epoch < config.epochs:
+        t0 = time.perf_counter()
+        result = vaekit.train(config if result is None else None, run_dir, resume=epoch > 0,
+                              epochs=epoch + 1, progress=False, final_eval=False,
+                              splits=result.splits if result else None)
+        epoch, last = epoch + 1, time.perf_counter() - t0
+        if time.perf_counter() - start + last > seconds:
+            break
+    rate = epoch * len(result.splits.train) / (time.perf_counter() - start)   # setup included
+    return result, guard_counts(run_dir) | {"train_examples_per_s": round(rate),
+                                            "seconds_budget": round(seconds, 1)}
+
+
+def guard_counts(run_dir: str) -> dict:
+    """The run's epochs, updates skipped for their gradient norm (--grad-skip) and the NaN
+    guard's events (skipped non-finite steps, rollbacks), from its logs."""
+    records = [json.loads(line) for line in open(os.path.join(run_dir, "metrics.jsonl"))]
+    events_path = os.path.join(run_dir, "events.jsonl")
+    events = [json.loads(line) for line in open(events_path)] if os.path.exists(events_path) \
+        else []
+    faults = [e for e in events if "skipped" in e.get("event", "") or "roll" in e.get("event", "")]
+    return {"epochs_trained": len(records),
+            "norm_skipped_steps": sum(r.get("norm_skipped_steps", 0) for r in records),
+            "guard_events": len(faults)}
+
+
 def train_and_evaluate(name: str, config: vaekit.TrainConfig, nll_n: int = 1000,
-                       nll_k: int = 1000, extra=None) -> dict:
-    """The figures of one trained configuration; `extra(model, test)` adds its own."""
+                       nll_k: int = 1000, extra=None, seconds: float | None = None) -> dict:
+    """The figures of one trained configuration; `extra(model, test)` adds its own; `seconds`:
+    train for that wall time (whole epochs, at most config.epochs) instead (train_for)."""
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as run_dir:
-        result = vaekit.train(config, run_dir, progress=False, final_eval=False)
+        result, counts = train_for(config, run_dir, seconds)
     seconds = time.perf_counter() - start
     model, test = result.model.eval(), result.splits.test
     torch.manual_seed(config.seed)
@@ -48,8 +85,7 @@ def train_and_evaluate(name: str, config: vaekit.TrainConfig, nll_n: int = 1000,
            "test_elbo": round(report.elbo, 3), "test_rec_log_lik": round(report.rec_log_lik, 3),
            "test_kl_layers": [round(v, 3) for v in report.kl_layers],
            "active_units_layers": active_per_layer(model, variance),
-           "latent_dims": list(dims), "train_examples_per_s": round(result.examples_per_s),
-           "train_seconds": round(seconds, 1)}
+           "latent_dims": list(dims), "train_seconds": round(seconds, 1), **counts}
     if hasattr(model.latent, "tau"):
         out["final_tau"] = round(model.latent.tau.item(), 4)
     PER_IMAGE_LOG_P[name] = ll.per_example

@@ -20,10 +20,13 @@ from vaekit.objectives import kl_groups
 from conftest import answer
 
 
-def topdown(shape=(1, 8, 8), groups=(1,), width=4, channels=1, likelihood="bernoulli", seed=0):
+def topdown(shape=(1, 8, 8), groups=(1,), width=4, channels=1, likelihood="bernoulli", seed=0,
+            stride=1):
     torch.manual_seed(seed)
     config = ModelConfig(latent={"name": "topdown", "width": width, "latent_channels": channels,
-                                 "groups": groups}, network="topdown", likelihood=likelihood)
+                                 "groups": groups, "stem_stride": stride},
+                         network={"name": "topdown", "stem_stride": stride},
+                         likelihood=likelihood)
     return build_model(config, shape)
 
 
@@ -280,6 +283,49 @@ def test_resize_pools_down_and_repeats_up():
     assert resize(x, (1, 1)).item() == pytest.approx(7.5)
     torch.testing.assert_close(resize(resize(x, (2, 2)), (4, 4))[0, 0, :2, :2],
                                torch.full((2, 2), 2.5))
+
+
+@pytest.mark.parametrize("side, size", [(28, (14, 14)), (14, (7, 7)), (7, (1, 1)), (8, (4, 4))])
+def test_the_quick_poolings_are_adaptive_average_pooling(side, size):
+    x = torch.randn(2, 3, side, side, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(resize(x, size), F.adaptive_avg_pool2d(x, size))
+
+
+@pytest.mark.parametrize("stride, levels", [(1, [(1, 1), (7, 7), (14, 14), (28, 28)]),
+                                            (2, [(1, 1), (7, 7), (14, 14)]),
+                                            (4, [(1, 1), (7, 7)])])
+def test_the_stem_stride_moves_the_groups_to_coarser_resolutions(stride, levels):
+    """28x28 behind a stem of stride S: the groups at 28/S and below; the encoder keeps W
+    channels at each of them; the head gives the likelihood's parameters at 28x28, and with
+    one group the one-group ELBO is still log p(x|z) - KL at the same draw."""
+    model = topdown((1, 28, 28), groups=(1,), stride=stride)
+    assert model.latent.levels == levels
+    x = binary((1, 28, 28), n=3)
+    assert model.encoder(x).shape == (3, 4 * sum(h * w for h, w in levels))
+    q = model.posterior(x)
+    z = q.rsample()
+    assert z.shape == (3, sum(h * w for h, w in levels))
+    p_x = model.observation(z)
+    assert p_x.batch_shape == (3,) and p_x.event_shape == (1, 28, 28)
+    e = elbo(x, q, model.prior(), model.observation)
+    assert torch.isfinite(e.elbo).all() and e.kl_layers.shape == (3, len(levels))
+
+
+def test_the_stem_stride_is_one_option_for_both_halves(tmp_path, monkeypatch, capsys):
+    config = ModelConfig(latent={"name": "topdown", "stem_stride": 2}).validate()
+    assert config.network.stem_stride == 2       # the network it brings has its stride
+    with pytest.raises(vaekit.VaekitError, match="differ: give one --stem-stride"):
+        ModelConfig(latent={"name": "topdown", "stem_stride": 2}, network="topdown").validate()
+    with pytest.raises(vaekit.VaekitError, match="power of two"):
+        ModelConfig(latent={"name": "topdown", "stem_stride": 3}).validate()
+    with pytest.raises(vaekit.VaekitError, match="does not divide the images' 8x8"):
+        build_model(ModelConfig(latent={"name": "topdown", "stem_stride": 16}), (1, 8, 8))
+    args = ["train", "--dataset", "digits", "--latent", "topdown", "--stem-stride", "2",
+            "--groups", "1", "--epochs", "1", "--runs", str(tmp_path), "--name", "s2"]
+    code, err = answer(args, None, monkeypatch, capsys)
+    assert code == 0, err
+    saved = (tmp_path / "s2" / "config.toml").read_text()
+    assert saved.count("stem_stride = 2") == 2            # the latent's and the network's
 
 
 @pytest.mark.parametrize("objective, k, m", [("iwae", 3, 1), ("piwae", 2, 2)])

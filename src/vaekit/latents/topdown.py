@@ -134,9 +134,9 @@ class TopDownLatent(LatentFamily):
     point_name = "z_i = E_q[z_i | x, z_<i], group by group"
 
     def __init__(self, event_shape: tuple[int, ...], width: int, channels: int,
-                 groups: tuple[int, ...]):
+                 groups: tuple[int, ...], stride: int = 1):
         super().__init__()
-        _, finest_first = image_levels(event_shape, "--latent topdown")
+        _, finest_first = image_levels(event_shape, "--latent topdown", stride)
         self.levels = finest_first[::-1]                   # coarsest (1x1) first
         counts = groups * len(self.levels) if len(groups) == 1 else groups
         self.level_of = [r for r, n in enumerate(counts) for _ in range(n)]   # each group's
@@ -294,7 +294,6 @@ class TopDown(Spec):
     name = "topdown"
     iwae = True
     dreg = False     # q's parameters come from the top-down path too, not the encoder's alone
-    network = "topdown"   # its network when none is chosen (the default mlp is replaced)
     width: int = setting(32, "channels of the top-down state and of the encoder's activations "
                              "at every resolution", metavar="W")
     latent_channels: int = setting(4, "channels of each latent group z_i [c, h, w]",
@@ -302,6 +301,15 @@ class TopDown(Spec):
     groups: tuple[int, ...] = setting(
         (2,), "latent groups at each resolution, coarsest (1x1) first, e.g. 1,2,2,1 for 28x28 "
         "(1x1, 7x7, 14x14, 28x28); one number: that many at each", metavar="G1,G2,...")
+    stem_stride: int = setting(
+        1, "the encoder's stem and the output head change the resolution by S (NVAE's pre- and "
+        "post-processing): the groups sit at the image's size / S and below, S^2 times fewer "
+        "positions at the finest (2: 28x28 -> 14, 7, 1)", metavar="S")
+
+    @property
+    def network(self) -> dict:
+        """Its network when none is chosen (the default mlp is replaced)."""
+        return {"name": "topdown", "stem_stride": self.stem_stride}
 
     def validate(self) -> "TopDown":
         check(isinstance(self.width, int) and self.width >= 1,
@@ -310,6 +318,9 @@ class TopDown(Spec):
               f"latent_channels must be an integer >= 1, got {self.latent_channels!r}")
         check(len(self.groups) >= 1 and all(g >= 0 for g in self.groups) and sum(self.groups),
               f"groups must be counts >= 0 per resolution, one at least, got {list(self.groups)}")
+        check(isinstance(self.stem_stride, int) and self.stem_stride >= 1
+              and self.stem_stride & (self.stem_stride - 1) == 0,
+              f"stem_stride must be 1, 2, 4, ... (a power of two), got {self.stem_stride!r}")
         return self
 
     def check_model(self, config) -> None:
@@ -317,17 +328,23 @@ class TopDown(Spec):
               "--latent topdown reads its encoder's activations at every resolution: drop "
               f"--network {config.network.name} (its own is topdown), or give your own "
               "Networks of its shapes")
+        stride = getattr(config.network, "stem_stride", self.stem_stride)
+        check(stride == self.stem_stride,
+              f"the topdown latent's stem_stride ({self.stem_stride}) and its network's "
+              f"({stride}) differ: give one --stem-stride")
         check(config.inference.name == "amortized",
               f"--latent topdown trains with amortized inference only (got --inference "
               f"{config.inference.name}): its q reads the encoder's activations, not free "
               "parameters")
 
     def build_for(self, event_shape: tuple[int, ...]) -> TopDownLatent:
-        _, levels = image_levels(event_shape, "--latent topdown")
+        _, levels = image_levels(event_shape, "--latent topdown", self.stem_stride)
         check(len(self.groups) in (1, len(levels)),
               f"--groups gives {len(self.groups)} counts; images {list(event_shape)} have "
-              f"{len(levels)} resolutions ({', '.join(f'{h}x{w}' for h, w in levels[::-1])})")
-        return TopDownLatent(tuple(event_shape), self.width, self.latent_channels, self.groups)
+              f"{len(levels)} resolutions ({', '.join(f'{h}x{w}' for h, w in levels[::-1])})"
+              + (f" behind --stem-stride {self.stem_stride}" if self.stem_stride > 1 else ""))
+        return TopDownLatent(tuple(event_shape), self.width, self.latent_channels, self.groups,
+                             self.stem_stride)
 
     def build(self) -> TopDownLatent:
         raise VaekitError("--latent topdown is built for an image shape: "

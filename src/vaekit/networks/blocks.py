@@ -1,9 +1,12 @@
 """The pieces a deep top-down hierarchy shares between its bottom-up encoder (networks/topdown.py)
 and its top-down path (latents/topdown.py): the resolutions it works at and its residual block.
 
-Resolutions, finest first: the image's side halved while it stays even and at least 4, then
-1x1 (VDVAE's 32 -> 16 -> 8 -> 4 -> 1 on CIFAR-10; 28 -> 14 -> 7 -> 1 on MNIST; 8 -> 4 -> 1 on the
-digits). A 1x1 top gives the hierarchy a global group that sees the whole image at once.
+Resolutions, finest first: the image's side (divided by the stem's stride S) halved while it
+stays even and at least 4, then 1x1 (VDVAE's 32 -> 16 -> 8 -> 4 -> 1 on CIFAR-10; 28 -> 14 -> 7
+-> 1 on MNIST, 14 -> 7 -> 1 with S = 2; 8 -> 4 -> 1 on the digits). A 1x1 top gives the
+hierarchy a global group that sees the whole image at once. With S > 1 the encoder's stem and
+the output head change the resolution (NVAE's pre- and post-processing cells): the groups and
+blocks, where the cost is, then work on S^2 times fewer positions.
 """
 
 from __future__ import annotations
@@ -27,18 +30,27 @@ def resolutions(height: int, width: int) -> list[tuple[int, int]]:
     return sizes
 
 
-def image_levels(event_shape, what: str) -> tuple[int, list[tuple[int, int]]]:
-    """(C, the resolutions) of images [C, H, W]; one clear line for other examples."""
+def image_levels(event_shape, what: str, stride: int = 1) -> tuple[int, list[tuple[int, int]]]:
+    """(C, the resolutions) of images [C, H, W] behind a stem of `stride`; one clear line for
+    other examples."""
     check(len(event_shape) == 3, f"{what} needs images [C, H, W]; got examples of shape "
                                  f"{list(event_shape)}")
-    return int(event_shape[0]), resolutions(int(event_shape[1]), int(event_shape[2]))
+    c, height, width = (int(v) for v in event_shape)
+    check(height % stride == 0 and width % stride == 0,
+          f"{what}: --stem-stride {stride} does not divide the images' {height}x{width}")
+    return c, resolutions(height // stride, width // stride)
 
 
 def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """[N, C, h, w] -> [N, C, *size]: average pooling down (28 -> 14, 7 -> 1), nearest up."""
-    if tuple(x.shape[-2:]) == tuple(size):
+    h, w = x.shape[-2:]
+    if (h, w) == tuple(size):
         return x
-    if size[0] <= x.shape[-2]:
+    if tuple(size) == (1, 1):
+        return x.mean((-2, -1), keepdim=True)        # adaptive pooling is slow on CPUs
+    if (h, w) == (2 * size[0], 2 * size[1]):
+        return F.avg_pool2d(x, 2)
+    if size[0] <= h:
         return F.adaptive_avg_pool2d(x, size)
     return F.interpolate(x, size=size, mode="nearest")
 
