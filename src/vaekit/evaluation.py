@@ -206,7 +206,9 @@ def evaluate(model, x: torch.Tensor, k: int = 5000, n_loglik: int | None = None,
                                                      accuracy(model, x, labels)))
     sampled = ({"kl_sampled": True} if model.latent.kl_sampled or model.config.prior.learned
                else {})
-    return {**classified, **sampled,
+    by_level = per_resolution(model, report.kl_layers)
+    resolutions = {} if by_level is None else {"kl_resolutions": by_level}
+    return {**classified, **sampled, **resolutions,
         "n": len(x), "elbo": report.elbo, "elbo_se": report.elbo_se,
         "rec_log_lik": report.rec_log_lik, "kl": report.kl, "kl_layers": report.kl_layers,
         "elbo_bits_per_dim": bits_per_dim(-report.elbo, dim, levels),
@@ -226,6 +228,7 @@ MEANINGS = {
     "rec_log_lik": ("nats", "E_q[log p(x|z)]: the reconstruction term (not log p(x))"),
     "kl": ("nats", "KL(q(z|x) || p(z)), mean per image"),
     "kl_layers": ("nats", "the KL per stochastic layer, z_1 first"),
+    "kl_resolutions": ("nats", "the KL of the groups at each resolution, coarsest first"),
     "kl_sampled": ("", "the KL is one sample of log q(z) - log p(z), at the ELBO's draw: q (a "
                        "flow) or p (a learned mixture) has no closed form"),
     "elbo_bits_per_dim": ("bits/dim", "-ELBO in bits per dimension"),
@@ -247,12 +250,26 @@ MEANINGS = {
 }
 
 
+def per_resolution(model, values: list[float]) -> dict | None:
+    """Per-layer figures (KL, active units) summed over the layers at each resolution, coarsest
+    first ({"1x1": ..., "7x7": ...}); None where the latent family has no resolutions."""
+    levels = model.latent.layer_levels()
+    if levels is None:
+        return None
+    out = {}
+    for level, value in zip(levels, values):
+        out[level] = out.get(level, 0) + value
+    return out
+
+
 def format_result(result: dict) -> str:
     """One line per number: name, value, unit and what it is."""
     lines = []
     for key, value in result.items():
         unit, meaning = MEANINGS.get(key, ("", ""))
         shown = (f"{value:.4f}" if isinstance(value, float) else
+                 ", ".join(f"{k} {v:.3f}" for k, v in value.items()) if isinstance(value, dict)
+                 else
                  ", ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in value)
                  if isinstance(value, list) else str(value))
         lines.append(f"{key:18s} {shown:>12s}  {unit:9s} {meaning}".rstrip())

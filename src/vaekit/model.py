@@ -73,9 +73,12 @@ class VAE(nn.Module):
             raise VaekitError(f"x should be in [0, 1] (got min {lo}): map images in [-1, 1] "
                               "to (x + 1) / 2")
 
-    def prior(self) -> Distribution:
-        """p(z): event_shape [z_size] (a learned prior's, with the current parameters)."""
-        return self.latent_prior.distribution(self)
+    def prior(self, temperature: float = 1.0) -> Distribution:
+        """p(z): event_shape [z_size] (a learned prior's, with the current parameters); at
+        `temperature` T != 1, with its scales times T, for samples (priors/base.py)."""
+        if temperature == 1.0:
+            return self.latent_prior.distribution(self)
+        return self.latent_prior.tempered(self, temperature)
 
     def observation(self, z: torch.Tensor) -> Distribution:
         """p(x|z): z [..., z_size] -> batch_shape [...], event_shape the example's."""
@@ -95,10 +98,11 @@ class VAE(nn.Module):
         return self.latent.point_name
 
     @torch.no_grad()
-    def sample(self, n: int, show: str | None = None) -> torch.Tensor:
+    def sample(self, n: int, show: str | None = None, temperature: float = 1.0) -> torch.Tensor:
         """Pictures of p(x|z) for n draws z ~ p(z): [n, *event_shape] in [0, 1]; `show`:
-        mean, draw or mode of p(x|z) (likelihoods/base.py; None: the likelihood's default)."""
-        z = self.prior().sample((n,))
+        mean, draw or mode of p(x|z) (likelihoods/base.py; None: the likelihood's default);
+        `temperature`: z from the prior with its scales times T (`prior`)."""
+        z = self.prior(temperature).sample((n,))
         return self.likelihood.picture(self.observation(z), show)
 
     @torch.no_grad()

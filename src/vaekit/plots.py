@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from . import devices
+from .errors import VaekitError
 
 
 @dataclass
@@ -166,8 +167,16 @@ def interleave_rows(top: torch.Tensor, bottom: torch.Tensor, ncol: int) -> torch
     return torch.cat(rows)
 
 
-def samples(model, n: int = 64, show: str | None = None, fitted: bool = False) -> Picture:
-    """n pictures of p(x|z), z ~ p(z) (`fitted`: an autoencoder's Gaussian of its codes)."""
+def samples(model, n: int = 64, show: str | None = None, fitted: bool = False,
+            temperature: float = 1.0) -> Picture:
+    """n pictures of p(x|z), z ~ p(z) (`fitted`: an autoencoder's Gaussian of its codes;
+    `temperature` T != 1: a VAE's prior with its scales times T)."""
+    if temperature != 1.0:
+        if not hasattr(model, "latent_prior"):
+            raise VaekitError("--temperature is for a VAE's prior")
+        images = model.sample(n, show, temperature).cpu()
+        return Picture(images, f"samples: {model.shown(show)}, z ~ p(z) at temperature "
+                               f"{temperature:g} (its scales times {temperature:g})")
     images = (model.sample_fitted if fitted else model.sample)(n, show).cpu()
     z = "z ~ the Gaussian fitted to the codes" if fitted else "z ~ p(z)"
     return Picture(images, f"samples: {model.shown(show)}, {z}")

@@ -174,3 +174,28 @@ def test_the_report_names_the_folders_classes(icons, capsys):
     assert "<td>cats</td>" in page and "<td>dogs</td>" in page
     assert "Samples from the prior: x ~ p(x|z)" in page and "The same z: mean of p(x|z)" in page
     assert legend(icons / "figures" / "classes.png").startswith("p(x|y,z)")
+
+
+def test_samples_at_a_temperature_come_from_the_prior_with_its_scales_times_t(run, tmp_path,
+                                                                              capsys):
+    """`vaekit sample --temperature T`: z ~ N(0, T^2 I) for a gaussian latent (each
+    coordinate's spread measured), the legend says so; a prior without a tempered form, and
+    T <= 0, are one line."""
+    from vaekit import ModelConfig, VaekitError, build_model
+    from vaekit.plots import samples
+    model, _ = load_model(run)
+    torch.manual_seed(0)
+    z = model.prior(0.5).sample((20000,))
+    torch.testing.assert_close(z.std(0), torch.full_like(z[0], 0.5), rtol=0.04, atol=0)
+    torch.testing.assert_close(model.prior().sample((20000,)).std(0), torch.ones_like(z[0]),
+                               rtol=0.04, atol=0)
+    assert "at temperature 0.5 (its scales times 0.5)" in samples(model, 4, temperature=0.5).legend
+    out = tmp_path / "cold.png"
+    assert main(["sample", str(run), "--n", "4", "--temperature", "0.5", "--out", str(out)]) == 0
+    assert printed(capsys) == [str(out)] and Image.open(out).size[0] > 0
+    with pytest.raises(SystemExit):
+        main(["sample", str(run), "--temperature", "0"])
+    assert "must be > 0" in capsys.readouterr().err
+    mog = build_model(ModelConfig(prior="mog"), (1, 8, 8))
+    with pytest.raises(VaekitError, match="mog prior has no tempered form"):
+        mog.prior(0.5)

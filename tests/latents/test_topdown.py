@@ -199,6 +199,20 @@ def test_active_units_are_counted_per_group(float64):
     assert active[1] == 0 and active[2] > 0 and out["active_units"] == sum(active)
 
 
+def test_the_kl_per_resolution_sums_each_resolutions_groups(float64):
+    """Groups (1, 2, 1) at 1x1, 4x4, 8x8: the 4x4 figure is its two groups' KLs added; the
+    resolutions together are the whole KL."""
+    model = topdown(groups=(1, 2, 1), seed=4).eval()
+    out = evaluate(model, binary((1, 8, 8), n=10), k=3)
+    kl = out["kl_layers"]
+    assert model.latent.layer_levels() == ["1x1", "4x4", "4x4", "8x8"]
+    assert list(out["kl_resolutions"]) == ["1x1", "4x4", "8x8"]
+    assert out["kl_resolutions"]["4x4"] == pytest.approx(kl[1] + kl[2])
+    assert sum(out["kl_resolutions"].values()) == pytest.approx(out["kl"])
+    assert "kl_resolutions" not in evaluate(vaekit.build_model(ModelConfig(), (1, 8, 8)),
+                                            binary((1, 8, 8), n=4), k=2)
+
+
 def test_free_bits_floor_each_group(float64):
     model = topdown(groups=(1, 2, 1))
     x = binary((1, 8, 8))
@@ -243,14 +257,16 @@ def test_update_skip_is_counted_and_the_cli_trains_and_evaluates(tmp_path, monke
     record = json.loads((tmp_path / "r" / "metrics.jsonl").read_text().splitlines()[0])
     assert record["norm_skipped_steps"] == record["step"] == 11
     assert len(record["valid_kl_layers"]) == len(record["valid_active_units_layers"]) == 3
+    assert list(record["valid_kl_resolutions"]) == ["1x1", "4x4", "8x8"]     # one group each
+    assert list(record["valid_kl_resolutions"].values()) == record["valid_kl_layers"]
     trained, _ = vaekit.load_model(tmp_path / "r")
     torch.manual_seed(0)                               # the run's seed: its initial weights
     fresh = build_model(trained.config, (1, 8, 8))
     assert all(torch.equal(a, b) for a, b in zip(trained.state_dict().values(),
                                                  fresh.state_dict().values()))
-    code, err = answer(["evaluate", str(tmp_path / "r"), "--k", "5", "--n", "5"], None,
-                       monkeypatch, capsys)
-    assert code == 0, err
+    from vaekit.cli import main
+    assert main(["evaluate", str(tmp_path / "r"), "--k", "5", "--n", "5"]) == 0
+    assert "kl_resolutions" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("options, says", [

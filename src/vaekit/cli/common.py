@@ -15,6 +15,7 @@ import torch
 from ..checkpoint import load_model
 from ..data import prepare, provenance
 from ..errors import VaekitError
+from ..options import finite
 from ..evaluation import MAX_ROWS
 from ..kinds import KINDS
 from ..likelihoods.base import SHOWS
@@ -55,6 +56,14 @@ def positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0 (a temperature)."""
+    value = finite(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value:g}")
     return value
 
 

@@ -10,13 +10,18 @@ from ..checkpoint import load_model
 from ..errors import VaekitError
 from ..latents import CategoricalLatent
 from ..plots import reconstruction_picture, samples, save_grid, save_picture, traversal_images
-from .common import add_dataset, add_picture, loaded, picture_path, require_images, run_of
+from .common import (add_dataset, add_picture, loaded, picture_path, positive_float,
+                     require_images, run_of)
 
 
 def add(sub) -> None:
-    add_picture(sub, "sample", sample, 64, None, "decode draws from the prior into a PNG grid",
-                "Draw z ~ p(z) and save p(x|z) as a PNG grid: its mean, a draw from it or "
-                "its mode (--show), as the legend under the grid says.")
+    s = add_picture(sub, "sample", sample, 64, None, "decode draws from the prior into a PNG grid",
+                    "Draw z ~ p(z) and save p(x|z) as a PNG grid: its mean, a draw from it or "
+                    "its mode (--show), as the legend under the grid says.")
+    s.add_argument("--temperature", type=positive_float, default=1.0, metavar="T",
+                   help="draw z from the prior with its scales times T (default 1; T < 1 gives "
+                        "smoother, more typical samples: NVAE, VDVAE); gaussian and topdown "
+                        "latents under their own prior")
     add_dataset(add_picture(sub, "reconstruct", reconstruct, 32, None,
                 "test images over their reconstructions (PNG)",
                 "Rows of test images, each over its reconstruction."))
@@ -32,7 +37,7 @@ def sample(args) -> int:
     model, ckpt = load_model(args.run, device=args.device)
     require_images(ckpt)
     torch.manual_seed(args.seed)
-    picture = samples(model, args.n, args.show)
+    picture = samples(model, args.n, args.show, temperature=args.temperature)
     print(save_grid(picture.images, picture_path(args), ncol=args.ncol, legend=picture.legend))
     return 0
 

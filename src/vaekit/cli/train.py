@@ -285,6 +285,9 @@ def summary(result) -> str:
         lines.append(f"{parts}: KL " + ", ".join(f"{v:.3f}" for v in t["kl_layers"])
                      + " nats; active units " + ", ".join(
                          f"{a}/{d}" for a, d in zip(t["active_units_layers"], t["latent_dims"])))
+    if "kl_resolutions" in t:
+        lines.append("per resolution (coarsest first): KL " + ", ".join(
+            f"{k} {v:.3f}" for k, v in t["kl_resolutions"].items()) + " nats")
     if "accuracy" in t:
         lines.append(f"classifier argmax_y q(y|x): test accuracy {t['accuracy']:.4f} +- "
                      f"{t['accuracy_se']:.4f} ({result.config.data.labels} labels)")

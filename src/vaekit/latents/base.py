@@ -144,6 +144,11 @@ class LatentFamily(nn.Module):
         """What of z [..., z_size] the decoder reads: [..., decoder_size]. Default: all of z."""
         return z
 
+    def layer_levels(self) -> list[str] | None:
+        """The resolution each layer or group sits at ("7x7", ...), for the KL per resolution;
+        None: the family's layers have none (evaluation.per_resolution)."""
+        return None
+
     def anneal(self, step: int) -> None:
         """Called by the trainer before every step (e.g. a temperature schedule). Default: none."""
 

@@ -57,8 +57,12 @@ class GaussianLatent(LatentFamily):
         """q's diagonal Gaussian: q itself, or the base a flow pushes forward."""
         return diagonal_gaussian(params[..., :2 * self.z_size])
 
-    def prior(self) -> Independent:
-        return standard_normal(self._zero, self._one)
+    def prior(self, temperature: float = 1.0) -> Independent:
+        """N(0, I); at `temperature` T != 1 N(0, T^2 I), for samples (`vaekit sample
+        --temperature`)."""
+        if temperature == 1.0:
+            return standard_normal(self._zero, self._one)
+        return Independent(Normal(self._zero, self._one * temperature), 1, validate_args=False)
 
 
 @dataclass

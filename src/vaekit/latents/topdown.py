@@ -153,6 +153,10 @@ class TopDownLatent(LatentFamily):
         self.decoder_size = width * math.prod(self.levels[-1])
         self._memo = _Memo()
 
+    def layer_levels(self) -> list[str]:
+        """Each group's resolution, coarsest first: ["1x1", "7x7", "7x7", ...]."""
+        return [f"{h}x{w}" for h, w in (self.levels[r] for r in self.level_of)]
+
     def activations(self, params: torch.Tensor) -> list[torch.Tensor]:
         """The encoder's output [B, param_size] -> a_r [B, W, h_r, w_r], coarsest first."""
         sizes = [self.width * h * w for h, w in self.levels]

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from torch.distributions import Distribution
 
+from ..errors import VaekitError
 from ..registry import Spec, check
 
 # the latent families a learned prior replaces the prior of: a single diagonal-Gaussian vector.
@@ -29,6 +30,12 @@ class Prior(nn.Module):
 
     def distribution(self, model) -> Distribution:
         raise NotImplementedError
+
+    def tempered(self, model, temperature: float) -> Distribution:
+        """p(z) with every scale multiplied by `temperature` (samples at T < 1 are smoother;
+        Kingma & Dhariwal 2018, NVAE, VDVAE); where the prior has no such form, one line."""
+        raise VaekitError(f"--temperature: a {self.describe().split(':')[0]} prior has no "
+                          "tempered form here; sample at temperature 1")
 
     def unit_variance(self, model) -> torch.Tensor | None:
         """Var_p(z_i) [z_size], the scale active units are measured against; None: 1 (the

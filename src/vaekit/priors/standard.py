@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 from torch.distributions import Distribution
 
+from ..errors import VaekitError
 from .base import Prior, PriorSpec
 
 
 class StandardPrior(Prior):
     def distribution(self, model) -> Distribution:
         return model.latent.prior()
+
+    def tempered(self, model, temperature: float) -> Distribution:
+        """The family's own prior at `temperature`, where it has one (gaussian: N(0, T^2 I);
+        topdown: every group's scale times T)."""
+        if "temperature" not in inspect.signature(model.latent.prior).parameters:
+            raise VaekitError(f"--temperature: the {model.config.latent.name} latent family's "
+                              "prior has no tempered form (gaussian and topdown have)")
+        return model.latent.prior(temperature=temperature)
 
     def describe(self) -> str:
         return ("standard: the latent family's own (N(0, I) for gaussian latents); KL as the "

@@ -59,6 +59,9 @@ class TensorBoard(Logger):
             if isinstance(value, list):          # per layer, z_1 first
                 for i, v in enumerate(value):
                     self.writer.add_scalar(f"{tag(key)}/z{i + 1}", v, epoch)
+            elif isinstance(value, dict):         # per resolution, "7x7": ...
+                for name, v in value.items():
+                    self.writer.add_scalar(f"{tag(key)}/{name}", v, epoch)
             elif isinstance(value, numbers.Real):
                 self.writer.add_scalar(tag(key), value, epoch)
         if "skipped_steps" not in record:                   # 0 where the record omits it

@@ -11,7 +11,8 @@ import numpy as np
 import torch
 
 from .. import distributed, runs
-from ..evaluation import accuracy, active_per_layer, active_units, elbo_report, evaluate
+from ..evaluation import (accuracy, active_per_layer, active_units, elbo_report, evaluate,
+                          per_resolution)
 from ..data.batching import Batches, draw_rows
 from ..data.splits import check_classes
 from ..bounds import OBJECTIVES
@@ -133,6 +134,9 @@ class VAEStep(Step):
         if len(valid.kl_layers) > 1:        # a hierarchy: which of its layers or groups work
             out["valid_kl_layers"] = valid.kl_layers
             out["valid_active_units_layers"] = active_per_layer(self.model, variance)
+            levels = per_resolution(self.model, valid.kl_layers)
+            if levels is not None:
+                out["valid_kl_resolutions"] = levels
         if self.config.data.labels and splits.valid_labels is not None:
             out["valid_accuracy"] = accuracy(self.model, splits.valid, splits.valid_labels)[0]
         return out, valid.elbo
