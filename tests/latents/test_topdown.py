@@ -354,3 +354,62 @@ def test_importance_weighted_objectives_train_it(objective, k, m):
     loss.backward()
     assert torch.isfinite(loss) and torch.isfinite(values).all()
     assert all(p.grad is not None for p in model.latent.groups[-1].posterior_head.parameters())
+
+
+def _tiny_run(**kw) -> vaekit.TrainConfig:
+    model = ModelConfig(latent={"name": "topdown", "width": 4, "latent_channels": 1,
+                                "groups": (1, 1, 1)})
+    return vaekit.TrainConfig(model=model, data=vaekit.DataConfig("digits"), batch_size=128,
+                              eval_k=5, eval_n=5, threads=1, **kw)
+
+
+def _newest_weights(run_dir):
+    from vaekit.runs import Run
+    model, _ = vaekit.load_model(Run(run_dir).checkpoints()[0])
+    return model.state_dict()
+
+
+def test_a_resumed_run_ends_with_the_uninterrupted_runs_weights(tmp_path):
+    """Two epochs in one go, and one epoch then a resumed second: the same weights bit for bit
+    (the optimizer's moments, the batches' and the noise's generators are in the checkpoint)."""
+    vaekit.train(_tiny_run(epochs=2), tmp_path / "whole", progress=False, final_eval=False)
+    vaekit.train(_tiny_run(epochs=1), tmp_path / "parts", progress=False, final_eval=False)
+    vaekit.train(None, tmp_path / "parts", resume=True, epochs=2, progress=False,
+                 final_eval=False)
+    whole, parts = _newest_weights(tmp_path / "whole"), _newest_weights(tmp_path / "parts")
+    assert all(torch.equal(whole[k], parts[k]) for k in whole)
+    assert any(not torch.equal(whole[k], v) for k, v in
+               build_model(_tiny_run().model, (1, 8, 8)).state_dict().items())   # it trained
+
+
+def test_under_bfloat16_the_loss_is_the_float32_loss_and_the_densities_stay_float32():
+    from vaekit.training import autocast, loss_fn
+    config = _tiny_run(precision="bfloat16")
+    torch.manual_seed(0)
+    model = build_model(config.model, (1, 8, 8))
+    x = binary((1, 8, 8), n=64)
+    losses = {}
+    for precision in ("float32", "bfloat16"):
+        config.precision = precision
+        torch.manual_seed(1)
+        with autocast(config):
+            loss, values, _ = loss_fn(model, x, config, beta=1.0)
+            q = model.posterior(x)
+            z = q.rsample()
+            kls = q.kl_layers(model.prior(), z)
+        assert loss.dtype == kls.dtype == torch.float32
+        losses[precision] = loss.item()
+    assert losses["bfloat16"] == pytest.approx(losses["float32"], rel=2e-2)
+    assert losses["bfloat16"] != losses["float32"]
+
+
+def test_two_processes_train_it_under_torchrun(tmp_path):
+    """Data-parallel (gloo, 2 processes): every parameter gets its gradient (DDP refuses a
+    parameter that none reaches), rank 0 alone writes the run."""
+    from test_distributed import torchrun
+    r = torchrun("-m", "vaekit", "train", "--latent", "topdown", "--width", "4",
+                 "--latent-channels", "1", "--groups", "1", "--epochs", "1", "--eval-k", "5",
+                 "--eval-n", "5", "--threads", "1", "--name", "r", "--runs", str(tmp_path),
+                 "--no-progress")
+    assert r.stdout.count("test ELBO") == 1
+    assert (tmp_path / "r" / "checkpoints" / "epoch-000001").is_dir()
