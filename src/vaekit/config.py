@@ -186,6 +186,10 @@ class TrainConfig:
         "(0: off; Child 2021's VDVAE: a deep hierarchy's rare huge gradients, e.g. from a "
         "group whose q sits far from p, would undo many steps); the skipped count is logged "
         "each epoch as norm_skipped_steps", metavar="NORM", group=OPTIMIZATION)
+    ema: float = setting(
+        0.0, "keep an exponential moving average of the weights with this decay per step "
+        "(e.g. 0.999; VDVAE 0.9999) and validate, checkpoint, evaluate and draw with it "
+        "(training/ema.py); 0: off", metavar="DECAY", kinds=VAE, group=OPTIMIZATION)
     seed: int = setting(0, "seeds the initial weights and the batches", group=OPTIMIZATION)
     threads: int | None = setting(None, "torch intra-op threads", resume=True,
                                   none="torch's choice", group=OPTIMIZATION)
@@ -263,6 +267,7 @@ class TrainConfig:
         check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
         check(self.lr > 0, f"lr must be > 0, got {self.lr}")
         check(self.grad_clip >= 0, f"grad_clip must be >= 0 (0: off), got {self.grad_clip}")
+        check(0 <= self.ema < 1, f"ema must be in [0, 1) (0: off), got {self.ema}")
         check(self.grad_skip >= 0, f"grad_skip must be >= 0 (0: off), got {self.grad_skip}")
         check(self.lr_schedule in SCHEDULES, f"unknown lr_schedule {self.lr_schedule!r}"
               f"{near(self.lr_schedule, SCHEDULES)}; choose constant, cosine or exponential")

@@ -26,6 +26,7 @@ from ..model import build_model
 from ..networks import Custom, Networks
 from ..plots import save_picture
 from ..runs import BEST_EPOCH, CLASS_NAMES, EPOCH, SECONDS, TEST, Run
+from .ema import averaged
 from .guard import Diverged, Guard, weights_finite
 from .runstate import RunState
 
@@ -140,7 +141,7 @@ def _train(config, run_dir, resume, epochs, progress, splits, final_eval, networ
     model, batches, step = _build(config, splits, networks, device, parallel)
     distributed.barrier()                       # process 0 has made the folder (Run.hold)
     run = RunState(run_dir, config, model, step.optimizers, step.scheduler, batches.generator,
-                   step.local, step.scaler, splits.dataset.fingerprint)
+                   step.local, step.scaler, splits.dataset.fingerprint, step.average)
     step.guard.log = run.event
     run.start(ckpt)
     run.changed(changes)
@@ -152,6 +153,8 @@ def _train(config, run_dir, resume, epochs, progress, splits, final_eval, networ
     log = loggers.make(config, run_dir) if distributed.is_main() else loggers.Logger()
     with flushed(), log:                 # subnormal floats are slow on CPUs
         history = _fit(run, step, batches, splits, timer, show, ckpt, log)
+    if step.average is not None:         # the model returned is the average, as saved
+        step.average.apply()
     rate = timer.rate * distributed.world_size()
     result = TrainResult(run_dir, config, model, splits, history, examples_per_s=rate,
                          steps_run=timer.steps)
@@ -227,7 +230,8 @@ def _fit(run, step, batches, splits, timer, show, ckpt, log) -> list[dict]:
         record = {EPOCH: epoch + 1, "step": run.step,
                   "lr": next(iter(step.optimizers.values())).param_groups[0]["lr"],
                   **step.record((totals[:-1] / max(totals[-1].item(), 1.0)).tolist())}
-        valid, score = step.validate(splits)
+        with averaged(step.average):     # --ema: validated and checkpointed with the average
+            valid, score = step.validate(splits)
         record.update(valid)
         record.update({SECONDS: round(time.perf_counter() - t0, 3), "examples_per_s":
                        round(timer.epoch_rate * distributed.world_size(), 1)})
@@ -240,7 +244,8 @@ def _fit(run, step, batches, splits, timer, show, ckpt, log) -> list[dict]:
         history.append(record)
         log.epoch(record, step, splits)
         run.epoch += 1
-        run.end_epoch(record, score, always_best=step.always_best)
+        with averaged(step.average):
+            run.end_epoch(record, score, always_best=step.always_best)
         every = max(1, config.epochs // 20)
         if show and ((epoch + 1) % every == 0 or epoch + 1 in (1, config.epochs)
                      or (ckpt is not None and epoch == ckpt.meta["epoch"])):

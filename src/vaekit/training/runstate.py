@@ -20,12 +20,13 @@ class RunState:
     optimizers (by name, "" for a kind's only one)."""
 
     def __init__(self, run_dir, config, model, optimizers: dict, scheduler, data_rng, local,
-                 scaler=None, data_fingerprint: str | None = None):
+                 scaler=None, data_fingerprint: str | None = None, average=None):
         self.run, self.config, self.model = Run(run_dir), config, model
         self.data_fingerprint = data_fingerprint     # recorded in every checkpoint
         self.optimizers, self.scheduler, self.data_rng, self.local = (optimizers, scheduler,
                                                                       data_rng, local)
         self.scaler = scaler if scaler is not None and scaler.is_enabled() else None
+        self.average = average          # --ema: training/ema.py
         self.device = devices.of(model)
         self.epoch, self.step, self.best_score, self.rollbacks = 0, 0, -math.inf, 0
         self.main = distributed.is_main()
@@ -47,6 +48,8 @@ class RunState:
                    **{f"rng.{self.device.type}.{r}": state for r, state in enumerate(own)}}
         if self.local is not None:
             tensors["local"] = self.local
+        if self.average is not None:    # the weights to go on from, and their average
+            tensors.update(self.average.tensors())
         checkpoint.save(self.run.checkpoint(self.epoch), self.model, self.config,
                         epoch=self.epoch, step=self.step, metrics=record or {},
                         optimizers=self.optimizers, rng_states=cpu, trainer_state={
@@ -76,6 +79,8 @@ class RunState:
             self.scaler.load_state_dict(state["scaler"])
         if self.local is not None:
             self.local.copy_(saved["local"])
+        if self.average is not None:
+            self.average.restore(saved)
         self.epoch, self.step = ckpt.meta["epoch"], ckpt.meta["step"]
         self.best_score = state["best_valid_score" if "best_valid_score" in state
                                 else "best_valid_elbo"]             # (vaekit 0.3.0 and before)

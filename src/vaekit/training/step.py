@@ -10,6 +10,7 @@ import torch
 
 from .. import devices, runs
 from ..plots import samples
+from .ema import WeightAverage
 from .precision import autocast, grad_scaler, make_scheduler
 
 
@@ -27,6 +28,7 @@ class Step:
         self.optimizers: dict = {}          # by name; "" for a kind's only optimizer
         self.scheduler = None
         self.local: torch.Tensor | None = None   # per-training-example state, checkpointed
+        self.average = WeightAverage(model, config.ema) if config.ema else None   # --ema
 
     def schedule(self, optimizer) -> None:
         self.scheduler = make_scheduler(optimizer, self.config)

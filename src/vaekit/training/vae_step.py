@@ -113,6 +113,8 @@ class VAEStep(Step):
             ok = self.descend(loss, self.model, self.optimizers[""])
             if m == 0:
                 counted = self.counted(ok, values, len(xb))
+        if self.average is not None:        # a skipped step left the weights: no harm
+            self.average.update()
         return counted
 
     def record(self, means):
