@@ -5,6 +5,7 @@ test ELBO with its terms on all test images, active units per layer)."""
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import tempfile
@@ -34,6 +35,7 @@ def train_for(config: vaekit.TrainConfig, run_dir: str, seconds: float | None):
     time counts the calls' own setup too: against the model that has the budget)."""
     if seconds is None:
         result = vaekit.train(config, run_dir, progress=False, final_eval=False)
+        keep_weights(result, run_dir)
         return result, guard_counts(run_dir) | {"train_examples_per_s":
                                                 round(result.examples_per_s)}
     start, epoch, result = time.perf_counter(), 0, None
@@ -46,8 +48,22 @@ def train_for(config: vaekit.TrainConfig, run_dir: str, seconds: float | None):
         if time.perf_counter() - start + last > seconds:
             break
     rate = epoch * len(result.splits.train) / (time.perf_counter() - start)   # setup included
+    keep_weights(result, run_dir)
     return result, guard_counts(run_dir) | {"train_examples_per_s": round(rate),
                                             "seconds_budget": round(seconds, 1)}
+
+
+def keep_weights(result, run_dir: str) -> None:
+    """With --ema the model returned is the average; `result.weights`: the weights themselves
+    (the newest checkpoint keeps them for the resume), to compare the two; else None."""
+    result.weights = None
+    if result.config.ema:
+        from vaekit import checkpoint
+        from vaekit.runs import Run
+        from vaekit.training.ema import WEIGHTS
+        saved = checkpoint.read(Run(run_dir).checkpoints()[0]).tensors("optimizer.safetensors")
+        prefix = "trainer." + WEIGHTS
+        result.weights = {k[len(prefix):]: v for k, v in saved.items() if k.startswith(prefix)}
 
 
 def guard_counts(run_dir: str) -> dict:
@@ -72,6 +88,14 @@ def train_and_evaluate(name: str, config: vaekit.TrainConfig, nll_n: int = 1000,
         result, counts = train_for(config, run_dir, seconds)
     seconds = time.perf_counter() - start
     model, test = result.model.eval(), result.splits.test
+    if result.weights is not None:       # --ema: the weights' own NLL too, to pair with
+        raw = copy.deepcopy(model)
+        loaded = raw.load_state_dict(result.weights, strict=False)    # buffers aside
+        assert not loaded.unexpected_keys and set(loaded.missing_keys) <= set(
+            dict(raw.named_buffers())), loaded
+        torch.manual_seed(config.seed)
+        PER_IMAGE_LOG_P[name + "-weights"] = log_likelihood(raw, test[:nll_n],
+                                                            k=nll_k).per_example
     torch.manual_seed(config.seed)
     ll = log_likelihood(model, test[:nll_n], k=nll_k)
     report = elbo_report(model, test)

@@ -9,7 +9,8 @@ and evaluated the same way (common.py: test NLL K=1000 on the first 1000 fixed-b
 images, q over all groups jointly). Prints one JSON line per model (with examples/s, epochs
 trained, updates skipped by --grad-skip, the NaN guard's events; for the hierarchy the KL and
 active units per group and the KL per resolution) and the paired NLL difference topdown - conv
-with its standard error (negative: the hierarchy is better).
+with its standard error (negative: the hierarchy is better); with --ema (default 0.999) also
+the average's NLL minus the weights' own (the last iterate), paired.
 
     python bench/deep_fashion_mnist.py --epochs 50
     python bench/deep_fashion_mnist.py --models topdown --seconds 1200
@@ -31,6 +32,9 @@ def options(p) -> None:
     p.add_argument("--stem-stride", type=int, default=2)
     p.add_argument("--grad-clip", type=float, default=200.0)
     p.add_argument("--grad-skip", type=float, default=1000.0)
+    p.add_argument("--ema", type=float, default=0.999,
+                   help="the hierarchy's weight average (0: off); its NLL is paired with the "
+                        "weights' own")
     p.add_argument("--seconds", type=float, help="the hierarchy's wall time (default: the conv "
                                                  "VAE's, trained first)")
 
@@ -56,7 +60,7 @@ def main() -> None:
         config = fashion_config(model, args.epochs, args.threads, args.seed)
         if name == "topdown":
             config = dataclasses.replace(config, grad_clip=args.grad_clip,
-                                         grad_skip=args.grad_skip,
+                                         grad_skip=args.grad_skip, ema=args.ema,
                                          epochs=10 ** 6 if seconds else args.epochs)
         out = train_and_evaluate(name, config, seconds=seconds if name == "topdown" else None)
         if name == "topdown":
@@ -67,8 +71,10 @@ def main() -> None:
         elif args.seconds is None:
             seconds = out["train_seconds"]
         print(json.dumps(out), flush=True)
-    if per_image("topdown") is not None and per_image("conv") is not None:
-        print(json.dumps({"topdown minus conv": paired_difference("topdown", "conv")}))
+    pairs = {f"{a} minus {b}": paired_difference(a, b) for a, b in
+             (("topdown", "conv"), ("topdown", "topdown-weights"))
+             if per_image(a) is not None and per_image(b) is not None}
+    print(json.dumps(pairs))
 
 
 if __name__ == "__main__":
