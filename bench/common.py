@@ -30,27 +30,35 @@ def fashion_config(model: vaekit.ModelConfig, epochs: int, threads: int, seed: i
 
 
 def train_for(config: vaekit.TrainConfig, run_dir: str, seconds: float | None):
-    """(result, its guard's counts): config.epochs epochs, or with `seconds` whole epochs while
-    the next one is expected to end within that wall time (each epoch one resumed call, so the
-    time counts the calls' own setup too: against the model that has the budget)."""
+    """(result, its guard's counts and speeds): config.epochs epochs, or with `seconds` whole
+    epochs while the next one is expected to end within that wall time (each epoch one resumed
+    call, so the time counts the calls' own setup too: against the model that has the budget).
+    train_examples_per_s: over the training steps; wall_examples_per_s: over the whole time."""
+    start = time.perf_counter()
     if seconds is None:
         result = vaekit.train(config, run_dir, progress=False, final_eval=False)
-        keep_weights(result, run_dir)
-        return result, guard_counts(run_dir) | {"train_examples_per_s":
-                                                round(result.examples_per_s)}
-    start, epoch, result = time.perf_counter(), 0, None
-    while epoch < config.epochs:
-        t0 = time.perf_counter()
-        result = vaekit.train(config if result is None else None, run_dir, resume=epoch > 0,
-                              epochs=epoch + 1, progress=False, final_eval=False,
-                              splits=result.splits if result else None)
-        epoch, last = epoch + 1, time.perf_counter() - t0
-        if time.perf_counter() - start + last > seconds:
-            break
-    rate = epoch * len(result.splits.train) / (time.perf_counter() - start)   # setup included
+        epoch, step_seconds = config.epochs, config.epochs * len(result.splits.train) / \
+            result.examples_per_s
+    else:
+        if config.lr_schedule != "constant":
+            raise SystemExit("a wall-time budget trains epoch by epoch: a schedule over "
+                             "--epochs would restart each call; use --lr-schedule constant")
+        epoch, result, step_seconds = 0, None, 0.0
+        while epoch < config.epochs:
+            t0 = time.perf_counter()
+            result = vaekit.train(config if result is None else None, run_dir,
+                                  resume=epoch > 0, epochs=epoch + 1, progress=False,
+                                  final_eval=False, splits=result.splits if result else None)
+            epoch, last = epoch + 1, time.perf_counter() - t0
+            step_seconds += len(result.splits.train) / result.examples_per_s
+            if time.perf_counter() - start + last > seconds:
+                break
+    examples = epoch * len(result.splits.train)
     keep_weights(result, run_dir)
-    return result, guard_counts(run_dir) | {"train_examples_per_s": round(rate),
-                                            "seconds_budget": round(seconds, 1)}
+    return result, guard_counts(run_dir) | {
+        "train_examples_per_s": round(examples / step_seconds),
+        "wall_examples_per_s": round(examples / (time.perf_counter() - start)),
+        **({} if seconds is None else {"seconds_budget": round(seconds, 1)})}
 
 
 def keep_weights(result, run_dir: str) -> None:
@@ -94,14 +102,14 @@ def train_and_evaluate(name: str, config: vaekit.TrainConfig, nll_n: int = 1000,
         assert not loaded.unexpected_keys and set(loaded.missing_keys) <= set(
             dict(raw.named_buffers())), loaded
         torch.manual_seed(config.seed)
-        PER_IMAGE_LOG_P[name + "-weights"] = log_likelihood(raw, test[:nll_n],
-                                                            k=nll_k).per_example
+        keep(name + "-weights", log_likelihood(raw, test[:nll_n], k=nll_k).per_example)
     torch.manual_seed(config.seed)
     ll = log_likelihood(model, test[:nll_n], k=nll_k)
     report = elbo_report(model, test)
     _, variance = active_units(model, test)
     dims = model.latent.dims
-    out = {"model": name, "objective": config.objective, "k": config.k, "epochs": config.epochs,
+    out = {"model": name, "objective": config.objective, "k": config.k,
+           "epochs": counts["epochs_trained"],
            "warmup_epochs": config.warmup_epochs,
            "batch_size": config.batch_size, "precision": config.precision,
            "test_nll": round(-ll.mean, 3), "test_nll_se": round(ll.se, 3),
@@ -112,10 +120,7 @@ def train_and_evaluate(name: str, config: vaekit.TrainConfig, nll_n: int = 1000,
            "latent_dims": list(dims), "train_seconds": round(seconds, 1), **counts}
     if hasattr(model.latent, "tau"):
         out["final_tau"] = round(model.latent.tau.item(), 4)
-    PER_IMAGE_LOG_P[name] = ll.per_example
-    if SHARED["dir"]:
-        save_file({"log_p": ll.per_example.contiguous()},
-                  os.path.join(SHARED["dir"], f"{name}.safetensors"))
+    keep(name, ll.per_example)
     return out | (extra(model, test) if extra else {})
 
 
@@ -125,6 +130,14 @@ PER_IMAGE_LOG_P: dict = {}
 # per-image estimates there as NAME.safetensors, so that a comparison can be split across
 # processes running side by side
 SHARED: dict = {"dir": None}
+
+
+def keep(name: str, log_p: torch.Tensor) -> None:
+    """`name`'s per-image log p(x), here and in --per-image DIR."""
+    PER_IMAGE_LOG_P[name] = log_p
+    if SHARED["dir"]:
+        save_file({"log_p": log_p.contiguous()},
+                  os.path.join(SHARED["dir"], f"{name}.safetensors"))
 
 
 def per_image(name: str):
@@ -138,6 +151,9 @@ def per_image(name: str):
 def paired_difference(a: str, b: str) -> dict:
     """NLL(a) - NLL(b) over the same test images, with the standard error of the paired
     differences (much smaller than either NLL's own standard error over images)."""
+    if len(per_image(a)) != len(per_image(b)):
+        raise SystemExit(f"{a} and {b} were scored on {len(per_image(a))} and "
+                         f"{len(per_image(b))} test images: not a pair")
     d = per_image(b) - per_image(a)
     return {"nll_difference": round(d.mean().item(), 3),
             "difference_se": round(d.std().item() / len(d) ** 0.5, 3)}

@@ -7,7 +7,8 @@ In one process, one after the other: the conv VAE of bench/colour.py (50 Gaussia
 long as the conv VAE took (common.train_for: whole epochs, each a resumed call whose setup
 counts against it). Test bits/dim from importance-sampled log p(x) (K = --k, every test image,
 q over all groups jointly) with standard errors and the paired difference; the hierarchy's KL
-per resolution and active units per group; samples of both at temperatures 1.0 and 0.8
+per resolution and active units per group; with --ema (default 0.999) the average's bits/dim
+paired with the weights' own; samples of both at temperatures 1.0 and 0.8
 (`vaekit sample --temperature`) as PNG grids in --out.
 
     python bench/deep_colour.py --epochs 10 --out runs/deep-colour
@@ -16,6 +17,7 @@ per resolution and active units per group; samples of both at temperatures 1.0 a
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import os
@@ -48,7 +50,17 @@ def configs(args) -> dict:
                                           grad_skip=args.grad_skip, ema=args.ema, **base)}
 
 
-def evaluate(name: str, model, test, args, extra: dict) -> tuple[dict, torch.Tensor]:
+def weights_of(result):
+    """The run's weights themselves (not their --ema average), or None (common.keep_weights)."""
+    if result.weights is None:
+        return None
+    raw = copy.deepcopy(result.model)
+    raw.load_state_dict(result.weights, strict=False)        # its floating parameters
+    return raw.eval()
+
+
+def evaluate(name: str, model, test, args, extra: dict, pictures: bool = True
+             ) -> tuple[dict, torch.Tensor]:
     dim = math.prod(model.event_shape)
     torch.manual_seed(args.seed)
     ll = log_likelihood(model, test, k=args.k)
@@ -64,7 +76,7 @@ def evaluate(name: str, model, test, args, extra: dict) -> tuple[dict, torch.Ten
     if by_level is not None:
         row["test_kl_per_resolution"] = {k: round(v, 2) for k, v in by_level.items()}
     os.makedirs(args.out, exist_ok=True)
-    for t in (1.0, 0.8):
+    for t in (1.0, 0.8) if pictures else ():
         torch.manual_seed(args.seed)
         save_picture(samples(model, 64, temperature=t),
                      os.path.join(args.out, f"{name}-samples-T{t}.png"))
@@ -102,9 +114,18 @@ def main() -> None:
             seconds = counts["train_seconds"]
         row, bits[name] = evaluate(name, result.model.eval(), result.splits.test, args, counts)
         print(json.dumps(row), flush=True)
-    d = bits["topdown"] - bits["conv"]
-    print(json.dumps({"topdown minus conv": {"bits_per_dim": round(d.mean().item(), 4),
-                                             "se": round(d.std().item() / len(d) ** 0.5, 4)}}))
+        raw = weights_of(result)
+        if raw is not None:         # --ema: the weights' own bits/dim, to pair with
+            row, bits[name + "-weights"] = evaluate(name + "-weights", raw, result.splits.test,
+                                                    args, {}, pictures=False)
+            print(json.dumps(row), flush=True)
+    pairs = {}
+    for a, b in (("topdown", "conv"), ("topdown", "topdown-weights")):
+        if a in bits and b in bits:
+            d = bits[a] - bits[b]
+            pairs[f"{a} minus {b}"] = {"bits_per_dim": round(d.mean().item(), 4),
+                                       "se": round(d.std().item() / len(d) ** 0.5, 4)}
+    print(json.dumps(pairs))
 
 
 if __name__ == "__main__":

@@ -29,8 +29,9 @@ MODELS = {
 
 
 def options(p) -> None:
-    p.add_argument("--posterior-path", default="bottom-up", choices=["bottom-up", "top-down"],
-                   help="inference path of the two-layer models")
+    p.add_argument("--posterior-path", default="bottom-up", choices=["bottom-up"],
+                   help="inference path of the two-layer models (the top-down ladder is "
+                        "retired: bench/deep_fashion_mnist.py trains its successor)")
     p.add_argument("--decoder-sees", default="z1", choices=["z1", "all"],
                    help="p(x | z1) or p(x | z1, z2) in the two-layer models")
     p.add_argument("--warmup-epochs", type=float, default=0.0,

@@ -65,6 +65,13 @@ class ModelConfig:
             spec.check_model(self)
         return self
 
+    def refuse_retired(self) -> None:
+        """A new run: one line for a setting that is kept only for old runs (Spec.retired)."""
+        for name in AXES:
+            spec = getattr(self, name)
+            why = spec.retired() if spec is not None else None
+            check(why is None, why or "")
+
     def resolved(self, event_shape: tuple[int, ...], levels: int | None = None,
                  train=None) -> "ModelConfig":
         """A validated copy with its likelihood set for the data's shape and `levels` (and, for
@@ -188,8 +195,8 @@ class TrainConfig:
         "each epoch as norm_skipped_steps", metavar="NORM", group=OPTIMIZATION)
     ema: float = setting(
         0.0, "keep an exponential moving average of the weights with this decay per step "
-        "(e.g. 0.999; VDVAE 0.9999) and validate, checkpoint, evaluate and draw with it "
-        "(training/ema.py); 0: off", metavar="DECAY", kinds=VAE, group=OPTIMIZATION)
+        "(e.g. 0.999; VDVAE 0.9999; warmed up: min(d, (1 + n) / (10 + n)) at step n) and "
+        "validate, checkpoint, evaluate and draw with it (training/ema.py); 0: off", metavar="DECAY", kinds=VAE, group=OPTIMIZATION)
     seed: int = setting(0, "seeds the initial weights and the batches", group=OPTIMIZATION)
     threads: int | None = setting(None, "torch intra-op threads", resume=True,
                                   none="torch's choice", group=OPTIMIZATION)

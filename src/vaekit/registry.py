@@ -26,6 +26,11 @@ class Spec:
     def check_model(self, config) -> None:
         """Refuse, in one line, a ModelConfig whose other axes this component does not fit."""
 
+    def retired(self) -> str | None:
+        """Why a new run may not use this setting any more (its old runs still load, resume
+        and evaluate); None: it may."""
+        return None
+
     def build_for(self, event_shape: tuple[int, ...]):
         """The component for examples of `event_shape` (default: `build()`, which needs none;
         a deep hierarchy's groups sit at the image's resolutions)."""

@@ -173,3 +173,36 @@ def test_posterior_mean_is_exact_for_the_first_layer_and_close_elsewhere(path):
     exact = q._layer(0 if path == "bottom-up" else 1, [None, None]).mean
     assert torch.allclose(mean[:, first], exact)
     assert torch.allclose(mean, mc, atol=0.1)
+
+
+def test_the_two_layer_ladder_is_refused_for_new_runs_and_old_runs_still_load_and_resume(
+        tmp_path, monkeypatch, capsys):
+    """--posterior-path top-down is retired (the deep hierarchy supersedes it): a new run is one
+    line, from Python and the command line; a run made with it before still loads, evaluates
+    and resumes (made here as it was: its first checkpoint written directly)."""
+    import vaekit
+    from conftest import answer
+    ladder = ModelConfig(latent={"name": "hierarchical", "dims": (4, 3), "q_hidden": ((8,),),
+                                 "p_hidden": ((8,),), "path": "top-down"}, network=MLP)
+    config = TrainConfig(model=ladder, data=vaekit.DataConfig("digits"), epochs=1, eval_k=5,
+                         eval_n=5, threads=1)
+    with pytest.raises(vaekit.VaekitError, match="kept for old runs only"):
+        vaekit.train(config, tmp_path / "new", progress=False)
+    code, err = answer(["train", "--model", "hierarchical", "--posterior-path", "top-down",
+                        "--epochs", "1", "--runs", str(tmp_path), "--name", "cli"], None,
+                       monkeypatch, capsys)
+    assert code == 2 and "--latent topdown" in err and len(err.strip().splitlines()) == 1
+    # an old run, trained as before the option was retired
+    from vaekit.latents.hierarchical import Hierarchical
+    with monkeypatch.context() as m:
+        m.setattr(Hierarchical, "retired", lambda self: None)
+        vaekit.train(config, tmp_path / "old", progress=False, final_eval=False)
+    loaded, _ = vaekit.load_model(tmp_path / "old")
+    assert loaded.latent.path == "top-down"
+    assert evaluate(loaded, data_like_digits(), k=5)["elbo"] < 0
+    result = vaekit.train(None, tmp_path / "old", resume=True, epochs=2, progress=False)
+    assert len(result.history) == 1 and result.test["elbo"] < 0
+
+
+def data_like_digits(n=5):
+    return torch.rand(n, 1, 8, 8, generator=torch.Generator().manual_seed(2)).round()

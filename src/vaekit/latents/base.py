@@ -131,6 +131,7 @@ class LatentFamily(nn.Module):
     classes: int = 0            # K of a class variable y within z (M2); 0 when there is none
     point_name: str = "E_q[z|x]"   # what `point()` of its q is, for legends
     kl_sampled: bool = False    # the KL is log q(z) - log p(z) at one draw: q has no closed form
+    tempered: bool = False      # prior(temperature=T) multiplies its scales by T (samples)
 
     def posterior(self, params: torch.Tensor) -> Posterior:
         """[B, param_size] -> q(z|x), batch_shape [B], event_shape [z_size]."""

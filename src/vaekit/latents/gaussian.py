@@ -57,6 +57,8 @@ class GaussianLatent(LatentFamily):
         """q's diagonal Gaussian: q itself, or the base a flow pushes forward."""
         return diagonal_gaussian(params[..., :2 * self.z_size])
 
+    tempered = True
+
     def prior(self, temperature: float = 1.0) -> Independent:
         """N(0, I); at `temperature` T != 1 N(0, T^2 I), for samples (`vaekit sample
         --temperature`)."""

@@ -132,6 +132,7 @@ class _Memo:
 
 class TopDownLatent(LatentFamily):
     point_name = "z_i = E_q[z_i | x, z_<i], group by group"
+    tempered = True
 
     def __init__(self, event_shape: tuple[int, ...], width: int, channels: int,
                  groups: tuple[int, ...], stride: int = 1):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 
 from torch.distributions import Distribution
@@ -18,7 +17,7 @@ class StandardPrior(Prior):
     def tempered(self, model, temperature: float) -> Distribution:
         """The family's own prior at `temperature`, where it has one (gaussian: N(0, T^2 I);
         topdown: every group's scale times T)."""
-        if "temperature" not in inspect.signature(model.latent.prior).parameters:
+        if not model.latent.tempered:
             raise VaekitError(f"--temperature: the {model.config.latent.name} latent family's "
                               "prior has no tempered form (gaussian and topdown have)")
         return model.latent.prior(temperature=temperature)

@@ -1,7 +1,11 @@
 """An exponential moving average of the weights (`--ema DECAY`), for evaluation.
 
-After every training step the average moves toward the weights, a <- a + (1 - d) (w - a)
-(torch.optim.swa_utils' EMA update). Deep hierarchies (VDVAE: d = 0.9999) and diffusion models
+After the n-th training step the average moves toward the weights, a <- a + (1 - d_n) (w - a),
+with d_n = min(d, (1 + n) / (10 + n)) (TensorFlow's ExponentialMovingAverage with num_updates;
+torch.optim.swa_utils' update):
+early on the average follows the weights closely, so that the random initial weights do not
+linger in it (with d = 0.999 from the first step they would still be 59% of it after 525
+steps). Deep hierarchies (VDVAE: d = 0.9999) and diffusion models
 evaluate and sample with it: Adam's last iterate wanders around the optimum by about its step
 size, and the average sits nearer to it. Validation, the best checkpoint, every checkpoint's
 model.safetensors (so `evaluate`, `sample`, ... read the average) and the model `train`
@@ -17,6 +21,7 @@ import torch
 from torch.optim.swa_utils import get_ema_multi_avg_fn
 
 SHADOW, WEIGHTS = "ema.average.", "ema.weights."      # their keys in the trainer's tensors
+UPDATES = "ema.updates"
 
 
 class WeightAverage:
@@ -25,14 +30,19 @@ class WeightAverage:
     def __init__(self, model: torch.nn.Module, decay: float):
         self.params = {n: p for n, p in model.named_parameters() if p.is_floating_point()}
         self.average = {n: p.detach().clone() for n, p in self.params.items()}
-        self._update = get_ema_multi_avg_fn(decay)
+        self.decay, self.updates = decay, 0
         self._held: dict | None = None          # the weights, while the average stands in
+
+    def current_decay(self) -> float:
+        """d_n for the next update: min(d, (1 + n) / (10 + n)) after n updates."""
+        return min(self.decay, (1 + self.updates) / (10 + self.updates))
 
     @torch.no_grad()
     def update(self) -> None:
         names = list(self.params)
-        self._update([self.average[n] for n in names],
-                     [self.params[n].detach() for n in names], None)
+        get_ema_multi_avg_fn(self.current_decay())(
+            [self.average[n] for n in names], [self.params[n].detach() for n in names], None)
+        self.updates += 1
 
     @contextmanager
     def applied(self):
@@ -61,7 +71,8 @@ class WeightAverage:
         weights = self._held if self._held is not None else \
             {n: p.detach() for n, p in self.params.items()}
         return {**{SHADOW + n: a for n, a in self.average.items()},
-                **{WEIGHTS + n: w for n, w in weights.items()}}
+                **{WEIGHTS + n: w for n, w in weights.items()},
+                UPDATES: torch.tensor(self.updates, dtype=torch.int64)}
 
     @torch.no_grad()
     def restore(self, tensors: dict) -> None:
@@ -69,6 +80,7 @@ class WeightAverage:
         for n, p in self.params.items():
             self.average[n].copy_(tensors[SHADOW + n])
             p.copy_(tensors[WEIGHTS + n])
+        self.updates = int(tensors[UPDATES])
 
 
 @contextmanager

@@ -89,6 +89,7 @@ def _setup(config, run_dir, resume, epochs, splits, networks, device):
         config.model.network = Custom.of(Networks(*networks))
     if not ckpt:                        # its commands find the data from any folder
         config.data.dataset = provenance.absolute(config.data.dataset)
+        config.model.refuse_retired()
     data = ckpt.config.data if ckpt else config.data
     dataset = splits.dataset if splits else load_dataset(data.dataset, data.image_size,
                                                          data.background)
@@ -242,9 +243,9 @@ def _fit(run, step, batches, splits, timer, show, ckpt, log) -> list[dict]:
         if step.guard.scaler_skipped > scaler_skipped:
             record["scaler_skipped_steps"] = step.guard.scaler_skipped - scaler_skipped
         history.append(record)
-        log.epoch(record, step, splits)
         run.epoch += 1
-        with averaged(step.average):
+        with averaged(step.average):    # TensorBoard's pictures too
+            log.epoch(record, step, splits)
             run.end_epoch(record, score, always_best=step.always_best)
         every = max(1, config.epochs // 20)
         if show and ((epoch + 1) % every == 0 or epoch + 1 in (1, config.epochs)
