@@ -74,6 +74,18 @@ def keep_weights(result, run_dir: str) -> None:
         result.weights = {k[len(prefix):]: v for k, v in saved.items() if k.startswith(prefix)}
 
 
+def weights_of(result):
+    """A copy of the returned model holding the weights themselves (not their --ema average),
+    or None without an average (keep_weights)."""
+    if result.weights is None:
+        return None
+    raw = copy.deepcopy(result.model)
+    loaded = raw.load_state_dict(result.weights, strict=False)    # buffers aside
+    assert not loaded.unexpected_keys and set(loaded.missing_keys) <= set(
+        dict(raw.named_buffers())), loaded
+    return raw.eval()
+
+
 def guard_counts(run_dir: str) -> dict:
     """The run's epochs, updates skipped for their gradient norm (--grad-skip) and the NaN
     guard's events (skipped non-finite steps, rollbacks), from its logs."""
@@ -96,11 +108,8 @@ def train_and_evaluate(name: str, config: vaekit.TrainConfig, nll_n: int = 1000,
         result, counts = train_for(config, run_dir, seconds)
     seconds = time.perf_counter() - start
     model, test = result.model.eval(), result.splits.test
-    if result.weights is not None:       # --ema: the weights' own NLL too, to pair with
-        raw = copy.deepcopy(model)
-        loaded = raw.load_state_dict(result.weights, strict=False)    # buffers aside
-        assert not loaded.unexpected_keys and set(loaded.missing_keys) <= set(
-            dict(raw.named_buffers())), loaded
+    raw = weights_of(result)
+    if raw is not None:                  # --ema: the weights' own NLL too, to pair with
         torch.manual_seed(config.seed)
         keep(name + "-weights", log_likelihood(raw, test[:nll_n], k=nll_k).per_example)
     torch.manual_seed(config.seed)

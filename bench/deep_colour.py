@@ -17,7 +17,6 @@ paired with the weights' own; samples of both at temperatures 1.0 and 0.8
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import math
 import os
@@ -27,7 +26,7 @@ import time
 import torch
 
 import vaekit
-from common import train_for
+from common import train_for, weights_of
 from vaekit.evaluation import active_per_layer, active_units, elbo_report, log_likelihood
 from vaekit.evaluation import per_resolution
 from vaekit.plots import samples, save_picture
@@ -48,15 +47,6 @@ def configs(args) -> dict:
                                                                    latent=hierarchy),
                                           epochs=10 ** 6, grad_clip=args.grad_clip,
                                           grad_skip=args.grad_skip, ema=args.ema, **base)}
-
-
-def weights_of(result):
-    """The run's weights themselves (not their --ema average), or None (common.keep_weights)."""
-    if result.weights is None:
-        return None
-    raw = copy.deepcopy(result.model)
-    raw.load_state_dict(result.weights, strict=False)        # its floating parameters
-    return raw.eval()
 
 
 def evaluate(name: str, model, test, args, extra: dict, pictures: bool = True

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from types import SimpleNamespace
 
 import vaekit
+from vaekit import evaluation
 from common import fashion_config, paired_difference, parse_args, per_image, train_and_evaluate
 
 
@@ -40,12 +42,9 @@ def options(p) -> None:
 
 
 def per_resolution(spec, values: list[float]) -> dict:
-    """Per-group figures (coarsest first) summed over each resolution's groups: {"7x7": ...}."""
-    latent, out = spec.latent.build_for((1, 28, 28)), {}
-    for level, value in zip(latent.level_of, values):
-        key = "x".join(map(str, latent.levels[level]))
-        out[key] = round(out.get(key, 0) + value, 3)
-    return out
+    """evaluation.per_resolution of the hierarchy `spec` builds for 28x28, rounded."""
+    latent = SimpleNamespace(latent=spec.latent.build_for((1, 28, 28)))
+    return {k: round(v, 3) for k, v in evaluation.per_resolution(latent, values).items()}
 
 
 def main() -> None:
