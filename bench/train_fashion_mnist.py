@@ -26,10 +26,10 @@ import vaekit
 from common import fashion_config, train_and_evaluate
 
 
-def hand_step(seed: int = 0, precision: str = "float32"):
-    """One training step of a careful hand-written loop of the same model (no vaekit code):
-    nn.Sequential MLPs, softplus scale, analytic KL, per-example BCE-with-logits, fused Adam;
-    under torch.autocast(bfloat16) when asked. Returns step(x_batch)."""
+def hand_parts(seed: int = 0, precision: str = "float32"):
+    """A careful hand-written loss of the same model (no vaekit code): nn.Sequential MLPs,
+    softplus scale, analytic KL, per-example BCE-with-logits, under torch.autocast(bfloat16)
+    when asked; and its fused Adam. Returns (forward, optimizer): forward(x_batch) -> loss."""
     import torch.nn.functional as F
     from torch import nn
     torch.manual_seed(seed)
@@ -41,7 +41,7 @@ def hand_step(seed: int = 0, precision: str = "float32"):
     opt = torch.optim.Adam([*enc.parameters(), *dec.parameters()], lr=1e-3, fused=True)
     low = precision == "bfloat16"
 
-    def step(xb):
+    def forward(xb):
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=low):
             mu, pre = enc(xb).float().chunk(2, -1)
             sigma = F.softplus(pre)
@@ -49,7 +49,16 @@ def hand_step(seed: int = 0, precision: str = "float32"):
             logits = dec(z).float()
         rec = F.binary_cross_entropy_with_logits(logits, xb, reduction="none").sum(-1)
         kl = 0.5 * (mu.pow(2) + sigma.pow(2) - 1).sum(-1) - sigma.log().sum(-1)
-        loss = (rec + kl).mean()
+        return (rec + kl).mean()
+    return forward, opt
+
+
+def hand_step(seed: int = 0, precision: str = "float32"):
+    """One training step of the hand-written loop (hand_parts): step(x_batch)."""
+    forward, opt = hand_parts(seed, precision)
+
+    def step(xb):
+        loss = forward(xb)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -37,6 +37,28 @@ def test_chunking_does_not_change_the_estimate():
     assert torch.allclose(one, chunked)
 
 
+def test_cpu_chunks_follow_the_decoders_activations_and_keep_the_estimate():
+    """A conv decoder outputs ~23,000 floats per row (the MLP's 1,584): its CPU chunks are
+    smaller, and the estimate with them agrees with the old 8192-row chunks within Monte Carlo
+    error (different chunks draw different z; the same seed gives the same first draws)."""
+    import vaekit
+    from vaekit.evaluation import MAX_FLOATS, floats_per_row, rows_for
+    torch.manual_seed(0)
+    mlp = vaekit.build_model(vaekit.ModelConfig(), (1, 28, 28))
+    conv = vaekit.build_model(vaekit.ModelConfig(network="conv"), (1, 28, 28))
+    assert floats_per_row(mlp) == 200 + 200 + 200 + 200 + 784          # 2 x (linear, tanh), out
+    assert floats_per_row(conv) == 3 * 64 * 7 * 7 + 2 * 32 * 14 * 14 + 784
+    assert rows_for(mlp) == 8192 and rows_for(conv) == MAX_FLOATS // floats_per_row(conv)
+    assert rows_for(conv, 8192) == 8192                # what the caller asks for, it gets
+    x = (torch.rand(4, 1, 28, 28) < 0.3).float()
+    torch.manual_seed(1)
+    small = log_likelihood(conv.eval(), x, k=2000)
+    torch.manual_seed(2)
+    large = log_likelihood(conv, x, k=2000, max_rows=8192)
+    se = (small.mc_se ** 2 + large.mc_se ** 2).sqrt()
+    assert ((small.per_example - large.per_example).abs() < 4 * se + 1e-9).all()
+
+
 def test_elbo_report_terms_and_evaluate_dict():
     lg, x = _model_and_data(n=50)
     vae = lg.as_vae()

@@ -10,11 +10,12 @@ method on the importance weights: var(w) / (K E[w]^2) per example).
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 
 import torch
 
-from . import devices, distributed, progress
+from . import allocator, devices, distributed, progress
 from .denormals import flushed
 from .errors import VaekitError
 from .latents.base import methods
@@ -41,15 +42,20 @@ class LogLikelihood:
         return (self.mc_se.pow(2).sum().sqrt() / len(self.mc_se)).item()
 
 
-# Decoder rows per chunk on a CPU. Each chunk's activations and logits should fit in the
-# last-level cache: on a 2-core EPYC with 32 MB of L3, K=5000 ran 2.3x faster with 8192 rows
-# than with 32768 for 784-pixel images; larger examples get proportionally fewer rows. On a GPU
-# the chunks are as large as a share of its free memory allows (`rows_for`).
+# Decoder rows per chunk on a CPU. Each chunk's activations should fit in the last-level cache
+# and below glibc's 32 MB mmap threshold (allocator.py): on a 2-core EPYC with 32 MB of L3,
+# K=5000 ran 2.3x faster with 8192 rows than with 32768 for the 784-pixel MLP (about 1,600
+# floats of decoder outputs per row); the conv decoder (about 23,000 per row) took 1.9 s for 10
+# images at K=1000 with 8192 rows and 1.45 s with 256 to 1000 (bench/eval_chunks.py). So a
+# chunk holds at most MAX_FLOATS floats of decoder outputs, counted once per model from a
+# one-row pass (`floats_per_row`). On a GPU the chunks are as large as a share of its free
+# memory allows (`rows_for`).
 MAX_ROWS = 8192
-MAX_ELEMENTS = MAX_ROWS * 784
+MAX_FLOATS = MAX_ROWS * 1600
 GPU_MEMORY_SHARE = 0.25      # of the free memory, for one chunk's temporaries
 GPU_MAX_ROWS = 1 << 20
 BYTES_PER_ROW = 4 * 4096     # a guess at the activations of a decoder row besides its output
+_FLOATS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def rows_for(model, max_rows: int | None = None) -> int:
@@ -59,7 +65,31 @@ def rows_for(model, max_rows: int | None = None) -> int:
     if max_rows is None and free is not None:
         per_row = 4 * 8 * size + BYTES_PER_ROW      # outputs, log-densities, data, gradients...
         return max(1, min(GPU_MAX_ROWS, int(free * GPU_MEMORY_SHARE) // per_row))
-    return max(1, min(max_rows or MAX_ROWS, MAX_ELEMENTS // size))
+    if max_rows is None:
+        return max(1, min(MAX_ROWS, MAX_FLOATS // floats_per_row(model)))
+    return max(1, min(max_rows, MAX_ROWS * 784 // size))
+
+
+def floats_per_row(model) -> int:
+    """The floats that the decoder's modules output for one row of p(x|z) (at least the
+    likelihood's parameters), counted once per model with forward hooks."""
+    if model not in _FLOATS:
+        counted = [math.prod(model.likelihood.param_shape)]
+
+        def hook(module, inputs, output):
+            if torch.is_tensor(output) and not list(module.children()):
+                counted.append(output.numel())
+        with torch.no_grad():
+            z = model.prior().sample((1,))      # before the hooks: a VampPrior encodes
+        handles = [m.register_forward_hook(hook) for m in model.modules()]
+        try:
+            with torch.no_grad():
+                model.observation(z)
+        finally:
+            for h in handles:
+                h.remove()
+        _FLOATS[model] = max(sum(counted[1:]), counted[0])
+    return _FLOATS[model]
 
 
 def check_data(model, x: torch.Tensor) -> None:
@@ -89,6 +119,7 @@ def log_likelihood(model, x: torch.Tensor, k: int = 5000, max_rows: int | None =
     """Importance-sampled log p(x) per example from q(z|x), or from `proposal(rows, x[rows])`."""
     check_data(model, x)
     max_rows = rows_for(model, max_rows)
+    allocator.keep_freed_memory()
     with flushed():
         if proposal is None:
             both = distributed.map_rows(lambda xs: _log_likelihood(model, xs, k, max_rows), x)

@@ -10,7 +10,7 @@ from vaekit.data import Batches, binarize, dequantize
 from vaekit.data.draws import binarize_levels
 
 
-@pytest.mark.parametrize("m", [1, 16, 255])
+@pytest.mark.parametrize("m", [1, 15, 16, 255])
 def test_binarize_levels_is_exact_in_distribution(m):
     """P(x = 1) = k / m for every grey level k in 0..m (m = levels - 1)."""
     k = np.arange(m + 1, dtype=np.uint8).repeat(4000).reshape(m + 1, -1)
@@ -38,7 +38,7 @@ def test_binarization_is_dynamic_for_training_and_fixed_for_evaluation():
     assert first.shape == (64, 1, 8, 8) and not torch.equal(first, second)
 
 
-@pytest.mark.parametrize("levels", [2, 17, 256])
+@pytest.mark.parametrize("levels", [2, 16, 17, 256])
 def test_byte_binarization_is_exact_bernoulli_of_the_grey_level(levels):
     m = levels - 1
     k = np.tile(np.arange(levels, dtype=np.uint8), (20_000, 1))       # every level, many times

@@ -35,6 +35,24 @@ def test_the_verdict_is_a_bool_tensor_on_the_host_path_too():
         guard.check(model, torch.tensor(1.0))
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_one_non_finite_entry_anywhere_fails_the_check_and_leaves_the_gradients(bad):
+    """The fused check (one pass over every gradient) finds a single bad entry in any tensor,
+    passes large finite ones, and changes no gradient."""
+    model, guard = torch.nn.Sequential(torch.nn.Linear(30, 20), torch.nn.Linear(20, 5)), Guard(9)
+    for i, p in enumerate(model.parameters()):
+        gradients(torch.nn.ParameterList([p]), 3e38)        # each finite; their sum is not
+        before = [q.grad.clone() for q in model.parameters() if q.grad is not None]
+        assert bool(guard.finite(model))
+        p.grad.view(-1)[-1] = bad
+        assert not bool(guard.finite(model)), i
+        after = [q.grad for q in model.parameters() if q.grad is not None]
+        assert all(torch.equal(a[torch.isfinite(a)], b[torch.isfinite(a)])
+                   for a, b in zip(after, before))
+        p.grad = None
+    assert bool(guard.finite(torch.nn.Linear(2, 2)))        # no gradient yet: nothing to skip
+
+
 def test_a_step_ruled_out_by_an_earlier_one_neither_counts_nor_ends_a_streak():
     model, guard = torch.nn.Linear(2, 2), Guard(patience=2)
     gradients(model, float("nan"))

@@ -4,8 +4,10 @@ validation and test splits (`fixed`, from numpy's default_rng(seed), the same in
 - binarize: x_bin ~ Bernoulli(x), afresh each time a batch is used (dynamic binarization);
 - dequantize: x = (k + u) / L for levels k in 0..L-1 and u ~ U(0, 1);
 - unit: x = k / (L - 1) for levels, the data themselves for continuous data.
-Levels are binarized on the CPU from one random byte per pixel (about three times as fast as
-float uniforms there), on an accelerator against a float32 uniform (no host synchronisation).
+Levels are binarized on the CPU from one random byte per pixel (8-bit data: 0.28 ms for a batch
+of 128 Fashion-MNIST images at one thread, against 0.39 ms for float32 uniforms alone and
+0.35 ms for a hand loop's numpy draw, bench/loop_parts.py), on an accelerator against a float32
+uniform (no host synchronisation).
 """
 
 from __future__ import annotations
@@ -47,18 +49,39 @@ def binarize_levels(k: torch.Tensor, m: int, generator: torch.Generator) -> torc
     """Bernoulli(k / m) draws [float32] for integer levels k in 0..m (m <= 255)."""
     if k.device.type != "cpu":
         return (torch.rand(k.shape, generator=generator, device=k.device) * m < k).float()
-    # r uniform on 0..m-1 gives P(r < k) = k / m; bytes at or above the largest multiple of m
-    # below 256 are drawn again (1 in 256 of them for 8-bit data), so that r mod m is uniform
+    below = _below_digits(k, 255 // m, generator) if 255 % m == 0 else \
+        _below_rejection(k, m, generator)
+    return below.view(torch.uint8).float()      # bool -> uint8 -> float: 4x the speed of bool's
+
+
+def _below_digits(k: torch.Tensor, scale: int, generator: torch.Generator) -> torch.Tensor:
+    """u < k / m for u ~ U(0, 1), exactly, where m divides 255 (8-bit data, levels 2, 4, 16 ...
+    of 255): k / m = c / 255 with c = k 255 / m, whose base-256 digits are c, c, c, ...; u's are
+    random bytes r1, r2, ..., and the first that differs from c decides (r < c: below). One
+    byte per pixel decides all but 1 in 256, which draw their next byte: no rejection, no bias."""
+    c = k if scale == 1 else k * scale
+    r = random_bytes(k.shape, generator)
+    below = r < c
+    flat, digit = below.view(-1), c.reshape(-1)
+    ties = (r == c).view(-1).nonzero().squeeze(1)
+    while ties.numel():
+        d, r = digit[ties], random_bytes(ties.shape, generator)
+        flat[ties] = r < d
+        ties = ties[r == d]
+    return below
+
+
+def _below_rejection(k: torch.Tensor, m: int, generator: torch.Generator) -> torch.Tensor:
+    """r < k for r uniform on 0..m-1: P = k / m. r is a random byte redrawn while at or above the
+    largest multiple of m below 256, then taken mod m."""
     limit = (256 // m) * m
     r = random_bytes(k.shape, generator)
-    if limit < 256:
-        redo = (r >= limit).nonzero(as_tuple=True)
-        while redo[0].numel():
-            r[redo] = random_bytes(redo[0].shape, generator)
-            redo = tuple(i[r[redo] >= limit] for i in redo)
-    if limit > m:
-        r = r % m
-    return (r < k).float()
+    flat = r.view(-1)
+    redo = (flat >= limit).nonzero().squeeze(1) if limit < 256 else flat[:0]
+    while redo.numel():
+        flat[redo] = random_bytes(redo.shape, generator)
+        redo = redo[flat[redo] >= limit]
+    return (r % m if limit > m else r) < k
 
 
 def binarize(x: torch.Tensor, generator: Generator) -> torch.Tensor:

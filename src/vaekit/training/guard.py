@@ -26,7 +26,7 @@ class Guard:
         self.norm_skipped = 0       # finite steps skipped for a gradient norm above --grad-skip
         self._large = None          # on the device: their count
         self.epoch = self.step = self._since = 0
-        self._params: dict = {}     # walking a module tree every step costs ~50 us
+        self._grads: dict = {}      # walking a module tree every step costs ~50 us
         self._counts = None         # on the device: faults, overflows, fault streak, worst
         self._overflows = None      # on the device: overflows in a row
         self._loss = None
@@ -42,13 +42,22 @@ class Guard:
 
     def finite(self, model: torch.nn.Module) -> torch.Tensor:
         """Whether every gradient of `model` is finite: a 0-dim bool tensor on its device."""
-        params = self._params.get(id(model))
-        if params is None:
-            params = self._params[id(model)] = list(model.parameters())
-        # a NaN or inf in any gradient makes the sum of all of them non-finite (and so does a
-        # sum that overflows, which is a divergence too); half the cost of the gradient norm
-        return torch.isfinite(torch.stack([p.grad.sum() for p in params
-                                           if p.grad is not None]).sum())
+        grads = self._grads.get(id(model))
+        if grads is None:
+            params = [p for p in model.parameters() if p.requires_grad]
+            device = params[0].device if params else None
+            grads = self._grads[id(model)] = (params, torch.zeros(1, device=device),
+                                              torch.ones(1, device=device))
+        params, found, one = grads
+        grads = [p.grad for p in params if p.grad is not None]
+        if not grads:
+            return torch.ones((), dtype=torch.bool, device=found.device)
+        found.zero_()
+        try:        # one fused pass that flags a non-finite value (and multiplies by 1: no change)
+            torch._amp_foreach_non_finite_check_and_unscale_(grads, found, one)
+        except (RuntimeError, NotImplementedError, AttributeError):   # a device without it
+            found.copy_(~torch.isfinite(torch.stack([g.sum() for g in grads]).sum()))
+        return found[0] == 0
 
     def check(self, model: torch.nn.Module, loss: torch.Tensor, overflow_limit: int = 0,
               allow: torch.Tensor | None = None) -> torch.Tensor:

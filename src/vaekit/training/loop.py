@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from .. import checkpoint, config_file, devices, distributed, kinds
+from .. import allocator, checkpoint, config_file, devices, distributed, kinds
 from . import loggers
 from .baseline_steps import AutoencoderStep, GANStep
 from .vae_step import VAEStep
@@ -152,6 +152,7 @@ def _train(config, run_dir, resume, epochs, progress, splits, final_eval, networ
     show = distributed.is_main() and (progress is None or progress)
     timer = Throughput()
     log = loggers.make(config, run_dir) if distributed.is_main() else loggers.Logger()
+    allocator.keep_freed_memory()        # no page faults for each step's tensors
     with flushed(), log:                 # subnormal floats are slow on CPUs
         history = _fit(run, step, batches, splits, timer, show, ckpt, log)
     if step.average is not None:         # the model returned is the average, as saved
