@@ -129,3 +129,18 @@ def test_half_precision_training_ends_near_float32(tmp_path, half):
     assert not (tmp_path / half / "events.jsonl").exists()      # no skipped step, no rollback
     assert abs(a["nll"] - b["nll"]) < 1.0, (a["nll"], b["nll"])
     assert a["nll"] != b["nll"]                          # it did train in lower precision
+
+
+@pytest.mark.parametrize("units", [False, True])
+def test_bfloat16_on_a_cpu_without_bfloat16_units_says_it_will_not_pay(monkeypatch, units):
+    """An AVX2-only CPU (this machine: no AVX512-BF16, no AMX) converts bfloat16 matrix products
+    to float32 and back: `train` says so in one line; with the units, or for float32, nothing."""
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: units)
+    cpu = torch.device("cpu")
+    note = precision.bfloat16_note(small_config(precision="bfloat16"), cpu)
+    assert (note is None) == units
+    if not units:
+        assert note.startswith("vaekit: note:") and "\n" not in note and "bfloat16" in note
+    assert precision.bfloat16_note(small_config(), cpu) is None
+    assert precision.bfloat16_note(small_config(precision="bfloat16"),
+                                   torch.device("cuda")) is None

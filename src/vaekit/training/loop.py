@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from ..networks import Custom, Networks
 from ..plots import save_picture
 from ..runs import BEST_EPOCH, CLASS_NAMES, EPOCH, SECONDS, TEST, Run
 from .ema import averaged
+from .precision import bfloat16_note
 from .guard import Diverged, Guard, weights_finite
 from .runstate import RunState
 
@@ -134,6 +136,9 @@ def _train(config, run_dir, resume, epochs, progress, splits, final_eval, networ
                                            device)
     device = devices.resolve(config.device)
     parallel = distributed.init(device)
+    note = bfloat16_note(config, device)
+    if note and distributed.is_main():
+        print(note, file=sys.stderr)
     if config.threads:
         torch.set_num_threads(config.threads)
     if not resume and distributed.is_main() and Run(run_dir).exists():

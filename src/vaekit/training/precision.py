@@ -14,6 +14,22 @@ def autocast(config, device: torch.device = torch.device("cpu")):
     return torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None)
 
 
+def bfloat16_note(config, device: torch.device) -> str | None:
+    """A one-line note when bfloat16 is asked of a CPU without bfloat16 matrix units (AVX512-BF16
+    or AMX): there oneDNN converts to float32 and back, and the step is no faster than float32
+    (an AVX2 EPYC: bench/paired_step.py)."""
+    if config.precision != "bfloat16" or device.type != "cpu":
+        return None
+    try:
+        supported = torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    except (AttributeError, RuntimeError):
+        return None
+    return None if supported else (
+        "vaekit: note: this CPU has no bfloat16 matrix units (AVX512-BF16 or AMX; torch sees "
+        f"{torch.backends.cpu.get_cpu_capability()}): --precision bfloat16 will not train "
+        "faster than float32 here")
+
+
 def grad_scaler(config, device: torch.device) -> torch.amp.GradScaler:
     """float16's dynamic loss scale (a no-op for the other precisions)."""
     return torch.amp.GradScaler(device.type, enabled=config.precision == "float16")
