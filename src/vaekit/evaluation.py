@@ -79,8 +79,8 @@ def floats_per_row(model) -> int:
         def hook(module, inputs, output):
             if torch.is_tensor(output) and not list(module.children()):
                 counted.append(output.numel())
-        with torch.no_grad():
-            z = model.prior().sample((1,))      # before the hooks: a VampPrior encodes
+        weight = next(model.parameters())           # z's values do not matter: no draw
+        z = torch.zeros(1, model.latent.z_size, dtype=weight.dtype, device=weight.device)
         handles = [m.register_forward_hook(hook) for m in model.modules()]
         try:
             with torch.no_grad():
