@@ -45,8 +45,8 @@ class LogLikelihood:
 # Decoder rows per chunk on a CPU. Each chunk's activations should fit in the last-level cache
 # and below glibc's 32 MB mmap threshold (allocator.py): on a 2-core EPYC with 32 MB of L3,
 # K=5000 ran 2.3x faster with 8192 rows than with 32768 for the 784-pixel MLP (about 1,600
-# floats of decoder outputs per row); the conv decoder (about 23,000 per row) took 1.9 s for 10
-# images at K=1000 with 8192 rows and 1.45 s with 256 to 1000 (bench/eval_chunks.py). So a
+# floats of decoder outputs per row); the conv decoder (about 23,000 per row) took 105 s for
+# 1000 images at K=1000 with 8192 rows and 79 s with 576 (2 threads, bench/eval_chunks.py). So a
 # chunk holds at most MAX_FLOATS floats of decoder outputs, counted once per model from a
 # one-row pass (`floats_per_row`). On a GPU the chunks are as large as a share of its free
 # memory allows (`rows_for`).
