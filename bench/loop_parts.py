@@ -70,18 +70,24 @@ def conv_step(seed: int = 0):
 class Hand:
     """The hand-written loop: numpy's shuffle and float-uniform binarization, then its step."""
 
-    def __init__(self, network: str, x: np.ndarray, seed: int = 0):
-        self.forward, self.opt = (hand_parts if network == "mlp" else conv_step)(seed)
+    def __init__(self, network: str, x: np.ndarray, seed: int = 0, precision: str = "float32"):
+        self.forward, self.opt = (hand_parts(seed, precision) if network == "mlp"
+                                  else conv_step(seed))
         self.shape = (-1, 784) if network == "mlp" else (-1, 1, 28, 28)
         self.x, self.rng = x, np.random.default_rng(seed)
 
+    def epoch(self):
+        """One epoch's batches of 128 (the last one shorter)."""
+        perm = self.rng.permutation(len(self.x))
+        for i in range(0, len(self.x), 128):
+            xb = self.x[perm[i:i + 128]]
+            u = self.rng.random(xb.shape, dtype=np.float32)
+            yield torch.from_numpy((u < xb).astype(np.float32)).view(self.shape)
+
     def batches(self):
+        """Full batches, epoch after epoch."""
         while True:
-            perm = self.rng.permutation(len(self.x))
-            for i in range(0, len(self.x) - 127, 128):
-                xb = self.x[perm[i:i + 128]]
-                u = self.rng.random(xb.shape, dtype=np.float32)
-                yield torch.from_numpy((u < xb).astype(np.float32)).view(self.shape)
+            yield from (xb for xb in self.epoch() if len(xb) == 128)
 
     def step(self, xb, times=None):
         t0 = time.perf_counter()

@@ -29,7 +29,6 @@ import statistics
 import tempfile
 import time
 
-import numpy as np
 import torch
 
 import vaekit
@@ -41,34 +40,24 @@ def data():
 
 
 class HandLoop:
-    """The hand-written loop, trained an epoch at a time; its weights in vaekit's order."""
+    """The hand-written loop (loop_parts.Hand), trained an epoch at a time; its weights in
+    vaekit's order."""
 
     def __init__(self, network: str, threads: int, precision: str):
-        from loop_parts import conv_step
-        from train_fashion_mnist import hand_parts
+        from loop_parts import Hand
         torch.set_num_threads(threads)
         torch.set_flush_denormal(True)
-        self.forward, self.opt = (hand_parts(0, precision) if network == "mlp"
-                                  else conv_step(0))
-        self.shape = (-1, 784) if network == "mlp" else (-1, 1, 28, 28)
-        self.x = data()[1]
-        self.rng = np.random.default_rng(0)
+        self.hand = Hand(network, data()[1], precision=precision)
 
     def epoch(self) -> float:
         start, n = time.perf_counter(), 0
-        perm = self.rng.permutation(len(self.x))
-        for i in range(0, len(self.x), 128):
-            xb = self.x[perm[i:i + 128]]
-            u = self.rng.random(xb.shape, dtype=np.float32)
-            loss = self.forward(torch.from_numpy((u < xb).astype(np.float32)).view(self.shape))
-            self.opt.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt.step()
+        for xb in self.hand.epoch():
+            self.hand.step(xb)
             n += len(xb)
         return n / (time.perf_counter() - start)
 
     def weights(self) -> list[torch.Tensor]:
-        return [p.detach().clone() for p in self.opt.param_groups[0]["params"]]
+        return [p.detach().clone() for p in self.hand.opt.param_groups[0]["params"]]
 
 
 class VaekitLoop:

@@ -51,6 +51,7 @@ class LogLikelihood:
 # one-row pass (`floats_per_row`). On a GPU the chunks are as large as a share of its free
 # memory allows (`rows_for`).
 MAX_ROWS = 8192
+MAX_ELEMENTS = MAX_ROWS * 784   # of the likelihood's parameters, when max_rows is given
 MAX_FLOATS = MAX_ROWS * 1600
 GPU_MEMORY_SHARE = 0.25      # of the free memory, for one chunk's temporaries
 GPU_MAX_ROWS = 1 << 20
@@ -67,7 +68,7 @@ def rows_for(model, max_rows: int | None = None) -> int:
         return max(1, min(GPU_MAX_ROWS, int(free * GPU_MEMORY_SHARE) // per_row))
     if max_rows is None:
         return max(1, min(MAX_ROWS, MAX_FLOATS // floats_per_row(model)))
-    return max(1, min(max_rows, MAX_ROWS * 784 // size))
+    return max(1, min(max_rows, MAX_ELEMENTS // size))
 
 
 def floats_per_row(model) -> int:

@@ -42,13 +42,13 @@ class Guard:
 
     def finite(self, model: torch.nn.Module) -> torch.Tensor:
         """Whether every gradient of `model` is finite: a 0-dim bool tensor on its device."""
-        grads = self._grads.get(id(model))
-        if grads is None:
+        cached = self._grads.get(id(model))
+        if cached is None:
             params = [p for p in model.parameters() if p.requires_grad]
             device = params[0].device if params else None
-            grads = self._grads[id(model)] = (params, torch.zeros(1, device=device),
-                                              torch.ones(1, device=device))
-        params, found, one = grads
+            cached = self._grads[id(model)] = (params, torch.zeros(1, device=device),
+                                               torch.ones(1, device=device))
+        params, found, one = cached
         grads = [p.grad for p in params if p.grad is not None]
         if not grads:
             return torch.ones((), dtype=torch.bool, device=found.device)
