@@ -59,3 +59,40 @@ def test_dequantization_stays_in_its_grey_level_bin():
     assert np.allclose(np.sort(next(iter(none)).numpy(), 0), k / (levels - 1))
     s = prepare(DataConfig("digits"), "gaussian")
     assert s.preprocess == "dequantize" and 0 <= s.test.min() and s.test.max() < 1
+
+
+def test_ties_of_the_first_byte_are_decided_without_bias():
+    """One pixel in 256 ties its first random byte with its level and draws the next: if those
+    were decided wrongly (all below, or all not), P(x = 1) would move by 1/256 = 0.0039, about 8
+    standard errors of these 2 million draws per level."""
+    k = torch.tensor([1, 128, 254], dtype=torch.uint8).repeat_interleave(2_000_000).view(3, -1)
+    b = binarize_levels(k, 255, torch.Generator().manual_seed(1))
+    p = k[:, 0].double() / 255
+    se = (p * (1 - p) / k.shape[1]).sqrt()
+    assert ((b.double().mean(1) - p).abs() <= 4 * se).all()
+
+
+def test_rare_true_finds_every_true_entry_in_order():
+    from vaekit.data.draws import rare_true
+    g = torch.Generator().manual_seed(0)
+    for n in [0, 1, 7, 8, 9, 1001, 100_000]:
+        for p in [0.0, 1 / 256, 0.5, 1.0]:
+            mask = torch.rand(n, generator=g) < p
+            for m in (mask, mask[3:], mask.view(-1, 1).expand(-1, 3)):    # offset; a copy
+                assert torch.equal(rare_true(m), m.reshape(-1).nonzero().squeeze(1))
+
+
+def test_a_block_of_batches_is_drawn_as_one_and_covers_the_epoch_once():
+    """Batches draws `block_batches` batches in one pass; every row comes once an epoch, each
+    batch its own size, and the draws differ between batches of the same block."""
+    x = np.tile(np.arange(256, dtype=np.uint8), (1000, 1)).reshape(1000, 1, 16, 16)
+    x[:, 0, 0, 0] = np.arange(1000) % 256
+    batches = Batches(x, 64, "binarize", 256, 0)
+    assert batches.block_batches == (1 << 22) // (64 * 256)
+    pairs = list(batches.with_rows())
+    rows = torch.cat([r for r, _ in pairs])
+    assert sorted(rows.tolist()) == list(range(1000)) and len(pairs) == 16
+    assert [len(b) for _, b in pairs] == [64] * 15 + [40]
+    p = torch.cat([b for _, b in pairs]).mean(0).view(-1)[1:]
+    assert (p - torch.arange(1, 256) / 255).abs().max() < 0.06
+    assert not torch.equal(pairs[0][1], pairs[1][1])

@@ -64,12 +64,26 @@ def _below_digits(k: torch.Tensor, scale: int, generator: torch.Generator) -> to
     r = random_bytes(k.shape, generator)
     below = r < c
     flat, digit = below.view(-1), c.reshape(-1)
-    ties = (r == c).view(-1).nonzero().squeeze(1)
+    ties = rare_true(r == c)
     while ties.numel():
         d, r = digit[ties], random_bytes(ties.shape, generator)
         flat[ties] = r < d
         ties = ties[r == d]
     return below
+
+
+def rare_true(mask: torch.Tensor) -> torch.Tensor:
+    """Flat indices of the True entries of a bool `mask` where they are rare (e.g. 1 in 256):
+    `nonzero` over its 8-byte words, then over the 8 entries of each word that holds one (a
+    scan of 8 times fewer entries: 0.13 -> 0.02 ms for a batch of Fashion-MNIST's pixels)."""
+    flat = mask.reshape(-1)
+    whole = flat.numel() - flat.numel() % 8
+    if whole == 0 or flat.storage_offset() % 8:
+        return flat.nonzero().squeeze(1)
+    words = flat[:whole].view(torch.int64).nonzero().squeeze(1)
+    near = (words.unsqueeze(1) * 8 + torch.arange(8, device=flat.device)).reshape(-1)
+    tail = flat[whole:].nonzero().squeeze(1) + whole
+    return torch.cat([near[flat[near]], tail])
 
 
 def _below_rejection(k: torch.Tensor, m: int, generator: torch.Generator) -> torch.Tensor:

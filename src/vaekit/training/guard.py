@@ -17,7 +17,7 @@ class Guard:
     would cost a host synchronisation on a GPU). With `every` > 1 (a GPU) skipped steps are
     counted on the device and read every `every` steps; with `every` = 1 (`on_host`: a CPU,
     where a dozen small tensor operations would cost 2-3% of an MLP's step) on the host, each
-    reported with its loss. With float16, an overflow is the GradScaler's to skip unless
+    reported with its loss, and the verdict is a Python bool (one read of the flag). With float16, an overflow is the GradScaler's to skip unless
     `overflow_limit` halvings in a row have not cured it."""
 
     def __init__(self, patience: int, log=None, every: int = 1):
@@ -42,6 +42,10 @@ class Guard:
 
     def finite(self, model: torch.nn.Module) -> torch.Tensor:
         """Whether every gradient of `model` is finite: a 0-dim bool tensor on its device."""
+        return self._flagged(model)[0] == 0
+
+    def _flagged(self, model: torch.nn.Module) -> torch.Tensor:
+        """[1] on the model's device: nonzero where some gradient of `model` is not finite."""
         cached = self._grads.get(id(model))
         if cached is None:
             params = [p for p in model.parameters() if p.requires_grad]
@@ -50,23 +54,24 @@ class Guard:
                                                torch.ones(1, device=device))
         params, found, one = cached
         grads = [p.grad for p in params if p.grad is not None]
-        if not grads:
-            return torch.ones((), dtype=torch.bool, device=found.device)
         found.zero_()
+        if not grads:
+            return found
         try:        # one fused pass that flags a non-finite value (and multiplies by 1: no change)
             torch._amp_foreach_non_finite_check_and_unscale_(grads, found, one)
         except (RuntimeError, NotImplementedError, AttributeError):   # a device without it
             found.copy_(~torch.isfinite(torch.stack([g.sum() for g in grads]).sum()))
-        return found[0] == 0
+        return found
 
     def check(self, model: torch.nn.Module, loss: torch.Tensor, overflow_limit: int = 0,
               allow: torch.Tensor | None = None) -> torch.Tensor:
         """Record a step's gradient; returns whether the step may be taken (its gradient is
         finite, and `allow`: False for a step that an earlier skipped one of the same batch
         rules out, which then neither counts nor ends a run of skipped steps)."""
+        if self.on_host:        # one read of the flag: a Python bool (no tensor operations)
+            finite = not self._flagged(model).item()
+            return self._on_host(finite, loss, overflow_limit, allow)
         ok = self.finite(model)
-        if self.on_host:
-            return self._on_host(ok, loss, overflow_limit, allow)
         bad = ~ok
         if self._counts is None:
             self._counts = torch.zeros(4, dtype=torch.long, device=ok.device)
@@ -101,11 +106,9 @@ class Guard:
             self._large = large.long() if self._large is None else self._large + large
         return ok & small
 
-    def _on_host(self, ok: torch.Tensor, loss, overflow_limit: int,
-                 allow: torch.Tensor | None) -> torch.Tensor:
+    def _on_host(self, finite: bool, loss, overflow_limit: int, allow) -> bool:
         if allow is not None and not allow:
-            return allow
-        finite = bool(ok)
+            return False
         streak, overflows = self._host
         overflows = 0 if finite else overflows + 1
         overflow = overflow_limit and not finite and overflows <= overflow_limit
@@ -119,7 +122,7 @@ class Guard:
                 self._report(1)
             if self._host[0] >= self.patience:
                 raise Diverged(f"{self._host[0]} non-finite steps in a row")
-        return ok
+        return finite
 
     def flush(self) -> None:
         """Read the counts: report new skipped steps; Diverged after `patience` in a row."""

@@ -193,12 +193,13 @@ def _build(config, splits, networks, device, parallel):
 
 def _epoch(run, step, bar, timer) -> tuple[torch.Tensor, torch.Tensor]:
     """One pass over the training data: (sums of the logged values [V], examples)."""
-    sums, n = 0.0, 0
+    sums, n = None, 0
     dtype = torch.float32 if step.device.type == "mps" else torch.float64   # MPS: no float64
     for rows, xb in bar:
         step.guard.at(run.epoch, run.step)
         values, counted = step(rows, xb, run.step)
-        sums, n = sums + values.to(dtype), n + counted
+        sums = values.to(dtype, copy=True) if sums is None else sums.add_(values)
+        n = n + counted
         run.step += 1
         timer.tick(len(xb))
         if run.step % 25 == 0 and bar.disable is False:
@@ -206,8 +207,8 @@ def _epoch(run, step, bar, timer) -> tuple[torch.Tensor, torch.Tensor]:
     step.guard.flush()
     if not weights_finite(step.model):
         raise Diverged("non-finite weights at the end of the epoch")
-    return torch.as_tensor(sums, dtype=torch.float64).reshape(-1).cpu(), \
-        torch.as_tensor(n, dtype=torch.float64).reshape(1).cpu()
+    sums = torch.as_tensor(0.0 if sums is None else sums, dtype=torch.float64)
+    return sums.reshape(-1).cpu(), torch.as_tensor(n, dtype=torch.float64).reshape(1).cpu()
 
 
 def _fit(run, step, batches, splits, timer, show, ckpt, log) -> list[dict]:

@@ -42,7 +42,8 @@ def loss_and_terms(model, x: torch.Tensor, params: torch.Tensor, config, beta: f
         kl = free_bits_kl(kl_groups(q, prior, terms.kl_layers), config.free_bits)
         loss = -(terms.log_lik.mean() - beta * kl)
     else:
-        loss = -(terms.log_lik - beta * terms.kl).mean()
+        kl = terms.kl if beta == 1.0 else beta * terms.kl     # one operation fewer each step
+        loss = (kl - terms.log_lik).mean()
     return loss, torch.cat([terms.log_lik.unsqueeze(1), terms.kl_layers], 1).detach()
 
 
@@ -73,9 +74,10 @@ class VAEStep(Step):
         self.schedule(self.optimizers[""])
         if model.inference.local_state:   # variational EM warm-starts each example's E-step
             self.local = torch.zeros(n_train, model.latent.param_size, device=self.device)
-        self.loss = LossModule(model, config)
         if parallel:
-            self.loss = distributed.wrap(self.loss)
+            self.loss = distributed.wrap(LossModule(model, config))
+        else:                   # a module's call would cost more than the function's
+            self.loss = lambda x, beta, init=None: loss_fn(model, x, config, beta, init)
         self.warmup_steps, self.beta = config.warmup_epochs * n_batches, config.beta
         self.labelled = None
 
