@@ -122,3 +122,39 @@ def test_a_flows_weights_and_settings_are_saved_with_the_model(tmp_path, flow):
         torch.manual_seed(0)
         draws.append(m.posterior(x).importance_draws(5, reparameterized=False))
     assert all(torch.equal(a, b) for a, b in zip(*draws))
+
+
+def test_a_conv_run_resumes_exactly_with_its_channels_last_weights(tmp_path):
+    """On a CPU the transposed convolutions train channels-last (devices.prefer_layouts) and
+    their Adam moments come back channels-last on resume: the resumed run is the straight one."""
+    def conv(epochs):
+        config = small_config(epochs=epochs)
+        config.model.network = {"name": "conv", "channels": (4, 8)}
+        return config
+    straight = train(conv(3), tmp_path / "a", progress=False, final_eval=False)
+    train(conv(1), tmp_path / "b", progress=False, final_eval=False)
+    resumed = train(None, tmp_path / "b", resume=True, epochs=3, progress=False,
+                    final_eval=False)
+    up = [m for m in straight.model.decoder.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert up and all(m.weight.is_contiguous(memory_format=torch.channels_last) for m in up)
+    for (name, p1), p2 in zip(straight.model.state_dict().items(),
+                              resumed.model.state_dict().values()):
+        assert torch.equal(p1, p2), name
+
+
+def test_optimizer_moments_take_their_parameters_layout_on_load(tmp_path):
+    from vaekit.checkpoint import _layouts_of_parameters
+    weight = torch.nn.Parameter(torch.randn(2, 3, 4, 4).to(memory_format=torch.channels_last))
+    opt = torch.optim.Adam([weight])
+    weight.grad = torch.ones_like(weight)
+    opt.step()
+    before = {k: v.clone() for k, v in opt.state[weight].items()}
+    saved = opt.state_dict()
+    saved["state"][0] = {k: v.contiguous() for k, v in before.items()}     # as a save has it
+    opt.load_state_dict(saved)
+    assert not opt.state[weight]["exp_avg"].is_contiguous(memory_format=torch.channels_last)
+    _layouts_of_parameters(opt)
+    for k, v in opt.state[weight].items():
+        assert torch.equal(v, before[k])
+        if v.dim() == 4:
+            assert v.is_contiguous(memory_format=torch.channels_last), k

@@ -202,9 +202,22 @@ class Checkpoint:
                 own = {k[len(prefix):]: v for k, v in tensors.items()
                        if k.startswith(prefix + "state.")}
                 opt.load_state_dict(_optimizer_state_dict(own, infos[name]))
+                _layouts_of_parameters(opt)
         except (KeyError, ValueError) as e:
             raise VaekitError(f"{self.path}: optimizer state does not fit the model ({e})") from None
         return trainer
+
+
+def _layouts_of_parameters(optimizer: torch.optim.Optimizer) -> None:
+    """Each state tensor in its parameter's memory layout (saved contiguous; a channels-last
+    weight's moments channels-last again, as they were before the save: same values)."""
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            state = optimizer.state.get(p, {})
+            for key, value in state.items():
+                if torch.is_tensor(value) and value.shape == p.shape and \
+                        value.stride() != p.stride():
+                    state[key] = torch.empty_like(p, dtype=value.dtype).copy_(value)
 
 
 def read(path: str | Path) -> Checkpoint:

@@ -11,10 +11,11 @@ sizes work, shapes.py), an activation after every layer but the last.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from ..registry import Spec
 from ..settings import setting
-from .activations import ACTIVATIONS
+from .activations import after_layer
 from .shapes import ShapedNet, check_widths, down, from_image, output_paddings, plan, to_image, up
 
 
@@ -32,7 +33,7 @@ class Conv(Spec):
 
     def encoder(self, event_shape: tuple[int, ...], out_features: int) -> ShapedNet:
         c, hs, ws = plan(event_shape, len(self.channels), self.name)
-        act = ACTIVATIONS[self.activation]
+        act = partial(after_layer, self.activation)
         layers, width = [], c
         for c_out in self.channels:                 # [N, width, s, s'] -> [N, c_out, s/2, s'/2]
             layers += [down(width, c_out), act()]
@@ -42,7 +43,7 @@ class Conv(Spec):
 
     def decoder(self, in_features: int, out_shape: tuple[int, ...]) -> ShapedNet:
         p, hs, ws = plan(out_shape, len(self.channels), self.name)
-        act = ACTIVATIONS[self.activation]
+        act = partial(after_layer, self.activation)
         widths = list(reversed(self.channels)) + [p]                     # c_n, ..., c_1, P
         layers = to_image(in_features, widths[0], hs[-1], ws[-1]) + [act()]  # [N, c_n, h, w]
         for i, padding in enumerate(output_paddings(hs, ws)):    # [N, c, s, s'] -> 2s+o, 2s'+o'

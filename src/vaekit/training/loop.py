@@ -175,6 +175,8 @@ def _build(config, splits, networks, device, parallel):
     """The model on its device, the training batches drawn there and the kind's step."""
     devices.seed(device, config.seed)
     model = build_model(config.model, splits.event_shape, networks).to(device)
+    if not parallel:                    # (DDP's gradient buckets keep the default layout)
+        devices.prefer_layouts(model, device)
     if config.compile:
         for network in model.networks():
             network.compile()
