@@ -158,3 +158,22 @@ def test_an_iaf_posterior_closes_the_mean_field_gap_of_ppca():
     mean_field = lg.mean_field_gap()                              # 0.40 nats
     assert gaps["none"][0] > mean_field - 4 * gaps["none"][1], (gaps, mean_field)
     assert -4 * gaps["iaf"][1] < gaps["iaf"][0] < 0.01, gaps
+
+
+def test_the_same_shape_normal_is_torchs_normal():
+    """diagonal_gaussian builds its Normal without torch's broadcast: the same distribution."""
+    from torch.distributions import Normal
+    from vaekit.latents.gaussian import same_shape_normal
+    loc, scale = torch.randn(5, 3, dtype=torch.float64), torch.rand(5, 3, dtype=torch.float64) + .1
+    fast, ref = same_shape_normal(loc, scale), Normal(loc, scale)
+    z = torch.randn(4, 5, 3, dtype=torch.float64)
+    assert type(fast) is Normal and fast.batch_shape == ref.batch_shape == (5, 3)
+    assert torch.equal(fast.log_prob(z), ref.log_prob(z))
+    assert torch.equal(fast.entropy(), ref.entropy()) and torch.equal(fast.mean, ref.mean)
+    torch.manual_seed(0)
+    a = fast.rsample((2,))
+    torch.manual_seed(0)
+    assert torch.equal(a, ref.rsample((2,)))
+    wide = (2, 5, 3)
+    assert torch.equal(fast.expand(wide).log_prob(z[:2]), ref.expand(wide).log_prob(z[:2]))
+    assert not torch.distributions.kl_divergence(fast, ref).any()

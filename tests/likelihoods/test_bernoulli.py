@@ -23,3 +23,16 @@ def test_independent_bernoulli_equals_torch_composition_with_broadcasting():
     g1, = torch.autograd.grad(ours.sum(), logits)
     g2, = torch.autograd.grad(ref.sum(), logits)
     assert torch.allclose(g1, g2, atol=1e-6)
+
+
+def test_the_bernoulli_built_without_broadcast_is_torchs():
+    from torch.distributions import Bernoulli, Independent
+    from vaekit.likelihoods.bernoulli import IndependentBernoulli
+    logits = torch.randn(4, 1, 3, 3, dtype=torch.float64)
+    x = torch.rand(4, 1, 3, 3, dtype=torch.float64).round()
+    fast, ref = IndependentBernoulli(logits, 3), Independent(Bernoulli(logits=logits), 3)
+    assert fast.batch_shape == ref.batch_shape and fast.event_shape == ref.event_shape
+    assert torch.allclose(fast.log_prob(x), ref.log_prob(x), rtol=0, atol=1e-12)
+    assert torch.allclose(fast.log_prob(x[:1]), ref.log_prob(x[:1]), rtol=0, atol=1e-12)
+    assert torch.equal(fast.mean, ref.mean) and torch.equal(fast.entropy(), ref.entropy())
+    assert torch.equal(fast.base_dist.probs, ref.base_dist.probs)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch.distributions import Independent, Normal
+from torch.distributions import Distribution, Independent, Normal
 
 from ..registry import Spec, check, near
 from ..settings import is_default, setting
@@ -25,7 +25,16 @@ def diagonal_gaussian(params: torch.Tensor) -> IndependentPosterior:
     """[..., 2D] network outputs (mu, pre-softplus sigma) -> N(mu, diag sigma^2) over [D]."""
     mu, pre = params.chunk(2, dim=-1)
     scale = F.softplus(pre) + MIN_SCALE
-    return IndependentPosterior(Normal(mu, scale, validate_args=False), 1, validate_args=False)
+    return IndependentPosterior(same_shape_normal(mu, scale), 1, validate_args=False)
+
+
+def same_shape_normal(loc: torch.Tensor, scale: torch.Tensor) -> Normal:
+    """Normal(loc, scale) for two tensors of one shape, as torch's constructor makes it less its
+    broadcast of the two (a tenth of the Python a training step spends on q)."""
+    normal = Normal.__new__(Normal)
+    normal.loc, normal.scale = loc, scale
+    Distribution.__init__(normal, loc.shape, validate_args=False)
+    return normal
 
 
 def standard_normal(zero: torch.Tensor, one: torch.Tensor) -> Independent:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch.distributions import Bernoulli as TorchBernoulli
-from torch.distributions import Independent
+from torch.distributions import Distribution, Independent
 
 from ..errors import VaekitError
 from ..registry import Spec
@@ -19,8 +19,10 @@ class IndependentBernoulli(Independent):
     pass fewer), and scores x [B, *event] against logits [K, B, *event] without copying x."""
 
     def __init__(self, logits: torch.Tensor, event_dims: int = 1):
-        super().__init__(TorchBernoulli(logits=logits, validate_args=False), event_dims,
-                         validate_args=False)
+        base = TorchBernoulli.__new__(TorchBernoulli)    # torch's, less broadcasting one tensor
+        base.logits = base._param = logits
+        Distribution.__init__(base, logits.shape, validate_args=False)
+        super().__init__(base, event_dims, validate_args=False)
         self.event_dims = tuple(range(-event_dims, 0))        # the dims log_prob sums over
 
     @property
@@ -34,7 +36,8 @@ class IndependentBernoulli(Independent):
         logits = self.base_dist.logits
         if value.shape != logits.shape and value.dim() <= logits.dim():
             return (logits * value).sum(dims) - F.softplus(logits).sum(dims)
-        logits, value = torch.broadcast_tensors(logits, value)
+        if value.shape != logits.shape:
+            logits, value = torch.broadcast_tensors(logits, value)
         return -F.binary_cross_entropy_with_logits(logits, value, reduction="none").sum(dims)
 
 
