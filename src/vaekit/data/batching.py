@@ -1,5 +1,6 @@
 """Batches of in-memory data on the training device, which hold the data there when they fit
-(uint8 levels stay uint8) and draw each batch's shuffling and preprocessing there (draws.py).
+(uint8 levels stay uint8) and draw the shuffling and preprocessing there (draws.py), a block of
+batches at a time.
 """
 
 from __future__ import annotations
