@@ -93,8 +93,11 @@ def test_resume_refuses_a_changed_model_data_or_objective(first, monkeypatch, ca
 
 def test_resume_may_change_the_schedule_and_logs_it(tmp_path, capsys):
     run = train(tmp_path, "r", *TINY)
+    capsys.readouterr()
     assert main(["train", "--resume", str(run), "--epochs", "3", "--lr", "0.0005",
                  "--eval-k", "10", "--no-progress"]) == 0
+    said = capsys.readouterr()            # an event on stderr, not among the output
+    assert "resumed with epochs 2 -> 3" in said.err and "resumed with" not in said.out
     events = [json.loads(l) for l in (run / "events.jsonl").read_text().splitlines()]
     changes = events[-1]["changes"]
     assert events[-1]["event"] == "resumed_with_changes"

@@ -144,3 +144,12 @@ def test_bfloat16_on_a_cpu_without_bfloat16_units_says_it_will_not_pay(monkeypat
     assert precision.bfloat16_note(small_config(), cpu) is None
     assert precision.bfloat16_note(small_config(precision="bfloat16"),
                                    torch.device("cuda")) is None
+
+
+def test_the_bfloat16_note_is_said_once_a_run_not_on_each_resume(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+    config = small_config(precision="bfloat16", epochs=1)
+    train(config, tmp_path / "r", progress=False, final_eval=False)
+    assert capsys.readouterr().err.count("no bfloat16 matrix units") == 1
+    train(None, tmp_path / "r", resume=True, epochs=2, progress=False, final_eval=False)
+    assert "no bfloat16 matrix units" not in capsys.readouterr().err

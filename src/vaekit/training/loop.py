@@ -136,8 +136,8 @@ def _train(config, run_dir, resume, epochs, progress, splits, final_eval, networ
                                            device)
     device = devices.resolve(config.device)
     parallel = distributed.init(device)
-    note = bfloat16_note(config, device)
-    if note and distributed.is_main():
+    note = bfloat16_note(config, device)     # once a run, unless a resume asks for it anew
+    if note and distributed.is_main() and (not ckpt or "precision" in changes):
         print(note, file=sys.stderr)
     if config.threads:
         torch.set_num_threads(config.threads)

@@ -98,8 +98,9 @@ class RunState:
                   "(the run goes on, but not draw for draw as it would have)", file=sys.stderr)
 
     def event(self, record: dict, message: str) -> None:
+        """Log an event of the run (events.jsonl) and say it on stderr, away from output."""
         if self.main:
-            tqdm.write(message)
+            tqdm.write(message, file=sys.stderr)
             self.run.log_event(record)
 
     def roll_back(self, why: str) -> None:
