@@ -102,7 +102,7 @@ def test_float16_overflows_are_the_scalers_not_faults():
 def test_a_nan_batch_is_skipped_and_reported(tmp_path, monkeypatch, capsys):
     poisoned(monkeypatch, {5})
     result = train(small_config(epochs=2), tmp_path / "r", progress=False, final_eval=False)
-    assert "step 5: non-finite gradient (loss nan); step skipped" in capsys.readouterr().out
+    assert "step 5: non-finite gradient (loss nan); step skipped" in capsys.readouterr().err
     assert [(e["event"], e["step"]) for e in events(result.run_dir)] == [("skipped_step", 5)]
     assert result.history[0]["skipped_steps"] == 1 and "skipped_steps" not in result.history[1]
     assert all(torch.isfinite(p).all() for p in result.model.parameters())
@@ -114,7 +114,7 @@ def test_baselines_skip_nan_batches_too(tmp_path, monkeypatch, capsys, kind):
     poisoned(monkeypatch, {5})
     result = train(baseline_config(kind, epochs=2), tmp_path / "r", progress=False,
                    final_eval=False)
-    assert "step 5: non-finite gradient (loss nan); step skipped" in capsys.readouterr().out
+    assert "step 5: non-finite gradient (loss nan); step skipped" in capsys.readouterr().err
     assert [(e["event"], e["step"]) for e in events(result.run_dir)] == [("skipped_step", 5)]
     assert result.history[0]["skipped_steps"] == 1
     assert all(torch.isfinite(p).all() for p in result.model.parameters())
