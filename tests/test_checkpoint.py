@@ -8,6 +8,7 @@ import torch
 from vaekit import (DataConfig, ModelConfig, TrainConfig, VaekitError, build_model, load_model,
                     train)
 from vaekit import checkpoint
+from vaekit.training import loop
 
 from conftest import tiny
 
@@ -135,8 +136,13 @@ def test_a_conv_run_resumes_exactly_with_its_channels_last_weights(tmp_path):
     train(conv(1), tmp_path / "b", progress=False, final_eval=False)
     resumed = train(None, tmp_path / "b", resume=True, epochs=3, progress=False,
                     final_eval=False)
-    up = [m for m in straight.model.decoder.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
-    assert up and all(m.weight.is_contiguous(memory_format=torch.channels_last) for m in up)
+    def transposed(model):
+        return [m.weight for m in model.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert all(w.is_contiguous() for w in transposed(straight.model))     # returned as saved
+    config, _, splits, _ = loop._setup(conv(1), tmp_path / "c", False, None, None, None, None)
+    model, _, _ = loop._build(config, splits, None, torch.device("cpu"), False)
+    assert transposed(model) and all(w.is_contiguous(memory_format=torch.channels_last)
+                                     for w in transposed(model))            # while it trains
     for (name, p1), p2 in zip(straight.model.state_dict().items(),
                               resumed.model.state_dict().values()):
         assert torch.equal(p1, p2), name

@@ -62,9 +62,10 @@ def test_dequantization_stays_in_its_grey_level_bin():
 
 
 def test_ties_of_the_first_byte_are_decided_without_bias():
-    """One pixel in 256 ties its first random byte with its level and draws the next: if those
-    were decided wrongly (all below, or all not), P(x = 1) would move by 1/256 = 0.0039, about 8
-    standard errors of these 2 million draws per level."""
+    """One pixel in 256 ties its first random byte with its level and draws the next. Ties all
+    decided "below" would raise P(x = 1) at k = 1 by 0.0039 (about 88 standard errors of these 2
+    million draws); all "not below" would lower it at k = 254 as much; k = 128 sees either (about
+    5 standard errors)."""
     k = torch.tensor([1, 128, 254], dtype=torch.uint8).repeat_interleave(2_000_000).view(3, -1)
     b = binarize_levels(k, 255, torch.Generator().manual_seed(1))
     p = k[:, 0].double() / 255
@@ -78,21 +79,35 @@ def test_rare_true_finds_every_true_entry_in_order():
     for n in [0, 1, 7, 8, 9, 1001, 100_000]:
         for p in [0.0, 1 / 256, 0.5, 1.0]:
             mask = torch.rand(n, generator=g) < p
-            for m in (mask, mask[3:], mask.view(-1, 1).expand(-1, 3)):    # offset; a copy
+            for m in (mask, mask[3:], mask[8:], mask.view(-1, 1).expand(-1, 3)):  # a copy
                 assert torch.equal(rare_true(m), m.reshape(-1).nonzero().squeeze(1))
 
 
-def test_a_block_of_batches_is_drawn_as_one_and_covers_the_epoch_once():
-    """Batches draws `block_batches` batches in one pass; every row comes once an epoch, each
-    batch its own size, and the draws differ between batches of the same block."""
-    x = np.tile(np.arange(256, dtype=np.uint8), (1000, 1)).reshape(1000, 1, 16, 16)
-    x[:, 0, 0, 0] = np.arange(1000) % 256
+@pytest.mark.parametrize("block", [1, 3, 64])
+def test_blocks_of_batches_cover_the_epoch_once_with_rows_and_values_paired(block, monkeypatch):
+    """Batches draws `block_batches` batches in one pass (here 1, 3 and all 16 of the epoch:
+    block boundaries on full batches, a last block part full): every row comes once an epoch,
+    each batch its own size, each value drawn from its own row's grey level, the draws differ
+    between batches of one block, and DDP's shards of a batch make up the whole batch."""
+    from vaekit.data import batching
+    monkeypatch.setattr(batching, "BLOCK_VALUES", block * 64 * 256)
+    x = np.zeros((1000, 1, 16, 16), dtype=np.uint8)
+    x[:, 0, 0, 0] = 255 * (np.arange(1000) % 2)             # odd rows' first pixel is always 1
+    x[:, 0, 0, 1:] = np.arange(1, 16, dtype=np.uint8) * 17
+    x[:, 0, 1:] = np.arange(240, dtype=np.uint8).reshape(15, 16)
     batches = Batches(x, 64, "binarize", 256, 0)
-    assert batches.block_batches == (1 << 22) // (64 * 256)
+    assert batches.block_batches == block
     pairs = list(batches.with_rows())
+    for rows, b in pairs:
+        assert torch.equal(b[:, 0, 0, 0], (rows % 2).float())   # values from their own rows
+    halves = [list(Batches(x, 64, "binarize", 256, 0, shard=slice(r, None, 2)).with_rows())
+              for r in (0, 1)]
+    for (rows, b), (r0, b0), (r1, b1) in zip(pairs, *halves):
+        assert torch.equal(torch.cat([r0, r1]).sort().values, rows.sort().values)
+        assert torch.equal(b0, b[0::2]) and torch.equal(b1, b[1::2])
     rows = torch.cat([r for r, _ in pairs])
     assert sorted(rows.tolist()) == list(range(1000)) and len(pairs) == 16
     assert [len(b) for _, b in pairs] == [64] * 15 + [40]
     p = torch.cat([b for _, b in pairs]).mean(0).view(-1)[1:]
-    assert (p - torch.arange(1, 256) / 255).abs().max() < 0.06
-    assert not torch.equal(pairs[0][1], pairs[1][1])
+    assert (p - torch.from_numpy(x[0].reshape(-1)[1:]) / 255).abs().max() < 0.07
+    assert not torch.equal(pairs[0][1][:, :, 1:], pairs[1][1][:, :, 1:])

@@ -32,8 +32,8 @@ class WeightAverage:
         self.average = {n: p.detach().clone() for n, p in self.params.items()}
         self.decay, self.updates = decay, 0
         self._held: dict | None = None          # the weights, while the average stands in
-        names = list(self.params)                # the update's lists, built once (both in place)
-        self._lists = ([self.average[n] for n in names], [self.params[n].detach() for n in names])
+        names = list(self.params)      # the update's lists, built once: the Parameters
+        self._lists = ([self.average[n] for n in names], [self.params[n] for n in names])
 
     def current_decay(self) -> float:
         """d_n for the next update: min(d, (1 + n) / (10 + n)) after n updates."""

@@ -13,12 +13,12 @@ class Diverged(Exception):
 class Guard:
     """Skips optimizer steps whose gradient is not finite, and calls for a rollback after
     `patience` in a row (under DDP the gradients are averaged, so every process agrees).
-    `check` returns its verdict as a 0-dim bool tensor on the model's device (a Python bool
-    would cost a host synchronisation on a GPU). With `every` > 1 (a GPU) skipped steps are
-    counted on the device and read every `every` steps; with `every` = 1 (`on_host`: a CPU,
-    where a dozen small tensor operations would cost 2-3% of an MLP's step) on the host, each
-    reported with its loss, and the verdict is a Python bool (one read of the flag). With float16, an overflow is the GradScaler's to skip unless
-    `overflow_limit` halvings in a row have not cured it."""
+    With `every` > 1 (a GPU) `check` returns its verdict as a 0-dim bool tensor on the device (a
+    Python bool would cost a host synchronisation), and skipped steps are counted there and read
+    every `every` steps; with `every` = 1 (`on_host`: a CPU, where a dozen small tensor
+    operations would cost 2-3% of an MLP's step) the verdict is a Python bool (one read of the
+    flag), each skipped step reported with its loss. With float16, an overflow is the
+    GradScaler's to skip unless `overflow_limit` halvings in a row have not cured it."""
 
     def __init__(self, patience: int, log=None, every: int = 1):
         self.patience, self.log, self.every = patience, log, every
@@ -64,7 +64,7 @@ class Guard:
         return found
 
     def check(self, model: torch.nn.Module, loss: torch.Tensor, overflow_limit: int = 0,
-              allow: torch.Tensor | None = None) -> torch.Tensor:
+              allow: torch.Tensor | bool | None = None) -> torch.Tensor | bool:
         """Record a step's gradient; returns whether the step may be taken (its gradient is
         finite, and `allow`: False for a step that an earlier skipped one of the same batch
         rules out, which then neither counts nor ends a run of skipped steps)."""
@@ -94,7 +94,7 @@ class Guard:
             self.flush()
         return ok
 
-    def within(self, ok: torch.Tensor, norm: torch.Tensor, limit: float) -> torch.Tensor:
+    def within(self, ok: torch.Tensor | bool, norm: torch.Tensor, limit: float) -> torch.Tensor:
         """Whether a step that `check` allowed also has a gradient norm <= `limit`; a finite
         step above it is skipped and counted (`norm_skipped`), never rolled back: a rare
         outlier, not a divergence."""

@@ -136,8 +136,8 @@ def _train(config, run_dir, resume, epochs, progress, splits, final_eval, networ
                                            device)
     device = devices.resolve(config.device)
     parallel = distributed.init(device)
-    note = bfloat16_note(config, device)     # once a run, unless a resume asks for it anew
-    if note and distributed.is_main() and (not ckpt or "precision" in changes):
+    note = bfloat16_note(config, device)     # once a run, and on a resume onto another device
+    if note and distributed.is_main() and (not ckpt or "device" in changes):
         print(note, file=sys.stderr)
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -162,6 +162,7 @@ def _train(config, run_dir, resume, epochs, progress, splits, final_eval, networ
         history = _fit(run, step, batches, splits, timer, show, ckpt, log)
     if step.average is not None:         # the model returned is the average, as saved
         step.average.apply()
+    model.to(memory_format=torch.contiguous_format)      # as saved (devices.prefer_layouts)
     rate = timer.rate * distributed.world_size()
     result = TrainResult(run_dir, config, model, splits, history, examples_per_s=rate,
                          steps_run=timer.steps)

@@ -34,7 +34,7 @@ class Step:
         self.scheduler = make_scheduler(optimizer, self.config)
 
     def descend(self, loss: torch.Tensor, module: torch.nn.Module, optimizer,
-                allow: torch.Tensor | None = None) -> torch.Tensor:
+                allow: torch.Tensor | bool | None = None) -> torch.Tensor | bool:
         """One optimizer step on `module`, skipped on the device when the NaN guard finds its
         gradient non-finite (or `allow` is False; float16: by the scaler); whether it was taken."""
         optimizer.zero_grad(set_to_none=True)
@@ -63,7 +63,7 @@ class Step:
             optimizer.step()
         return ok
 
-    def counted(self, ok: torch.Tensor, values: torch.Tensor, n: int):
+    def counted(self, ok: torch.Tensor | bool, values: torch.Tensor, n: int):
         """(sums of the logged values [V], examples), zero when skipped, on host or device."""
         if self.guard.on_host:
             return (values.sum(0), n) if ok else (values.new_zeros(values.shape[1:]), 0)
