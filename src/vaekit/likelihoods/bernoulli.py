@@ -34,9 +34,9 @@ class IndependentBernoulli(Independent):
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
         dims = self.event_dims
         logits = self.base_dist.logits
-        if value.shape != logits.shape and value.dim() <= logits.dim():
-            return (logits * value).sum(dims) - F.softplus(logits).sum(dims)
         if value.shape != logits.shape:
+            if value.dim() <= logits.dim():
+                return (logits * value).sum(dims) - F.softplus(logits).sum(dims)
             logits, value = torch.broadcast_tensors(logits, value)
         return -F.binary_cross_entropy_with_logits(logits, value, reduction="none").sum(dims)
 
