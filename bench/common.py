@@ -8,6 +8,7 @@ import argparse
 import copy
 import json
 import os
+import shutil
 import tempfile
 import time
 
@@ -29,36 +30,88 @@ def fashion_config(model: vaekit.ModelConfig, epochs: int, threads: int, seed: i
         threads=threads, warmup_epochs=warmup_epochs, precision=precision)
 
 
-def train_for(config: vaekit.TrainConfig, run_dir: str, seconds: float | None):
+def train_for(config: vaekit.TrainConfig, run_dir: str, seconds: float | None,
+              deadline=None):
     """(result, its guard's counts and speeds): config.epochs epochs, or with `seconds` whole
     epochs while the next one is expected to end within that wall time (each epoch one resumed
     call, so the time counts the calls' own setup too: against the model that has the budget).
-    train_examples_per_s: over the training steps; wall_examples_per_s: over the whole time."""
+    `deadline()`: the budget in seconds once it is known (another run's, beside this one), None
+    before: epochs go on until one ends past it, and the model is the last epoch's that ended
+    within it (one checkpoint back). train_examples_per_s: over the training steps;
+    wall_examples_per_s: over the whole time."""
     start = time.perf_counter()
-    if seconds is None:
+    if seconds is None and deadline is None:
         result = vaekit.train(config, run_dir, progress=False, final_eval=False)
         epoch, step_seconds = config.epochs, config.epochs * len(result.splits.train) / \
             result.examples_per_s
+        elapsed = time.perf_counter() - start
     else:
         if config.lr_schedule != "constant":
             raise SystemExit("a wall-time budget trains epoch by epoch: a schedule over "
                              "--epochs would restart each call; use --lr-schedule constant")
-        epoch, result, step_seconds = 0, None, 0.0
+        epoch, result, steps, ends = 0, None, [], []
         while epoch < config.epochs:
             t0 = time.perf_counter()
             result = vaekit.train(config if result is None else None, run_dir,
                                   resume=epoch > 0, epochs=epoch + 1, progress=False,
                                   final_eval=False, splits=result.splits if result else None)
             epoch, last = epoch + 1, time.perf_counter() - t0
-            step_seconds += len(result.splits.train) / result.examples_per_s
-            if time.perf_counter() - start + last > seconds:
+            steps.append(len(result.splits.train) / result.examples_per_s)
+            ends.append(time.perf_counter() - start)
+            budget = seconds if deadline is None else deadline()
+            if budget is not None and ends[-1] + (last if deadline is None else 0) > budget:
                 break
+        if deadline is not None and budget is not None and ends[-1] > budget and epoch > 1:
+            epoch = back_to(result, run_dir, max([1] + [e + 1 for e, end in enumerate(ends)
+                                                        if end <= budget]))
+        seconds, elapsed, step_seconds = budget, ends[epoch - 1], sum(steps[:epoch])
     examples = epoch * len(result.splits.train)
     keep_weights(result, run_dir)
-    return result, guard_counts(run_dir) | {
+    return result, guard_counts(run_dir, epoch) | {
         "train_examples_per_s": round(examples / step_seconds),
-        "wall_examples_per_s": round(examples / (time.perf_counter() - start)),
-        **({} if seconds is None else {"seconds_budget": round(seconds, 1)})}
+        "wall_examples_per_s": round(examples / elapsed),
+        **({} if seconds is None else {"seconds_budget": round(seconds, 1),
+                                       "seconds_used": round(elapsed, 1)})}
+
+
+def announce(done: str | None, seconds: float | None) -> None:
+    """Write {"train_seconds": seconds} to `done` (atomically), for a run beside this one;
+    None: remove what an earlier run left there (at the start)."""
+    if done and seconds is None:
+        if os.path.exists(done):
+            os.remove(done)
+    elif done:
+        with open(done + ".tmp", "w") as f:
+            json.dump({"train_seconds": seconds}, f)
+        os.replace(done + ".tmp", done)
+
+
+def deadline(path: str | None):
+    """None, or the budget that the run beside this one `announce`s at `path` (None before)."""
+    if path is None:
+        return None
+    since = time.time()
+
+    def budget() -> float | None:      # a file older than this run is an earlier run's
+        if not os.path.exists(path) or os.path.getmtime(path) < since:
+            return None
+        return json.loads(open(path).read())["train_seconds"]
+    return budget
+
+
+def back_to(result, run_dir: str, epoch: int) -> int:
+    """The run as it was after `epoch`: newer checkpoints deleted, `result.model` its weights
+    (the --ema average where there is one)."""
+    from vaekit.runs import Run
+    kept = Run(run_dir).checkpoints()
+    if not any(int(path.name.split("-")[-1]) == epoch for path in kept):
+        raise SystemExit(f"epoch {epoch}'s checkpoint is no longer kept: raise keep_checkpoints")
+    for path in kept:
+        if int(path.name.split("-")[-1]) > epoch:
+            shutil.rmtree(path)
+    model, _ = vaekit.load_model(Run(run_dir).checkpoints()[0])
+    result.model = model
+    return epoch
 
 
 def keep_weights(result, run_dir: str) -> None:
@@ -86,27 +139,34 @@ def weights_of(result):
     return raw.eval()
 
 
-def guard_counts(run_dir: str) -> dict:
-    """The run's epochs, updates skipped for their gradient norm (--grad-skip) and the NaN
-    guard's events (skipped non-finite steps, rollbacks), from its logs."""
+def guard_counts(run_dir: str, epochs: int | None = None) -> dict:
+    """The run's epochs (its first `epochs`), updates skipped for their gradient norm
+    (--grad-skip) and the NaN guard's events (skipped non-finite steps, rollbacks), from its
+    logs."""
     records = [json.loads(line) for line in open(os.path.join(run_dir, "metrics.jsonl"))]
+    records = [r for r in records if epochs is None or r.get("epoch", 0) <= epochs]
     events_path = os.path.join(run_dir, "events.jsonl")
     events = [json.loads(line) for line in open(events_path)] if os.path.exists(events_path) \
         else []
-    faults = [e for e in events if "skipped" in e.get("event", "") or "roll" in e.get("event", "")]
+    faults = [e for e in events if ("skipped" in e.get("event", "") or "roll" in e.get("event", ""))
+              and (epochs is None or e.get("epoch", e.get("to_epoch", 0) + 1) <= epochs)]
     return {"epochs_trained": len(records),
             "norm_skipped_steps": sum(r.get("norm_skipped_steps", 0) for r in records),
             "guard_events": len(faults)}
 
 
 def train_and_evaluate(name: str, config: vaekit.TrainConfig, nll_n: int = 1000,
-                       nll_k: int = 1000, extra=None, seconds: float | None = None) -> dict:
-    """The figures of one trained configuration; `extra(model, test)` adds its own; `seconds`:
-    train for that wall time (whole epochs, at most config.epochs) instead (train_for)."""
+                       nll_k: int = 1000, extra=None, seconds: float | None = None,
+                       deadline=None, done: str | None = None) -> dict:
+    """The figures of one trained configuration; `extra(model, test)` adds its own; `seconds`
+    or `deadline`: train for that wall time (whole epochs, at most config.epochs) instead
+    (train_for); `done`: a file to write {"train_seconds": ...} to once training ends, before
+    the evaluation (another run's deadline)."""
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as run_dir:
-        result, counts = train_for(config, run_dir, seconds)
-    seconds = time.perf_counter() - start
+        result, counts = train_for(config, run_dir, seconds, deadline)
+    seconds = counts.get("seconds_used", time.perf_counter() - start)
+    announce(done, seconds)
     model, test = result.model.eval(), result.splits.test
     raw = weights_of(result)
     if raw is not None:                  # --ema: the weights' own NLL too, to pair with

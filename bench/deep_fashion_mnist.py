@@ -14,6 +14,9 @@ the average's NLL minus the weights' own (the last iterate), paired.
 
     python bench/deep_fashion_mnist.py --epochs 50
     python bench/deep_fashion_mnist.py --models topdown --seconds 1200
+    # side by side, one thread each: the hierarchy trains as long as the conv VAE did
+    python bench/deep_fashion_mnist.py --models conv --threads 1 --per-image d --done d/conv &
+    python bench/deep_fashion_mnist.py --models topdown --threads 1 --per-image d --until d/conv
 """
 
 from __future__ import annotations
@@ -24,14 +27,17 @@ from types import SimpleNamespace
 
 import vaekit
 from vaekit import evaluation
-from common import fashion_config, paired_difference, parse_args, per_image, train_and_evaluate
+from common import (announce, deadline, fashion_config, paired_difference, parse_args, per_image,
+                    train_and_evaluate)
 
 
 def options(p) -> None:
-    p.add_argument("--width", type=int, default=32)
-    p.add_argument("--latent-channels", type=int, default=4)
-    p.add_argument("--groups", default="1,2,2", help="groups per resolution, coarsest first")
-    p.add_argument("--stem-stride", type=int, default=2)
+    p.add_argument("--width", type=int, default=48)
+    p.add_argument("--latent-channels", type=int, default=8)
+    p.add_argument("--groups", default="2,4", help="groups per resolution, coarsest first")
+    p.add_argument("--stem-stride", type=int, default=4)
+    p.add_argument("--top", default="dense", choices=["dense", "pooled"])
+    p.add_argument("--stem", default="staged", choices=["staged", "single"])
     p.add_argument("--grad-clip", type=float, default=200.0)
     p.add_argument("--grad-skip", type=float, default=1000.0)
     p.add_argument("--ema", type=float, default=0.999,
@@ -39,6 +45,13 @@ def options(p) -> None:
                         "weights' own")
     p.add_argument("--seconds", type=float, help="the hierarchy's wall time (default: the conv "
                                                  "VAE's, trained first)")
+    p.add_argument("--done", metavar="FILE", help="write the conv VAE's training time here when "
+                                                 "its training ends")
+    p.add_argument("--until", metavar="FILE",
+                   help="train the hierarchy beside a conv VAE run (--models conv --done FILE, "
+                        "same seed and --per-image DIR) until it has trained as long: epochs go "
+                        "on until FILE holds that time, and the last epoch that ended within it "
+                        "is the one evaluated")
 
 
 def per_resolution(spec, values: list[float]) -> dict:
@@ -51,19 +64,27 @@ def main() -> None:
     args = parse_args(__doc__.splitlines()[0], ["conv", "topdown"], options)
     hierarchy = {"name": "topdown", "width": args.width, "latent_channels": args.latent_channels,
                  "groups": tuple(int(g) for g in args.groups.split(",")),
-                 "stem_stride": args.stem_stride}
+                 "stem_stride": args.stem_stride, "top": args.top}
+    if args.seconds and args.until:
+        raise SystemExit("give --seconds or --until, not both")
     seconds = args.seconds
+    announce(args.done, None)                       # what an earlier run left there
     for name in filter(None, args.models.split(",")):
         model = vaekit.ModelConfig(network="conv") if name == "conv" else \
-            vaekit.ModelConfig(latent=hierarchy).validate()
+            vaekit.ModelConfig(latent=hierarchy, network={
+                "name": "topdown", "stem_stride": args.stem_stride, "top": args.top,
+                "stem": args.stem}).validate()
         config = fashion_config(model, args.epochs, args.threads, args.seed)
         if name == "topdown":
             config = dataclasses.replace(config, grad_clip=args.grad_clip,
                                          grad_skip=args.grad_skip, ema=args.ema,
-                                         epochs=10 ** 6 if seconds else args.epochs)
-        out = train_and_evaluate(name, config, seconds=seconds if name == "topdown" else None)
+                                         epochs=10 ** 6 if seconds or args.until
+                                         else args.epochs)
+        out = train_and_evaluate(name, config, seconds=seconds if name == "topdown" else None,
+                                 deadline=deadline(args.until) if name == "topdown" else None,
+                                 done=args.done if name == "conv" else None)
         if name == "topdown":
-            out |= {"hierarchy": hierarchy,
+            out |= {"hierarchy": hierarchy | {"stem": args.stem},
                     "test_kl_per_resolution": per_resolution(model, out["test_kl_layers"]),
                     "active_units_per_resolution": per_resolution(
                         model, out["active_units_layers"])}

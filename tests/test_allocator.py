@@ -23,7 +23,7 @@ def step():
     q = model.posterior(x)
     loss = -(model.observation(q.rsample()).log_prob(x)).mean()
     opt.zero_grad(); loss.backward(); opt.step()
-step(); step()
+step(); step(); step()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 for _ in range(3):
     step()

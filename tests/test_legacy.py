@@ -87,3 +87,33 @@ def test_a_0_3_run_resumes_with_its_best_score(tmp_path, name, kind):
     meta = json.loads((run / "checkpoints" / "epoch-000003" / "meta.json").read_text())
     # the score 0.3.0 stored as best_valid_elbo is the run's best so far: kept, or bettered
     assert meta["trainer"]["best_valid_score"] >= old["trainer"]["best_valid_elbo"]
+
+
+# Run folders of the deep hierarchy written before settings that have new defaults existed, with
+# the outputs they computed then (digits, 1 epoch, width 4): `topdown-first-step` before
+# `stem_stride` (commit 714c2fc), `topdown-stride4` before `top` and `stem` (commit 57e6f2e,
+# --stem-stride 4). Their configs lack those keys: each loads as what it was.
+V2 = Path(__file__).parent / "fixtures" / "v2-runs"
+
+
+@pytest.mark.parametrize("name, missing, was", [
+    ("topdown-first-step", ("stem_stride", "top"), (1, "pooled", "single")),
+    ("topdown-stride4", ("top", "stem"), (4, "pooled", "single"))])
+def test_a_topdown_run_from_before_new_settings_loads_with_its_outputs(tmp_path, name,
+                                                                       missing, was):
+    saved = json.loads((V2 / name / "best" / "meta.json").read_text())["config"]["model"]
+    assert not set(missing) & set(saved["latent"]) and "stem" not in saved["network"]
+    model, ckpt = vaekit.load_model(V2 / name)
+    latent, network = ckpt.config.model.latent, ckpt.config.model.network
+    assert (latent.stem_stride, latent.top, network.stem) == was
+    assert (network.stem_stride, network.top) == (latent.stem_stride, latent.top)
+    expected = load_file(str(V2 / name / "expected.safetensors"))
+    with torch.no_grad():
+        torch.testing.assert_close(model.encoder(expected["x"]), expected["encoder"])
+        torch.testing.assert_close(model.decoder(model.latent.decoder_input(expected["z"])),
+                                   expected["decoder"])
+    run = tmp_path / "old"
+    shutil.copytree(V2 / name, run)
+    result = vaekit.train(None, run, resume=True, epochs=2, progress=False, final_eval=False)
+    assert [r["epoch"] for r in result.history] == [2]
+    assert result.config.model.network.stem == "single"

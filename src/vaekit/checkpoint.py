@@ -28,7 +28,7 @@ from safetensors.torch import load_file, save_file
 from . import devices, runs
 from .config import TrainConfig
 from .errors import VaekitError
-from .legacy import convert_v1
+from .legacy import convert_v1, fill_added
 from .model import build_model
 
 FORMAT = "vaekit-checkpoint"
@@ -239,7 +239,7 @@ def read(path: str | Path) -> Checkpoint:
         if meta["version"] == 1:
             config, shape = convert_v1(meta["config"])
         else:
-            config, shape = meta["config"], meta["event_shape"]
+            config, shape = fill_added(meta["config"]), meta["event_shape"]
         return Checkpoint(path, meta, TrainConfig.from_dict(config), tuple(shape))
     except (KeyError, TypeError, IndexError) as e:
         raise VaekitError(f"{path}: checkpoint config is incomplete ({e})") from None

@@ -42,3 +42,21 @@ def convert_v1(config: dict) -> tuple[dict, list[int]]:
              "inference": _inference(m, config.pop("mstep_steps", 1))}
     shape = [1, *m["image_shape"]] if m.get("image_shape") else [m["x_dim"]]
     return {**config, "model": model}, shape
+
+
+# settings added to version 2 after runs were saved with it, and the value that rebuilds those
+# runs' models: (axis, component, key) -> value. A saved config lacking the key predates it.
+ADDED = {("latent", "topdown", "top"): "pooled", ("network", "topdown", "top"): "pooled",
+         ("network", "topdown", "stem"): "single", ("latent", "topdown", "stem_stride"): 1,
+         ("network", "topdown", "stem_stride"): 1}
+
+
+def fill_added(config: dict) -> dict:
+    """A saved version-2 config with every setting that was added after it was written set to
+    the value its model was built with."""
+    model = dict(config.get("model", {}))
+    for (axis, name, key), value in ADDED.items():
+        part = model.get(axis)
+        if isinstance(part, dict) and part.get("name") == name and key not in part:
+            model[axis] = {**part, key: value}
+    return {**config, "model": model}

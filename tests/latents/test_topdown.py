@@ -21,11 +21,12 @@ from conftest import answer
 
 
 def topdown(shape=(1, 8, 8), groups=(1,), width=4, channels=1, likelihood="bernoulli", seed=0,
-            stride=1):
+            stride=1, top="dense", stem="staged"):
     torch.manual_seed(seed)
     config = ModelConfig(latent={"name": "topdown", "width": width, "latent_channels": channels,
-                                 "groups": groups, "stem_stride": stride},
-                         network={"name": "topdown", "stem_stride": stride},
+                                 "groups": groups, "stem_stride": stride, "top": top},
+                         network={"name": "topdown", "stem_stride": stride, "top": top,
+                                  "stem": stem},
                          likelihood=likelihood)
     return build_model(config, shape)
 
@@ -41,21 +42,28 @@ def test_resolutions_halve_to_at_least_four_then_one():
     assert resolutions(2, 2) == [(2, 2), (1, 1)]
 
 
-def test_one_group_elbo_is_the_one_layer_vae_written_out(float64):
+@pytest.mark.parametrize("top", ["dense", "pooled"])
+def test_one_group_elbo_is_the_one_layer_vae_written_out(float64, top):
     """One group at 4x4 (none at 1x1): the ELBO is log p(x|z) - KL(q(z|x) || p(z)) with
-    q = N(mu_q(h, a), s_q^2), p = N(mu_p(h), s_p^2) and h the state the biases give."""
-    model = topdown((1, 4, 4), groups=(0, 1))
+    q = N(mu_q(h, a), s_q^2), p = N(mu_p(h), s_p^2) and h the state the biases give: the 1x1
+    bias laid over 4x4 by a linear map (dense) or repeated (pooled), plus the 4x4 bias."""
+    model = topdown((1, 4, 4), groups=(0, 1), top=top)
     lat, group = model.latent, model.latent.groups[0]
-    with torch.no_grad():                      # a prior that is not N(0, I)
-        for p in group.prior_head.parameters():
+    with torch.no_grad():                      # a prior that is not N(0, I), a state that
+        for p in [*group.prior_head.parameters(), *lat.bias]:      # is not zero
             p.normal_(0, 0.3)
     x = binary((1, 4, 4))
     torch.manual_seed(5)
     e = elbo(x, model.posterior(x), model.prior(), model.observation)
 
     a = model.encoder(x)[:, 4:].reshape(-1, 4, 4, 4)           # the 4x4 activation, after 1x1's
-    h = lat.bias[0].expand(len(x), 4, 1, 1)
-    h = F.interpolate(h, size=(4, 4), mode="nearest") + lat.bias[1]
+    if top == "dense":
+        spread = lat.spread.linear
+        h = (spread.weight @ lat.bias[0].flatten() + spread.bias).reshape(4, 4, 4)
+        h = (h + lat.bias[1]).expand(len(x), 4, 4, 4)
+    else:
+        h = lat.bias[0].expand(len(x), 4, 1, 1)
+        h = F.interpolate(h, size=(4, 4), mode="nearest") + lat.bias[1]
     loc_p, pre_p, feature = group.prior_head(h).split([1, 1, 4], 1)
     loc_q, pre_q = group.posterior_head(torch.cat([h, a], 1)).chunk(2, 1)
     s_p = F.softplus(pre_p + math.log(math.e - 1)) + 1e-5
@@ -248,7 +256,7 @@ def test_checkpoint_round_trip_gives_the_same_elbo(tmp_path, float64):
 def test_update_skip_is_counted_and_the_cli_trains_and_evaluates(tmp_path, monkeypatch, capsys):
     """--grad-skip below every gradient norm skips all 11 steps of the digits' epoch: the
     weights stay those at the start, and metrics.jsonl says so; then evaluate reads the run."""
-    args = ["train", "--dataset", "digits", "--latent", "topdown",
+    args = ["train", "--dataset", "digits", "--latent", "topdown", "--stem-stride", "1",
             "--width", "4", "--latent-channels", "1", "--groups", "1", "--epochs", "1",
             "--eval-k", "5", "--eval-n", "5", "--threads", "1", "--no-progress",
             "--runs", str(tmp_path), "--name", "r"]
@@ -272,7 +280,9 @@ def test_update_skip_is_counted_and_the_cli_trains_and_evaluates(tmp_path, monke
 @pytest.mark.parametrize("options, says", [
     (["--network", "conv"], "drop --network conv (its own is topdown)"),
     (["--network", "topdown", "--inference", "semi"], "amortized inference only"),
-    (["--network", "topdown", "--groups", "1,2"], "have 3 resolutions (1x1, 4x4, 8x8)"),
+    (["--network", "topdown", "--groups", "1,2,3"], "have 2 resolutions (1x1, 2x2) behind "
+                                                   "--stem-stride 4"),
+    (["--stem-stride", "1", "--groups", "1,2"], "have 3 resolutions (1x1, 4x4, 8x8)"),
 ])
 def test_refusals_are_one_line(tmp_path, monkeypatch, capsys, options, says):
     args = ["train", "--dataset", "digits", "--latent", "topdown", *options, "--epochs", "1",
@@ -282,9 +292,15 @@ def test_refusals_are_one_line(tmp_path, monkeypatch, capsys, options, says):
     assert len(err.strip().splitlines()) == 1
 
 
-def test_the_topdown_latent_brings_its_network():
+def test_the_topdown_latent_brings_its_network(tmp_path, monkeypatch, capsys):
     assert ModelConfig(latent="topdown").validate().network.name == "topdown"
     assert ModelConfig().validate().network.name == "mlp"
+    # its network's own options apply without --network topdown
+    args = ["train", "--dataset", "digits", "--latent", "topdown", "--stem", "single",
+            "--width", "4", "--epochs", "1", "--runs", str(tmp_path), "--name", "s"]
+    code, err = answer(args, None, monkeypatch, capsys)
+    assert code == 0, err
+    assert 'stem = "single"' in (tmp_path / "s" / "config.toml").read_text()
 
 
 def test_the_topdown_network_goes_with_the_topdown_latent_only():
@@ -310,12 +326,17 @@ def test_the_quick_poolings_are_adaptive_average_pooling(side, size):
 @pytest.mark.parametrize("stride, levels", [(1, [(1, 1), (7, 7), (14, 14), (28, 28)]),
                                             (2, [(1, 1), (7, 7), (14, 14)]),
                                             (4, [(1, 1), (7, 7)])])
-def test_the_stem_stride_moves_the_groups_to_coarser_resolutions(stride, levels):
+@pytest.mark.parametrize("stem", ["staged", "single"])
+def test_the_stem_stride_moves_the_groups_to_coarser_resolutions(stride, levels, stem):
     """28x28 behind a stem of stride S: the groups at 28/S and below; the encoder keeps W
-    channels at each of them; the head gives the likelihood's parameters at 28x28, and with
-    one group the one-group ELBO is still log p(x|z) - KL at the same draw."""
-    model = topdown((1, 28, 28), groups=(1,), stride=stride)
+    channels at each of them; the head gives the likelihood's parameters at 28x28 (staged:
+    log2 S transposed convolutions of stride 2, single: one), and with one group the
+    one-group ELBO is still log p(x|z) - KL at the same draw."""
+    model = topdown((1, 28, 28), groups=(1,), stride=stride, stem=stem)
     assert model.latent.levels == levels
+    steps = [m.stride for m in model.decoder.modules() if isinstance(m, nn.ConvTranspose2d)]
+    assert steps == ([] if stride == 1 else [(2, 2)] * (stride.bit_length() - 1)
+                     if stem == "staged" else [(stride, stride)])
     x = binary((1, 28, 28), n=3)
     assert model.encoder(x).shape == (3, 4 * sum(h * w for h, w in levels))
     q = model.posterior(x)
@@ -342,8 +363,41 @@ def test_the_stem_stride_is_one_option_for_both_halves(tmp_path, monkeypatch, ca
     assert code == 0, err
     saved = (tmp_path / "s2" / "config.toml").read_text()
     assert saved.count("stem_stride = 2") == 2            # the latent's and the network's
+    assert saved.count('top = "dense"') == 2
 
 
+def test_top_is_one_option_for_both_halves():
+    config = ModelConfig(latent={"name": "topdown", "top": "pooled"}).validate()
+    assert config.network.top == "pooled"
+    with pytest.raises(vaekit.VaekitError, match="differ: give one --top"):
+        ModelConfig(latent={"name": "topdown", "top": "pooled"}, network="topdown").validate()
+    with pytest.raises(vaekit.VaekitError, match="top must be one of"):
+        ModelConfig(latent={"name": "topdown", "top": "wide"}).validate()
+
+
+@pytest.mark.parametrize("top", ["dense", "pooled"])
+def test_a_dense_top_sees_where_and_a_pooled_one_only_what(top):
+    """The model's 1x1 activation of x (dense: a linear map of the 4x4 level; pooled: its mean)
+    when the 4x4 level's positions are shuffled: the mean is unchanged, the map is not. And the
+    top-down state laid over 4x4 from a state at 1x1: repeated, every position holds the same."""
+    model = topdown((1, 8, 8), groups=(1, 1, 1), top=top, seed=2)
+    enc, lat = model.encoder, model.latent
+    order = torch.randperm(16, generator=torch.Generator().manual_seed(0))
+    enc.stages[1].register_forward_hook(                 # shuffle the 4x4 level's output
+        lambda module, inputs, out: out.flatten(2)[..., order].reshape(out.shape))
+    x = binary((1, 8, 8), n=2)
+    with torch.no_grad():
+        shuffled = enc(x)[:, :4]                         # the 1x1 activation, coarsest first
+        enc.stages[1]._forward_hooks.clear()
+        plain = enc(x)[:, :4]
+    assert torch.allclose(plain, shuffled, atol=1e-6) == (top == "pooled")
+    seen = []                                            # the state the 4x4 group reads
+    lat.groups[1].prior_head.register_forward_pre_hook(lambda m, inputs: seen.append(inputs[0]))
+    with torch.no_grad():
+        lat.descend(2, draw=lambda d: d.mean)
+        laid = seen[0] - lat.bias[1]                     # the 1x1 state laid over 4x4
+    uniform = torch.allclose(laid, laid[..., :1, :1].expand_as(laid), atol=1e-6)
+    assert uniform == (top == "pooled")
 @pytest.mark.parametrize("objective, k, m", [("iwae", 3, 1), ("piwae", 2, 2)])
 def test_importance_weighted_objectives_train_it(objective, k, m):
     from vaekit.training import loss_and_terms
@@ -358,7 +412,8 @@ def test_importance_weighted_objectives_train_it(objective, k, m):
 
 def _tiny_run(**kw) -> vaekit.TrainConfig:
     model = ModelConfig(latent={"name": "topdown", "width": 4, "latent_channels": 1,
-                                "groups": (1, 1, 1)})
+                                "groups": (1, 1, 1), "stem_stride": 1},
+                        network={"name": "topdown", "stem_stride": 1})
     return vaekit.TrainConfig(model=model, data=vaekit.DataConfig("digits"), batch_size=128,
                               eval_k=5, eval_n=5, threads=1, **kw)
 

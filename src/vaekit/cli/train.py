@@ -119,7 +119,8 @@ def model_config(args, model):
     specs, taken, names = {}, set(), {}
     for axis, registry in AXES.items():
         current = getattr(model, axis)
-        name = names[axis] = asked[axis] or (current.name if current is not None else None)
+        name = names[axis] = asked[axis] or _brought(axis, specs, current) or \
+            (current.name if current is not None else None)
         if name is None:            # the likelihood follows the data
             specs[axis] = None
             continue
@@ -130,6 +131,14 @@ def model_config(args, model):
     for option in sorted(set(given) - taken):
         _refuse_unused(option, names)
     return ModelConfig(kind=kind, **specs).validate()
+
+
+def _brought(axis: str, specs: dict, current) -> str | None:
+    """The network a latent family brings (topdown's), when the model has the default one:
+    its options (--stem) then go to it."""
+    own = getattr(specs.get("latent"), "network", None) if axis == "network" else None
+    default = current is None or current.name == "mlp"
+    return own["name"] if own and default else None
 
 
 def overridden(config, args):

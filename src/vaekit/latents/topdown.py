@@ -2,7 +2,9 @@
 Vahdat & Kautz 2020, NVAE; Sonderby et al. 2016's ladder, taken to many groups).
 
 A top-down state h [N, W, h_r, w_r] starts as a learned bias at 1x1 and goes down the
-resolutions r (coarsest first, networks/blocks.py); at each resolution it meets that level's
+resolutions r (coarsest first, networks/blocks.py: from 1x1 to the next by a learned linear
+map with --top dense, blocks.Spread, else repeated; below, repeated), plus a learned bias at
+each; at each resolution it meets that level's
 latent groups, each followed by a residual block:
     p(z_i | z_<i)    = N(mu_p(h), sigma_p(h)^2)         from the state alone
     q(z_i | x, z_<i) = N(mu_q(h, a_r), sigma_q(h, a_r)^2) from the state and the bottom-up
@@ -47,7 +49,7 @@ from torch import nn
 from torch.distributions import Distribution, Independent, Normal, kl_divergence
 
 from ..errors import VaekitError
-from ..networks.blocks import Bottleneck, image_levels, middle, residual_scale, resize
+from ..networks.blocks import TOPS, Bottleneck, Spread, image_levels, middle, residual_scale, resize
 from ..registry import Spec, check
 from ..settings import setting
 from .base import LatentFamily, OverVectors, Posterior
@@ -135,7 +137,7 @@ class TopDownLatent(LatentFamily):
     tempered = True
 
     def __init__(self, event_shape: tuple[int, ...], width: int, channels: int,
-                 groups: tuple[int, ...], stride: int = 1):
+                 groups: tuple[int, ...], stride: int = 1, top: str = "dense"):
         super().__init__()
         _, finest_first = image_levels(event_shape, "--latent topdown", stride)
         self.levels = finest_first[::-1]                   # coarsest (1x1) first
@@ -146,6 +148,9 @@ class TopDownLatent(LatentFamily):
                                     for _ in range(n))
         # a learned input at each resolution: the start at 1x1, position below
         self.bias = nn.ParameterList(nn.Parameter(torch.zeros(width, h, w)) for h, w in self.levels)
+        # the state at 1x1 spread over the next level by a learned map (blocks.Spread), or repeated
+        self.spread = Spread(width, self.levels[1]) if top == "dense" and len(self.levels) > 1 \
+            else None
         self.shapes = [(channels, *self.levels[r]) for r in self.level_of]
         self.dims = tuple(math.prod(s) for s in self.shapes)
         self.z_size = sum(self.dims)
@@ -182,7 +187,10 @@ class TopDownLatent(LatentFamily):
         activations `acts` (each [n, W, h_r, w_r]), else `draw`(p_i)."""
         zs, ps, qs, h = [], [], [] if acts is not None else None, None
         for r, (size, bias) in enumerate(zip(self.levels, self.bias)):
-            h = bias.expand(n, *bias.shape) if h is None else resize(h, size) + bias
+            if h is None:
+                h = bias.expand(n, *bias.shape)
+            else:
+                h = (self.spread(h) if r == 1 and self.spread is not None else resize(h, size)) + bias
             for i in (i for i, level in enumerate(self.level_of) if level == r):
                 group = self.groups[i]
                 p, feature = group.prior(h, temperature)
@@ -299,22 +307,30 @@ class TopDown(Spec):
     name = "topdown"
     iwae = True
     dreg = False     # q's parameters come from the top-down path too, not the encoder's alone
-    width: int = setting(32, "channels of the top-down state and of the encoder's activations "
+    # width, channels and stride: the design measured best at equal time on 28x28 (README,
+    # issue 26; its groups were 2,4)
+    width: int = setting(48, "channels of the top-down state and of the encoder's activations "
                              "at every resolution", metavar="W")
-    latent_channels: int = setting(4, "channels of each latent group z_i [c, h, w]",
+    latent_channels: int = setting(8, "channels of each latent group z_i [c, h, w]",
                                    metavar="C")
     groups: tuple[int, ...] = setting(
-        (2,), "latent groups at each resolution, coarsest (1x1) first, e.g. 1,2,2,1 for 28x28 "
-        "(1x1, 7x7, 14x14, 28x28); one number: that many at each", metavar="G1,G2,...")
+        (2,), "latent groups at each resolution, coarsest (1x1) first, e.g. 2,4 for 28x28 "
+        "behind --stem-stride 4 (1x1, 7x7); one number: that many at each",
+        metavar="G1,G2,...")
     stem_stride: int = setting(
-        1, "the encoder's stem and the output head change the resolution by S (NVAE's pre- and "
+        4, "the encoder's stem and the output head change the resolution by S (NVAE's pre- and "
         "post-processing): the groups sit at the image's size / S and below, S^2 times fewer "
-        "positions at the finest (2: 28x28 -> 14, 7, 1)", metavar="S")
+        "positions at the finest (4: 28x28 -> 7, 1; 32x32 -> 8, 4, 1; 1: every resolution)",
+        metavar="S")
+    top: str = setting(
+        "dense", "how the 1x1 level meets the one below it, in the encoder and the top-down "
+        "path: dense (a learned linear map each way, as the conv VAE's linear layers) or pooled "
+        "(averaged up, repeated down, as VDVAE)", choices=TOPS)
 
     @property
     def network(self) -> dict:
         """Its network when none is chosen (the default mlp is replaced)."""
-        return {"name": "topdown", "stem_stride": self.stem_stride}
+        return {"name": "topdown", "stem_stride": self.stem_stride, "top": self.top}
 
     def validate(self) -> "TopDown":
         check(isinstance(self.width, int) and self.width >= 1,
@@ -326,6 +342,7 @@ class TopDown(Spec):
         check(isinstance(self.stem_stride, int) and self.stem_stride >= 1
               and self.stem_stride & (self.stem_stride - 1) == 0,
               f"stem_stride must be 1, 2, 4, ... (a power of two), got {self.stem_stride!r}")
+        check(self.top in TOPS, f"top must be one of {list(TOPS)}, got {self.top!r}")
         return self
 
     def check_model(self, config) -> None:
@@ -337,6 +354,9 @@ class TopDown(Spec):
         check(stride == self.stem_stride,
               f"the topdown latent's stem_stride ({self.stem_stride}) and its network's "
               f"({stride}) differ: give one --stem-stride")
+        top = getattr(config.network, "top", self.top)
+        check(top == self.top, f"the topdown latent's top ({self.top}) and its network's ({top}) "
+                               "differ: give one --top")
         check(config.inference.name == "amortized",
               f"--latent topdown trains with amortized inference only (got --inference "
               f"{config.inference.name}): its q reads the encoder's activations, not free "
@@ -349,7 +369,7 @@ class TopDown(Spec):
               f"{len(levels)} resolutions ({', '.join(f'{h}x{w}' for h, w in levels[::-1])})"
               + (f" behind --stem-stride {self.stem_stride}" if self.stem_stride > 1 else ""))
         return TopDownLatent(tuple(event_shape), self.width, self.latent_channels, self.groups,
-                             self.stem_stride)
+                             self.stem_stride, self.top)
 
     def build(self) -> TopDownLatent:
         raise VaekitError("--latent topdown is built for an image shape: "

@@ -19,6 +19,9 @@ from torch import nn
 
 from ..registry import check
 
+# how the 1x1 level meets the one below it (--top): Spread / Gather, or resize
+TOPS = ("dense", "pooled")
+
 
 def resolutions(height: int, width: int) -> list[tuple[int, int]]:
     """(h, w) of each level, finest (the image's) first, ending at (1, 1)."""
@@ -91,3 +94,31 @@ def residual_scale(n_blocks: int) -> float:
 def middle(width: int) -> int:
     """A bottleneck's inner width: a quarter of the stream's, as VDVAE (at least 4)."""
     return max(4, width // 4)
+
+
+class Spread(nn.Module):
+    """[N, W, 1, 1] -> [N, W, h, w] by a learned linear map (`--top dense`): the top-down state
+    at 1x1 laid out over the level below it, as the conv VAE's linear layer lays z out over
+    its 7x7 map. Repetition (VDVAE's nearest upsampling) gives every position the same
+    vector, so the global group could not say where anything is."""
+
+    def __init__(self, width: int, size: tuple[int, int]):
+        super().__init__()
+        self.size = tuple(size)
+        self.linear = nn.Linear(width, width * size[0] * size[1])
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.linear(h.flatten(1)).unflatten(1, (-1, *self.size))
+
+
+class Gather(nn.Module):
+    """[N, W, h, w] -> [N, W, 1, 1] by a learned linear map (`--top dense`): the encoder's
+    activation at 1x1 reads every position, as the conv VAE's linear layer reads its 7x7
+    map, where averaging keeps only which features occur, not where."""
+
+    def __init__(self, width: int, size: tuple[int, int]):
+        super().__init__()
+        self.linear = nn.Linear(width * size[0] * size[1], width)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.linear(h.flatten(1))[:, :, None, None]
