@@ -32,6 +32,13 @@ AXES = {"latent": LATENTS, "likelihood": LIKELIHOODS, "network": NETWORKS, "infe
         "prior": PRIORS}
 
 
+def brought_network(latent, network) -> dict | None:
+    """The network a latent family brings (topdown's: `spec.network`) where `network` is the
+    default one, not one chosen; else None."""
+    own = getattr(latent, "network", None)
+    return own if own and (network is None or network == NETWORKS.spec("mlp")) else None
+
+
 @dataclass
 class ModelConfig:
     kind: str = "vae"                     # vae | ae (plain autoencoder) | gan
@@ -55,8 +62,8 @@ class ModelConfig:
             if value is not None:
                 setattr(self, name, registry.spec(value, f"model.{name}."))
                 check(self.kind in KINDS, f"unknown model kind {self.kind!r}; choose from {list(KINDS)}")
-        own = getattr(self.latent, "network", None)    # a family that brings its network
-        if own and self.network == NETWORKS.spec("mlp"):    # the default, not one chosen
+        own = brought_network(self.latent, self.network)
+        if own:
             self.network = NETWORKS.spec(own)
         if not KINDS[self.kind].uses_likelihood:    # a GAN: the command line refuses one given
             self.likelihood = None

@@ -13,7 +13,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from .. import checkpoint, config_file, distributed, options
-from ..config import AXES, ModelConfig, TrainConfig
+from ..config import AXES, ModelConfig, TrainConfig, brought_network
 from ..errors import Interrupted, VaekitError
 from ..kinds import KINDS
 from ..latents import LATENTS
@@ -134,11 +134,10 @@ def model_config(args, model):
 
 
 def _brought(axis: str, specs: dict, current) -> str | None:
-    """The network a latent family brings (topdown's), when the model has the default one:
-    its options (--stem) then go to it."""
-    own = getattr(specs.get("latent"), "network", None) if axis == "network" else None
-    default = current is None or current.name == "mlp"
-    return own["name"] if own and default else None
+    """The name of the network the latent family brings, where the model has the default one:
+    its options (--stem) then go to it (config.brought_network)."""
+    own = brought_network(specs.get("latent"), current) if axis == "network" else None
+    return own["name"] if own else None
 
 
 def overridden(config, args):
